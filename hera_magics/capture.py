@@ -1,0 +1,790 @@
+"""Cell capture: a ``%%argo_task`` cell and its options → ``TaskSpec`` → Hera ``Script``.
+
+The pipeline is pure: ``parse_task_options`` checks the flags, ``capture_cell`` checks the cell and
+builds a frozen ``TaskSpec`` (including the exact script source the pod runs), and
+``build_script`` turns a spec into a Hera ``Script`` template. Nothing here talks to a server.
+
+How inputs reach the pod (see docs/internals.md): input ``x`` is the Argo input parameter ``x``,
+handed to the process as the environment variable ``HERA_MAGICS_INPUT_x``. A small preamble decodes
+it. Values are never spliced into the source, so no value can become code.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import difflib
+import json
+import keyword
+import re
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .errors import TaskDefinitionError
+
+INPUT_ENV_PREFIX = "HERA_MAGICS_INPUT_"
+PATH_PREFIX_ENV = "HERA_MAGICS_PATH_PREFIX"
+RETURN_PATH = "/tmp/hera-magics/return"
+RETURN_PARAMETER = "return"
+# An Argo parameter default can only be a string. A Python default that is not a literal
+# (``lr=DEFAULT_LR``) is left to Python: the pod sees this marker and omits the argument.
+PYTHON_DEFAULT_MARKER = "__hera_magics_python_default__"
+# Names the %argo_dag namespace provides itself; a task may not hide them.
+RESERVED_TASK_NAMES = frozenset({"Parameter", "Task"})
+ARGO_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+MAX_ARGO_NAME = 63
+
+QUANTITY_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+# Units people write by habit, and the Kubernetes unit that means the same.
+HABIT_UNITS = {"KB": "k", "MB": "M", "GB": "G", "TB": "T", "KiB": "Ki", "MiB": "Mi", "GiB": "Gi",
+               "TiB": "Ti", "kb": "k", "mb": "M", "gb": "G", "tb": "T"}
+DURATION_PATTERN = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+# ---------------------------------------------------------------------------------------------
+# option values
+
+
+def parse_quantity(value: str, *, what: str, notes: list[str] | None = None) -> str:
+    """Check a Kubernetes quantity (``2Gi``, ``500m``, ``4``); ``2GB`` becomes ``2G``, said in notes."""
+    text = value.strip()
+    if QUANTITY_PATTERN.match(text):
+        return text
+    match = re.match(r"^([0-9]+(?:\.[0-9]+)?)([A-Za-z]+)$", text)
+    if match and match.group(2) in HABIT_UNITS:
+        converted = match.group(1) + HABIT_UNITS[match.group(2)]
+        if notes is not None:
+            notes.append(f"{what} {text} read as {converted} (Kubernetes writes 10^9 bytes as G, 2^30 as Gi)")
+        return converted
+    raise TaskDefinitionError(
+        f"{what} {value!r} is not a Kubernetes quantity",
+        hint="write a number with an optional unit: 4, 500m (CPU), 512Mi, 16Gi, 2G",
+    )
+
+
+def parse_duration(value: str, *, what: str) -> int:
+    """A duration (``90``, ``30s``, ``30m``, ``2h``, ``1d``, ``1h30m``) in seconds."""
+    text = value.strip()
+    if text.isdigit():
+        seconds = int(text)
+    else:
+        match = DURATION_PATTERN.match(text)
+        if not text or not match or not any(match.groups()):
+            raise TaskDefinitionError(
+                f"{what} {value!r} is not a duration",
+                hint="write seconds or a number with s, m, h or d: 90, 30s, 30m, 2h, 1d, 1h30m",
+            )
+        days, hours, minutes, secs = (int(group or 0) for group in match.groups())
+        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+    if seconds <= 0:
+        raise TaskDefinitionError(f"{what} {value!r} must be longer than zero")
+    return seconds
+
+
+def parse_key_value(text: str, *, flag: str, example: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise TaskDefinitionError(f"{flag} {text!r} must be KEY=VALUE", hint=f"for example {flag} {example}")
+    return key.strip(), value
+
+
+def parse_env(text: str) -> tuple[str, str]:
+    name, value = parse_key_value(text, flag="--env", example="ENV_VAR1=1")
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+        raise TaskDefinitionError(f"--env {text!r}: {name!r} is not a valid environment variable name")
+    if name.startswith(INPUT_ENV_PREFIX) or name == PATH_PREFIX_ENV:
+        raise TaskDefinitionError(f"--env {name}: names starting with HERA_MAGICS_ are reserved")
+    return name, value
+
+
+def parse_secret_env(text: str) -> tuple[str, str, str]:
+    match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=([a-z0-9][-a-z0-9.]*):(.+)$", text.strip())
+    if not match:
+        raise TaskDefinitionError(
+            f"--secret-env {text!r} must be VAR=SECRET:KEY",
+            hint="for example --secret-env AWS_KEY=my-secret:access-key",
+        )
+    return match.group(1), match.group(2), match.group(3)
+
+
+def parse_label(text: str) -> tuple[str, str]:
+    key, value = parse_key_value(text, flag="--label", example="team=vision")
+    if not re.match(r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", key) or len(key) > 317:
+        raise TaskDefinitionError(f"--label {text!r}: {key!r} is not a valid Kubernetes label key")
+    if value and (len(value) > 63 or not re.match(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", value)):
+        raise TaskDefinitionError(
+            f"--label {text!r}: {value!r} is not a valid label value",
+            hint="label values are at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric",
+        )
+    return key, value
+
+
+@dataclass(frozen=True)
+class TolerationSpec:
+    key: str
+    value: str | None
+    effect: str
+
+
+def parse_toleration(text: str) -> TolerationSpec:
+    """``KEY[=VALUE]:EFFECT``, e.g. ``nvidia.com/gpu:NoSchedule`` or ``dedicated=nebari:NoSchedule``."""
+    head, separator, effect = text.rpartition(":")
+    if not separator or effect not in TOLERATION_EFFECTS or not head:
+        raise TaskDefinitionError(
+            f"--toleration {text!r} must be KEY[=VALUE]:EFFECT",
+            hint="EFFECT is one of NoSchedule, PreferNoSchedule, NoExecute; "
+            "for example --toleration dedicated=gpu:NoSchedule",
+        )
+    key, has_value, value = head.partition("=")
+    return TolerationSpec(key=key, value=value if has_value else None, effect=effect)
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    claim: str
+    sub_path: str | None
+    mount_path: str
+    read_only: bool
+
+    @property
+    def volume_name(self) -> str:
+        # Volume names must be unique per template and DNS-safe.
+        base = re.sub(r"[^a-z0-9-]", "-", f"{self.claim}-{self.sub_path or ''}".lower()).strip("-")
+        return (base[:50] or "volume") + "-" + _short_hash(f"{self.claim}/{self.sub_path}:{self.mount_path}")
+
+
+def _short_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(text.encode()).hexdigest()[:6]
+
+
+def parse_volume(text: str) -> VolumeSpec:
+    """``CLAIM[/SUBPATH]:MOUNT[:ro]``, e.g. ``jupyterhub-dev-share/home/me:/home/me:ro``."""
+    parts = text.split(":")
+    read_only = False
+    if len(parts) == 3 and parts[2] in ("ro", "rw"):
+        read_only = parts[2] == "ro"
+        parts = parts[:2]
+    if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
+        raise TaskDefinitionError(
+            f"--volume {text!r} must be CLAIM[/SUBPATH]:MOUNT[:ro]",
+            hint="MOUNT is an absolute path; for example --volume my-claim/data:/mnt/data:ro",
+        )
+    claim, _, sub_path = parts[0].partition("/")
+    if not ARGO_NAME_PATTERN.match(claim) or claim.lower() != claim:
+        raise TaskDefinitionError(f"--volume {text!r}: {claim!r} is not a valid claim name")
+    return VolumeSpec(claim=claim, sub_path=sub_path.strip("/") or None, mount_path=parts[1], read_only=read_only)
+
+
+def argo_name(name: str) -> str:
+    """The Argo-safe form of a notebook name: ``hello_world`` → ``hello-world``."""
+    return name.replace("_", "-")
+
+
+def check_argo_name(name: str, *, what: str) -> str:
+    if len(name) > MAX_ARGO_NAME or not ARGO_NAME_PATTERN.match(name):
+        raise TaskDefinitionError(
+            f"{what} {name!r} is not a valid Argo name",
+            hint="use letters, digits and '-' (or '_' in the notebook), start and end with a letter "
+            "or digit, at most 63 characters",
+        )
+    return name
+
+
+def default_image() -> str:
+    return f"python:{sys.version_info.major}.{sys.version_info.minor}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the spec
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of a task. ``default`` is the Argo default (a string), None when required."""
+
+    name: str
+    default: str | None = None
+    raw_string: bool = False  # annotated ``str``: the pod gets the value undecoded
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """The options of ``%%argo_task``, already checked."""
+
+    image: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    secret_env: tuple[tuple[str, str, str], ...] = ()
+    inputs: tuple[str, ...] = ()
+    gpu: int = 0
+    gpu_resource: str = "nvidia.com/gpu"
+    shm: str | None = None
+    cpu: str | None = None
+    memory: str | None = None
+    command: tuple[str, ...] | None = None
+    retries: int | None = None
+    timeout_seconds: int | None = None
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[TolerationSpec, ...] = ()
+    volumes: tuple[VolumeSpec, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    shell: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A captured cell: everything needed to build its Argo template."""
+
+    name: str  # the notebook (Python identifier) name
+    kind: str  # "function", "script" or "shell"
+    cell: str
+    source: str  # what the pod runs
+    inputs: tuple[InputSpec, ...]
+    options: TaskOptions
+    function_name: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def argo_name(self) -> str:
+        return argo_name(self.name)
+
+    @property
+    def has_return(self) -> bool:
+        return self.kind == "function"
+
+    @property
+    def image(self) -> str:
+        return self.options.image or default_image()
+
+    def input_named(self, name: str) -> InputSpec | None:
+        return next((spec for spec in self.inputs if spec.name == name), None)
+
+    def resources_text(self) -> str:
+        options = self.options
+        parts = []
+        if options.gpu:
+            parts.append(f"gpu {options.gpu}" + ("" if options.gpu_resource == "nvidia.com/gpu" else f" ({options.gpu_resource})"))
+        if options.cpu:
+            parts.append(f"cpu {options.cpu}")
+        if options.memory:
+            parts.append(f"memory {options.memory}")
+        if options.shm:
+            parts.append(f"shm {options.shm}")
+        if options.retries:
+            parts.append(f"retries {options.retries}")
+        if options.timeout_seconds:
+            parts.append(f"timeout {options.timeout_seconds}s")
+        return ", ".join(parts) or "default"
+
+    def inputs_text(self) -> str:
+        if not self.inputs:
+            return "none"
+        return ", ".join(spec.name if spec.required else f"{spec.name}={spec.default}" for spec in self.inputs)
+
+    def summary(self) -> str:
+        return (
+            f"task {self.name} ({self.kind}) · image {self.image} · inputs {self.inputs_text()}"
+            f" · resources {self.resources_text()}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# capture
+
+
+def _serialise_default(value: Any) -> str:
+    """How an Argo parameter carries a Python value: strings raw, everything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _literal_default(node: ast.expr) -> str:
+    try:
+        return _serialise_default(ast.literal_eval(node))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return PYTHON_DEFAULT_MARKER
+
+
+def _annotation_is_str(annotation: ast.expr | None) -> bool:
+    return isinstance(annotation, ast.Name) and annotation.id == "str" or (
+        isinstance(annotation, ast.Constant) and annotation.value == "str"
+    )
+
+
+def _function_inputs(function: ast.FunctionDef) -> tuple[InputSpec, ...]:
+    arguments = function.args
+    if arguments.vararg or arguments.kwarg:
+        raise TaskDefinitionError(
+            f"function {function.name}() takes *args or **kwargs; a task needs named inputs",
+            hint="give every input its own parameter, e.g. def train(path, lr=0.1)",
+        )
+    if arguments.posonlyargs:
+        raise TaskDefinitionError(f"function {function.name}() has positional-only parameters; remove the '/'")
+    positional = arguments.args
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+    specs = []
+    for parameter, default in zip(positional, defaults):
+        specs.append(InputSpec(parameter.arg, None if default is None else _literal_default(default),
+                               _annotation_is_str(parameter.annotation)))
+    for parameter, default in zip(arguments.kwonlyargs, arguments.kw_defaults):
+        specs.append(InputSpec(parameter.arg, None if default is None else _literal_default(default),
+                               _annotation_is_str(parameter.annotation)))
+    return tuple(specs)
+
+
+def _script_inputs(declared: Iterable[str]) -> tuple[InputSpec, ...]:
+    specs: list[InputSpec] = []
+    for item in declared:
+        name, has_default, default = item.partition("=")
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise TaskDefinitionError(
+                f"--inputs {item!r}: {name!r} is not a Python variable name",
+                hint="inputs become variables of the script: --inputs path lr=0.1",
+            )
+        if any(spec.name == name for spec in specs):
+            raise TaskDefinitionError(f"--inputs names {name!r} twice")
+        specs.append(InputSpec(name, default if has_default else None))
+    return tuple(specs)
+
+
+def _check_task_name(name: str) -> None:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        suggestion = re.sub(r"\W", "_", name)
+        raise TaskDefinitionError(
+            f"task name {name!r} is not a Python identifier",
+            hint=f"tasks are named like variables so %argo_dag can use them, e.g. {suggestion!r}"
+            " (it becomes an Argo-safe name with '-' on the cluster)",
+        )
+    if name in RESERVED_TASK_NAMES:
+        raise TaskDefinitionError(f"task name {name!r} is reserved by %argo_dag; choose another name")
+    check_argo_name(argo_name(name), what="task name")
+
+
+IPYTHON_SYSTEM_CALL = "get_ipython().system("
+
+
+def _replace_ipython_syntax(cell: str) -> tuple[str, list[str]]:
+    """Turn ``!cmd`` lines into subprocess calls; refuse ``%magic`` and ``x = !cmd``.
+
+    Returns the code to ship and notes for the user. Without IPython syntax the cell is returned
+    unchanged (comments and all).
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    transformed = TransformerManager().transform_cell(cell)
+    if transformed.rstrip("\n") == cell.rstrip("\n"):
+        return cell, []
+    original_lines = cell.splitlines()
+    new_lines = transformed.splitlines()
+    if len(new_lines) != len(original_lines):
+        raise TaskDefinitionError(
+            "the cell uses IPython cell syntax (%%magic) that cannot run in a plain Python pod",
+            hint="remove the %% line; the pod runs the cell with python",
+        )
+    notes = []
+    for number, (before, after) in enumerate(zip(original_lines, new_lines), start=1):
+        if before == after:
+            continue
+        if "get_ipython().system(" in after and after.strip().startswith(IPYTHON_SYSTEM_CALL):
+            notes.append(f"line {number}: `{before.strip()}` will run as a shell command (subprocess, fails the task on error)")
+            continue
+        raise TaskDefinitionError(
+            f"line {number}: `{before.strip()}` is IPython syntax that cannot run in a plain Python pod",
+            hint="use Python instead (e.g. subprocess.run(...) or the module the magic wraps); "
+            "only `!command` lines on their own are turned into shell commands",
+        )
+    shipped = transformed.replace(IPYTHON_SYSTEM_CALL, "_hera_magics_system(")
+    return shipped, notes
+
+
+def _undefined_names(code: str, tree: ast.Module, known: Iterable[str]) -> list[tuple[str, int]]:
+    """Names the code reads but never binds (pyflakes), minus ``known`` ones such as inputs."""
+    from pyflakes import checker, messages
+
+    report = checker.Checker(tree, filename="<cell>", builtins=set(known))
+    found: list[tuple[str, int]] = []
+    for message in report.messages:
+        if isinstance(message, messages.UndefinedName):
+            name = message.message_args[0]
+            if name not in [item[0] for item in found]:
+                found.append((name, message.lineno))
+    return found
+
+
+def _check_names(code: str, tree: ast.Module, known: Iterable[str], notebook_names: Mapping[str, Any] | None,
+                 input_hint: str) -> None:
+    undefined = _undefined_names(code, tree, known)
+    if not undefined:
+        return
+    notebook_names = notebook_names or {}
+    name, line = undefined[0]
+    others = [item[0] for item in undefined[1:]]
+    also = f" (also undefined: {', '.join(others)})" if others else ""
+    if name in notebook_names:
+        raise TaskDefinitionError(
+            f"line {line}: `{name}` is a notebook variable and will not exist in the pod; pass it as an input{also}",
+            hint=input_hint.format(name=name),
+        )
+    if name in ("display", "get_ipython"):
+        raise TaskDefinitionError(
+            f"line {line}: `{name}` exists only inside IPython, not in the pod's plain Python{also}",
+            hint="use print(...) in tasks; results come back with run.result(...)",
+        )
+    raise TaskDefinitionError(
+        f"line {line}: `{name}` is used but never defined in the cell{also}",
+        hint="import or define it in the cell (only the cell is shipped to the pod), or make it an input",
+    )
+
+
+def capture_cell(
+    cell: str,
+    options: TaskOptions,
+    *,
+    name: str | None = None,
+    notebook_names: Mapping[str, Any] | None = None,
+) -> TaskSpec:
+    """Check a ``%%argo_task`` cell and build its ``TaskSpec``.
+
+    ``notebook_names`` (the notebook's variables) only improves messages: a name the cell reads
+    but never binds is explained as a notebook variable that must become an input.
+    """
+    if not cell.strip():
+        raise TaskDefinitionError("the cell is empty; write the task's code below %%argo_task")
+    cell = textwrap.dedent(cell)
+    if name is not None:
+        _check_task_name(name)
+
+    if options.shell:
+        if name is None:
+            raise TaskDefinitionError("a --shell task needs a name: %%argo_task NAME --shell")
+        inputs = _script_inputs(options.inputs)
+        source = _shell_source(cell)
+        return TaskSpec(name=name, kind="shell", cell=cell, source=source, inputs=inputs, options=options,
+                        notes=options.notes)
+
+    code, notes = _replace_ipython_syntax(cell)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as error:
+        detail = (error.msg or "invalid syntax")
+        raise TaskDefinitionError(
+            f"syntax error on line {error.lineno}: {detail}; the task was not registered",
+            hint=(error.text or "").strip() or None,
+        ) from None
+
+    functions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    if name is None:
+        if len(functions) == 1:
+            function = functions[0]
+            name = function.name
+            _check_task_name(name)
+        elif not functions:
+            raise TaskDefinitionError(
+                "this cell defines no function, so the task needs a name",
+                hint="write %%argo_task NAME (a script cell), or put the code in one function",
+            )
+        else:
+            raise TaskDefinitionError(
+                f"this cell defines {len(functions)} functions ({', '.join(f.name for f in functions)}); "
+                "say which one is the task",
+                hint=f"write %%argo_task {functions[-1].name}",
+            )
+    else:
+        function = next((node for node in functions if node.name == name), None)
+
+    if isinstance(function, ast.AsyncFunctionDef):
+        raise TaskDefinitionError(
+            f"{function.name}() is an async function; tasks are plain functions",
+            hint="call asyncio.run(...) inside a plain function",
+        )
+
+    if function is not None:
+        if options.inputs:
+            raise TaskDefinitionError(
+                "--inputs is for script cells; a function cell takes its inputs from the signature",
+                hint=f"add parameters to {function.name}(...) instead",
+            )
+        inputs = _function_inputs(function)
+        _check_names(code, tree, ["_hera_magics_system"], notebook_names,
+                     f"add a parameter `{{name}}` to {function.name}() and pass it in %argo_dag: "
+                     f"{name}({{name}}={{name}})")
+        source = _function_source(code, function.name, inputs)
+        kind = "function"
+    else:
+        inputs = _script_inputs(options.inputs)
+        _check_names(code, tree, [spec.name for spec in inputs] + ["_hera_magics_system"], notebook_names,
+                     f"declare it with %%argo_task {name} --inputs {{name}} and pass it in %argo_dag: "
+                     f"{name}({{name}}={{name}})")
+        source = _script_source(code, inputs)
+        kind = "script"
+    assert name is not None
+    return TaskSpec(name=name, kind=kind, cell=cell, source=source, inputs=inputs, options=options,
+                    function_name=function.name if function is not None else None,
+                    notes=tuple(options.notes) + tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------
+# the source the pod runs
+
+_PREAMBLE = '''\
+import json as _hera_magics_json, os as _hera_magics_os, subprocess as _hera_magics_subprocess
+def _hera_magics_input(name, raw=False):  # inputs arrive as environment variables, never as code
+    value = _hera_magics_os.environ["HERA_MAGICS_INPUT_" + name]
+    if raw:
+        return value
+    try:
+        return _hera_magics_json.loads(value)
+    except ValueError:
+        return value
+def _hera_magics_system(command):
+    _hera_magics_subprocess.run(command, shell=True, check=True)
+'''
+
+_CALL_AND_RETURN = '''
+# --- hera-magics: call {function}() with the task's inputs, keep its return value as JSON ---
+_hera_magics_arguments = {{}}
+for _hera_magics_name, _hera_magics_raw in {inputs!r}:
+    if _hera_magics_os.environ["HERA_MAGICS_INPUT_" + _hera_magics_name] != {marker!r}:
+        _hera_magics_arguments[_hera_magics_name] = _hera_magics_input(_hera_magics_name, _hera_magics_raw)
+_hera_magics_value = {function}(**_hera_magics_arguments)
+try:
+    _hera_magics_text = _hera_magics_json.dumps(_hera_magics_value)
+except (TypeError, ValueError) as _hera_magics_error:
+    raise TypeError("{function}() returned a " + type(_hera_magics_value).__name__ + ", which is not JSON; "
+                    "return numbers, strings, lists or dicts") from _hera_magics_error
+_hera_magics_path = _hera_magics_os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + {return_path!r}
+_hera_magics_os.makedirs(_hera_magics_os.path.dirname(_hera_magics_path), exist_ok=True)
+with open(_hera_magics_path, "w", encoding="utf-8") as _hera_magics_file:
+    _hera_magics_file.write(_hera_magics_text)
+'''
+
+
+def _cell_block(code: str, label: str) -> str:
+    """The cell as the pod runs it.
+
+    Argo resolves ``{{...}}`` inside a script's source, so a cell that contains ``{{`` is shipped
+    base64-encoded and executed from there (its traceback lines still show, via linecache).
+    Any other cell is shipped as written, so the YAML stays readable.
+    """
+    if "{{" not in code:
+        return code if code.endswith("\n") else code + "\n"
+    encoded = base64.b64encode(code.encode("utf-8")).decode("ascii")
+    filename = f"<cell {label}>"
+    return (
+        "# the cell contains '{{', which Argo would substitute; it travels base64-encoded\n"
+        "import base64 as _hera_magics_base64, linecache as _hera_magics_linecache\n"
+        f"_hera_magics_code = _hera_magics_base64.b64decode({encoded!r}).decode('utf-8')\n"
+        f"_hera_magics_linecache.cache[{filename!r}] = (len(_hera_magics_code), None, "
+        f"_hera_magics_code.splitlines(True), {filename!r})\n"
+        f"exec(compile(_hera_magics_code, {filename!r}, 'exec'))\n"
+    )
+
+
+def _hoist_future_imports(code: str) -> tuple[str, str]:
+    """``from __future__`` imports must come first in a file, so they move above the preamble.
+
+    Their lines in the cell are blanked, not removed, so line numbers stay the same.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return "", code
+    lines = code.splitlines(keepends=True)
+    hoisted = []
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            for index in range(statement.lineno - 1, statement.end_lineno or statement.lineno):
+                hoisted.append(lines[index])
+                lines[index] = "\n"
+        elif not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+            break
+    return "".join(hoisted), "".join(lines)
+
+
+def _function_source(code: str, function_name: str, inputs: tuple[InputSpec, ...]) -> str:
+    future, code = _hoist_future_imports(code)
+    call = _CALL_AND_RETURN.format(
+        function=function_name,
+        inputs=[(spec.name, spec.raw_string) for spec in inputs],
+        marker=PYTHON_DEFAULT_MARKER,
+        return_path=RETURN_PATH,
+    )
+    return future + _PREAMBLE + "# --- cell ---\n" + _cell_block(code, function_name) + call
+
+
+def _script_source(code: str, inputs: tuple[InputSpec, ...]) -> str:
+    future, code = _hoist_future_imports(code)
+    bindings = "".join(f"{spec.name} = _hera_magics_input({spec.name!r})\n" for spec in inputs)
+    return future + _PREAMBLE + bindings + "# --- cell ---\n" + _cell_block(code, "script")
+
+
+def _shell_source(cell: str) -> str:
+    if "{{" in cell:
+        raise TaskDefinitionError(
+            "the shell script contains '{{', which Argo would substitute",
+            hint="inputs are environment variables in a --shell task: write $name instead of {{...}}",
+        )
+    return cell if cell.endswith("\n") else cell + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Hera
+
+
+def build_script(spec: TaskSpec, *, python_command: tuple[str, ...] | None = None,
+                 extra_tolerations: tuple[TolerationSpec, ...] = ()):
+    """The Hera ``Script`` template for a task.
+
+    ``python_command`` replaces the default ``python -u`` (Nebari mode runs the kernel's own
+    interpreter); ``extra_tolerations`` are added to GPU tasks (Nebari's ``dedicated`` taint).
+    """
+    from hera.workflows import EmptyDirVolume, Env, ExistingVolume, Parameter, Resources, RetryStrategy, Script, SecretEnv
+    from hera.workflows.models import Toleration, ValueFrom
+
+    options = spec.options
+    env: list[Any] = []
+    for input_spec in spec.inputs:
+        variable = input_spec.name if spec.kind == "shell" else INPUT_ENV_PREFIX + input_spec.name
+        env.append(Env(name=variable, value="{{inputs.parameters.%s}}" % input_spec.name))
+    env.extend(Env(name=name, value=value) for name, value in options.env)
+    env.extend(SecretEnv(name=name, secret_name=secret, secret_key=key) for name, secret, key in options.secret_env)
+
+    resources = None
+    if options.gpu or options.cpu or options.memory:
+        resources = Resources(
+            cpu_request=options.cpu,
+            memory_request=options.memory,
+            memory_limit=options.memory,
+            gpus=options.gpu or None,
+            gpu_flag=options.gpu_resource,
+        )
+
+    tolerations = []
+    if options.gpu:
+        tolerations.append(Toleration(key=options.gpu_resource, operator="Exists", effect="NoSchedule"))
+        tolerations.extend(
+            Toleration(key=item.key, operator="Equal" if item.value is not None else "Exists",
+                       value=item.value, effect=item.effect)
+            for item in extra_tolerations
+        )
+    for item in options.tolerations:
+        tolerations.append(Toleration(key=item.key, operator="Equal" if item.value is not None else "Exists",
+                                      value=item.value, effect=item.effect))
+
+    volumes: list[Any] = []
+    if options.shm:
+        volumes.append(EmptyDirVolume(name="dshm", mount_path="/dev/shm", medium="Memory", size_limit=options.shm))
+    for volume in options.volumes:
+        volumes.append(ExistingVolume(name=volume.volume_name, claim_name=volume.claim, sub_path=volume.sub_path,
+                                      mount_path=volume.mount_path, read_only=volume.read_only or None))
+
+    if spec.kind == "shell":
+        command = list(options.command or ("sh",))
+    else:
+        command = list(options.command or python_command or ("python", "-u"))
+
+    outputs = None
+    if spec.has_return:
+        outputs = [Parameter(name=RETURN_PARAMETER, value_from=ValueFrom(path=RETURN_PATH))]
+
+    return Script(
+        name=spec.argo_name,
+        source=spec.source,
+        image=spec.image,
+        command=command,
+        inputs=[Parameter(name=item.name, default=item.default) if item.default is not None
+                else Parameter(name=item.name) for item in spec.inputs] or None,
+        outputs=outputs,
+        env=env or None,
+        resources=resources,
+        tolerations=tolerations or None,
+        volumes=volumes or None,
+        node_selector=dict(options.node_selector) or None,
+        retry_strategy=RetryStrategy(limit=options.retries) if options.retries else None,
+        active_deadline_seconds=options.timeout_seconds,
+        labels=dict(options.labels) or None,
+    )
+
+
+def closest_names(name: str, candidates: Iterable[str]) -> list[str]:
+    return difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+
+
+def parse_task_options(
+    *,
+    image: str | None = None,
+    env: Iterable[str] = (),
+    secret_env: Iterable[str] = (),
+    inputs: Iterable[str] = (),
+    gpu: int | None = None,
+    gpu_resource: str | None = None,
+    shm: str | None = None,
+    cpu: str | None = None,
+    memory: str | None = None,
+    command: str | None = None,
+    retries: int | None = None,
+    timeout: str | None = None,
+    node_selector: Iterable[str] = (),
+    toleration: Iterable[str] = (),
+    volume: Iterable[str] = (),
+    label: Iterable[str] = (),
+    shell: bool = False,
+) -> TaskOptions:
+    """Check the raw option values of ``%%argo_task`` and return them as ``TaskOptions``."""
+    import shlex
+
+    notes: list[str] = []
+    if image is not None and (not image.strip() or any(ch.isspace() for ch in image)):
+        raise TaskDefinitionError(f"--image {image!r} is not an image reference", hint="for example --image python:3.11")
+    if gpu is not None and gpu < 1:
+        raise TaskDefinitionError(f"--gpu {gpu}: the number of GPUs must be 1 or more")
+    if gpu_resource is not None and not re.match(r"^[a-z0-9.-]+/[a-z0-9.-]+$", gpu_resource):
+        raise TaskDefinitionError(
+            f"--gpu-resource {gpu_resource!r} is not an extended resource name",
+            hint="for example amd.com/gpu or nvidia.com/gpu",
+        )
+    if gpu_resource is not None and gpu is None:
+        raise TaskDefinitionError("--gpu-resource needs --gpu [N]")
+    if retries is not None and retries < 0:
+        raise TaskDefinitionError(f"--retries {retries}: must be 0 or more")
+    command_words: tuple[str, ...] | None = None
+    if command is not None:
+        try:
+            command_words = tuple(shlex.split(command))
+        except ValueError as error:
+            raise TaskDefinitionError(f"--command {command!r}: {error}") from None
+        if not command_words:
+            raise TaskDefinitionError("--command is empty", hint='for example --command "torchrun --nproc-per-node 2"')
+    selectors = tuple(parse_key_value(item, flag="--node-selector", example="nvidia.com/gpu.product=A100")
+                      for item in node_selector)
+    return TaskOptions(
+        image=image,
+        env=tuple(parse_env(item) for item in env),
+        secret_env=tuple(parse_secret_env(item) for item in secret_env),
+        inputs=tuple(inputs),
+        gpu=gpu or 0,
+        gpu_resource=gpu_resource or "nvidia.com/gpu",
+        shm=parse_quantity(shm, what="--shm", notes=notes) if shm is not None else None,
+        cpu=parse_quantity(cpu, what="--cpu", notes=notes) if cpu is not None else None,
+        memory=parse_quantity(memory, what="--memory", notes=notes) if memory is not None else None,
+        command=command_words,
+        retries=retries,
+        timeout_seconds=parse_duration(timeout, what="--timeout") if timeout is not None else None,
+        node_selector=selectors,
+        tolerations=tuple(parse_toleration(item) for item in toleration),
+        volumes=tuple(parse_volume(item) for item in volume),
+        labels=tuple(parse_label(item) for item in label),
+        shell=shell,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,538 @@
+"""``%argo_dag``: evaluate a DAG expression over registered tasks → ``DagSpec`` → Hera ``Workflow``.
+
+The expression (or cell) is ordinary Python evaluated in a namespace where every registered task
+is a ``TaskHandle``. Handles build nodes (``train(lr=0.1)``), edges (``a >> [b, c]``) and output
+references (``b(x=a)``, ``b(x=a.result)``), recording everything in a ``DagBuilder``. Nothing is
+submitted here; ``validate`` checks the whole graph and ``build_workflow`` makes the Hera object.
+
+The same namespace also understands Hera's own spelling — ``arguments={...}``,
+``arguments=[Parameter(...)]``, ``t1: Task = hello_world()`` — so the body of a seed-style
+``with DAG(...)`` block pastes in verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .capture import (
+    RETURN_PARAMETER,
+    TaskSpec,
+    argo_name,
+    build_script,
+    check_argo_name,
+    closest_names,
+    parse_duration,
+    parse_label,
+)
+from .errors import DagError, TaskDefinitionError
+
+DAG_TEMPLATE_NAME = "hera-magics-dag"
+# ``{{tasks.NAME.outputs.result}}`` / ``{{tasks.NAME.outputs.parameters.P}}`` inside argument values.
+OUTPUT_REFERENCE = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.outputs\.(result|parameters\.([A-Za-z0-9_-]+))\s*\}\}")
+HERA_CALL_KEYWORDS = {"name", "arguments"}
+
+
+def encode_value(value: Any) -> str:
+    """How a notebook value travels as an Argo parameter: strings as they are, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        raise DagError(
+            f"a value of type {type(value).__name__} cannot be passed as a task argument",
+            hint="arguments travel as JSON: pass numbers, strings, lists or dicts (or a path to a file)",
+        ) from None
+
+
+@dataclass
+class DagNode:
+    name: str  # the Argo task name (unique in the DAG)
+    task: TaskSpec
+    arguments: dict[str, str] = field(default_factory=dict)
+    explicit_depends: list[str] = field(default_factory=list)
+
+    def implied_depends(self) -> list[str]:
+        found: list[str] = []
+        for value in self.arguments.values():
+            for match in OUTPUT_REFERENCE.finditer(value):
+                if match.group(1) not in found:
+                    found.append(match.group(1))
+        return found
+
+    def depends(self) -> list[str]:
+        ordered = list(self.explicit_depends)
+        ordered.extend(name for name in self.implied_depends() if name not in ordered)
+        return ordered
+
+
+class DagBuilder:
+    """Collects nodes and edges while the expression runs."""
+
+    def __init__(self, tasks: Mapping[str, TaskSpec]) -> None:
+        self.tasks = dict(tasks)
+        self.nodes: dict[str, DagNode] = {}
+        # the node a bare task name stands for (made by a bare mention or a call without name=)
+        self.default_node: dict[str, str] = {}
+
+    def add_node(self, task: TaskSpec, node_name: str | None, arguments: dict[str, str], *, bare: bool) -> "NodeHandle":
+        if node_name is None:
+            if task.name in self.default_node:
+                existing = self.default_node[task.name]
+                if bare:
+                    return NodeHandle(self, existing)
+                raise DagError(
+                    f"`{task.name}` is already a node of this DAG; a task is one node unless you name the others",
+                    hint=f'give this call its own node name: {task.name}(..., name="{task.argo_name}-2"); '
+                    f"or call {task.name}(...) before mentioning `{task.name}` bare",
+                )
+            node_name = task.argo_name
+            self.default_node[task.name] = node_name
+        else:
+            try:
+                check_argo_name(node_name, what="node name")
+            except TaskDefinitionError as error:
+                raise DagError(error.message, hint=error.hint) from None
+        if node_name in self.nodes:
+            raise DagError(
+                f"two nodes are named {node_name!r}",
+                hint="give each node of the same task a different name=\"...\"",
+            )
+        self.nodes[node_name] = DagNode(name=node_name, task=task, arguments=arguments)
+        return NodeHandle(self, node_name)
+
+    def add_edge(self, upstream: str, downstream: str) -> None:
+        node = self.nodes[downstream]
+        if upstream not in node.explicit_depends:
+            node.explicit_depends.append(upstream)
+
+
+def _nodes_of(value: Any, builder: DagBuilder, *, side: str) -> list[str]:
+    if isinstance(value, TaskHandle):
+        return [value._node(bare=True).node_name]
+    if isinstance(value, NodeHandle):
+        return [value.node_name]
+    if isinstance(value, (list, tuple)):
+        names: list[str] = []
+        for item in value:
+            if isinstance(item, (list, tuple)):
+                raise DagError("nested lists are not allowed in >>; write a >> [b, c] >> d")
+            names.extend(_nodes_of(item, builder, side=side))
+        return names
+    raise DagError(
+        f"the {side} side of >> is a {type(value).__name__}, not a task",
+        hint="write task >> task, task >> [task, task] or [task, task] >> task",
+    )
+
+
+class _Chainable:
+    """``>>`` as in Hera: ``a >> b`` makes b depend on a and returns b (or the list)."""
+
+    _builder: DagBuilder
+
+    def _node_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def __rshift__(self, other: Any) -> Any:
+        downstream = _nodes_of(other, self._builder, side="right")
+        for upstream in self._node_names():
+            for name in downstream:
+                self._builder.add_edge(upstream, name)
+        if isinstance(other, TaskHandle):
+            return other._node(bare=True)
+        return other
+
+    def __rrshift__(self, other: Any) -> Any:
+        upstream = _nodes_of(other, self._builder, side="left")
+        for name in self._node_names():
+            for before in upstream:
+                self._builder.add_edge(before, name)
+        return self if isinstance(self, NodeHandle) else self._node(bare=True)  # type: ignore[attr-defined]
+
+    def __lshift__(self, other: Any) -> Any:
+        upstream = _nodes_of(other, self._builder, side="right")
+        for name in self._node_names():
+            for before in upstream:
+                self._builder.add_edge(before, name)
+        return other
+
+
+class NodeHandle(_Chainable):
+    """One node of the DAG, as returned by calling a task."""
+
+    def __init__(self, builder: DagBuilder, node_name: str) -> None:
+        self._builder = builder
+        self.node_name = node_name
+
+    def _node_names(self) -> list[str]:
+        return [self.node_name]
+
+    @property
+    def name(self) -> str:
+        return self.node_name
+
+    @property
+    def result(self) -> str:
+        """This node's stdout (Argo ``outputs.result``)."""
+        return "{{tasks.%s.outputs.result}}" % self.node_name
+
+    @property
+    def value(self) -> str:
+        """This node's return value (the ``return`` output parameter)."""
+        task = self._builder.nodes[self.node_name].task
+        if not task.has_return:
+            # A script task's only output is what it prints.
+            return self.result
+        return "{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, RETURN_PARAMETER)
+
+    def get_parameter(self, name: str) -> str:
+        return "{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, name)
+
+    def __repr__(self) -> str:
+        return f"<node {self.node_name}>"
+
+
+class TaskHandle(_Chainable):
+    """A registered task inside a DAG expression: call it to make a node, mention it bare for the default node."""
+
+    def __init__(self, builder: DagBuilder, task: TaskSpec) -> None:
+        self._builder = builder
+        self._task = task
+
+    def _node(self, *, bare: bool) -> NodeHandle:
+        return self._builder.add_node(self._task, None, {}, bare=bare)
+
+    def _node_names(self) -> list[str]:
+        return [self._node(bare=True).node_name]
+
+    @property
+    def result(self) -> str:
+        return self._node(bare=True).result
+
+    def get_parameter(self, name: str) -> str:
+        return self._node(bare=True).get_parameter(name)
+
+    def __call__(self, *args: Any, name: str | None = None, arguments: Any = None, **kwargs: Any) -> NodeHandle:
+        task = self._task
+        values: dict[str, Any] = {}
+        if len(args) > len(task.inputs):
+            raise DagError(
+                f"{task.name}() takes {len(task.inputs)} inputs but {len(args)} positional arguments were given",
+                hint=f"inputs of {task.name}: {task.inputs_text()}",
+            )
+        for input_spec, value in zip(task.inputs, args):
+            values[input_spec.name] = value
+        for key, value in _hera_arguments(arguments, task).items():
+            values[key] = value
+        for key, value in kwargs.items():
+            if key in values:
+                raise DagError(f"{task.name}(): input {key!r} is given twice")
+            values[key] = value
+        encoded = {key: self._argument_text(key, value) for key, value in values.items()}
+        return self._builder.add_node(task, name, encoded, bare=False)
+
+    def _argument_text(self, key: str, value: Any) -> str:
+        if isinstance(value, TaskHandle):
+            return value._node(bare=True).value
+        if isinstance(value, NodeHandle):
+            return value.value
+        if isinstance(value, (list, tuple)) and any(isinstance(item, (TaskHandle, NodeHandle)) for item in value):
+            raise DagError(
+                f"{self._task.name}({key}=[...]): a list of task outputs cannot be one argument",
+                hint="pass each output as its own input",
+            )
+        try:
+            return encode_value(value)
+        except DagError as error:
+            raise DagError(f"{self._task.name}({key}=...): {error.message}", hint=error.hint) from None
+
+    def __repr__(self) -> str:
+        return f"<task {self._task.name}>"
+
+
+def _hera_arguments(arguments: Any, task: TaskSpec) -> dict[str, Any]:
+    """Hera's ``arguments=`` forms: a dict, a ``Parameter`` or a list of them."""
+    if arguments is None:
+        return {}
+    if isinstance(arguments, Mapping):
+        return dict(arguments)
+    from hera.workflows import Parameter
+
+    items = arguments if isinstance(arguments, (list, tuple)) else [arguments]
+    result: dict[str, Any] = {}
+    for item in items:
+        if isinstance(item, Parameter):
+            result[item.name] = item.value
+        elif isinstance(item, Mapping):
+            result.update(item)
+        else:
+            raise DagError(
+                f"{task.name}(arguments=...): {type(item).__name__} is not a Parameter",
+                hint="write arguments={'x': 1}, arguments=[Parameter(name='x', value='1')] or simply x=1",
+            )
+    return result
+
+
+@dataclass
+class DagSpec:
+    """A validated DAG: nodes in the order they were made, each with its dependencies."""
+
+    nodes: list[DagNode]
+
+    @property
+    def tasks(self) -> list[TaskSpec]:
+        seen: dict[str, TaskSpec] = {}
+        for node in self.nodes:
+            seen.setdefault(node.task.name, node.task)
+        return list(seen.values())
+
+
+def evaluate(code: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, Any] | None = None) -> DagSpec:
+    """Run a DAG expression or cell and return the validated ``DagSpec``."""
+    if not code.strip():
+        raise DagError("no DAG given", hint="for example: %argo_dag prepare >> train(lr=0.1) >> report")
+    if not tasks:
+        raise DagError("no tasks are registered yet", hint="define tasks with %%argo_task cells first")
+    builder = DagBuilder(tasks)
+    namespace: dict[str, Any] = dict(notebook or {})
+    namespace.update(_hera_names())
+    namespace.update({name: TaskHandle(builder, spec) for name, spec in tasks.items()})
+    try:
+        compiled = compile(code, "<argo_dag>", "exec")
+    except SyntaxError as error:
+        raise DagError(f"syntax error on line {error.lineno}: {error.msg}", hint=(error.text or "").strip() or None) from None
+    try:
+        exec(compiled, namespace)
+    except DagError:
+        raise
+    except NameError as error:
+        missing = getattr(error, "name", None) or str(error)
+        suggestions = closest_names(missing, tasks)
+        raise DagError(
+            f"unknown task `{missing}`" + (f"; did you mean {' or '.join(f'`{s}`' for s in suggestions)}?" if suggestions else ""),
+            hint=f"registered tasks: {', '.join(sorted(tasks))} (see %argo_tasks)",
+        ) from None
+    except Exception as error:  # the user's expression raised: report it where it happened
+        line = _error_line(error)
+        raise DagError(f"{'line ' + str(line) + ': ' if line else ''}{type(error).__name__}: {error}") from None
+    return validate(builder)
+
+
+def _error_line(error: BaseException) -> int | None:
+    trace = error.__traceback__
+    line = None
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<argo_dag>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
+
+
+def _hera_names() -> dict[str, Any]:
+    from hera.workflows import Parameter, Task
+
+    return {"Parameter": Parameter, "Task": Task}
+
+
+def validate(builder: DagBuilder) -> DagSpec:
+    """Check inputs, references and cycles before anything is sent."""
+    nodes = builder.nodes
+    if not nodes:
+        raise DagError("the expression made no tasks", hint="name at least one task: %argo_dag my_task")
+    for node in nodes.values():
+        task = node.task
+        for key in node.arguments:
+            if task.input_named(key) is None:
+                suggestions = closest_names(key, [spec.name for spec in task.inputs])
+                raise DagError(
+                    f"node {node.name!r}: task `{task.name}` has no input {key!r}"
+                    + (f"; did you mean {suggestions[0]!r}?" if suggestions else ""),
+                    hint=f"inputs of {task.name}: {task.inputs_text()}",
+                )
+        for spec in task.inputs:
+            if spec.required and spec.name not in node.arguments:
+                raise DagError(
+                    f"node {node.name!r}: required input {spec.name!r} of `{task.name}` is not given",
+                    hint=f"pass it: {task.name}({spec.name}=...)",
+                )
+        for key, value in node.arguments.items():
+            for match in OUTPUT_REFERENCE.finditer(value):
+                source, parameter = match.group(1), match.group(3)
+                if source not in nodes:
+                    raise DagError(
+                        f"node {node.name!r}: input {key!r} uses the output of {source!r}, which is not a node of this DAG",
+                        hint=f"nodes: {', '.join(nodes)}",
+                    )
+                if source == node.name:
+                    raise DagError(f"node {node.name!r}: input {key!r} uses its own output")
+                if parameter is not None and not (parameter == RETURN_PARAMETER and nodes[source].task.has_return):
+                    raise DagError(
+                        f"node {node.name!r}: input {key!r} uses output parameter {parameter!r} of {source!r}, "
+                        "which it does not have",
+                        hint=f"use {source}.result for what it prints",
+                    )
+        for upstream in node.explicit_depends:
+            if upstream == node.name:
+                raise DagError(f"node {node.name!r} depends on itself")
+    _check_cycles(nodes)
+    return DagSpec(nodes=list(nodes.values()))
+
+
+def _check_cycles(nodes: Mapping[str, DagNode]) -> None:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        path.append(name)
+        for upstream in nodes[name].depends():
+            if state.get(upstream) == 1:
+                cycle = path[path.index(upstream):] + [upstream]
+                # path follows "depends on" edges; show it in the direction work flows
+                cycle.reverse()
+                raise DagError(
+                    f"the DAG has a cycle: {' >> '.join(cycle)}",
+                    hint="a task cannot (indirectly) wait for itself; remove one of these edges",
+                )
+            if state.get(upstream) is None:
+                visit(upstream)
+        path.pop()
+        state[name] = 2
+
+    for name in nodes:
+        if name not in state:
+            visit(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# workflow options and the Hera object
+
+
+@dataclass(frozen=True)
+class WorkflowOptions:
+    generate_name: str = "hera-magics-"
+    namespace: str | None = None
+    service_account: str | None = None
+    parallelism: int | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    ttl_seconds: int | None = None
+    timeout_seconds: int | None = None
+    fail_fast: bool = True
+    image_pull_secrets: tuple[str, ...] = ()
+
+
+def workflow_prefix(name: str) -> str:
+    """A valid ``generateName``: lower-case DNS characters ending in ``-``."""
+    prefix = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    if not prefix or not prefix[0].isalnum():
+        prefix = "hera-magics"
+    return prefix[:52].rstrip("-") + "-"
+
+
+def parse_workflow_options(
+    *,
+    name: str | None = None,
+    default_name: str = "hera-magics",
+    namespace: str | None = None,
+    service_account: str | None = None,
+    parallelism: int | None = None,
+    label: Iterable[str] = (),
+    ttl: str | None = None,
+    timeout: str | None = None,
+    no_fail_fast: bool = False,
+    image_pull_secret: Iterable[str] = (),
+) -> WorkflowOptions:
+    """Check the workflow options of ``%argo_dag``."""
+    try:
+        if name is not None:
+            stripped = name.rstrip("-")
+            if not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", stripped) or len(stripped) > 52:
+                raise DagError(
+                    f"--name {name!r} is not a valid workflow name prefix",
+                    hint="use lower-case letters, digits and '-', at most 52 characters, e.g. --name train-run",
+                )
+            generate_name = stripped + "-"
+        else:
+            generate_name = workflow_prefix(default_name)
+        if namespace is not None and not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", namespace):
+            raise DagError(f"--namespace {namespace!r} is not a valid Kubernetes namespace")
+        if service_account is not None and not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", service_account):
+            raise DagError(f"--service-account {service_account!r} is not a valid service account name")
+        if parallelism is not None and parallelism < 1:
+            raise DagError(f"--parallelism {parallelism}: must be 1 or more")
+        for secret in image_pull_secret:
+            if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", secret):
+                raise DagError(f"--image-pull-secret {secret!r} is not a valid secret name")
+        return WorkflowOptions(
+            generate_name=generate_name,
+            namespace=namespace,
+            service_account=service_account,
+            parallelism=parallelism,
+            labels=tuple(parse_label(item) for item in label),
+            ttl_seconds=parse_duration(ttl, what="--ttl") if ttl is not None else None,
+            timeout_seconds=parse_duration(timeout, what="--timeout") if timeout is not None else None,
+            fail_fast=not no_fail_fast,
+            image_pull_secrets=tuple(image_pull_secret),
+        )
+    except TaskDefinitionError as error:
+        raise DagError(error.message, hint=error.hint) from None
+
+
+def build_workflow(
+    dag: DagSpec,
+    options: WorkflowOptions,
+    *,
+    namespace: str | None,
+    python_command: tuple[str, ...] | None = None,
+    extra_gpu_tolerations: tuple = (),
+    extra_labels: Mapping[str, str] | None = None,
+):
+    """The Hera ``Workflow`` for a validated DAG."""
+    from hera.workflows import DAG, Task, Workflow
+    from hera.workflows.models import LocalObjectReference, TTLStrategy
+
+    templates = {task.name: build_script(task, python_command=python_command, extra_tolerations=extra_gpu_tolerations)
+                 for task in dag.tasks}
+    labels = dict(extra_labels or {})
+    labels.update(dict(options.labels))
+    with Workflow(
+        generate_name=options.generate_name,
+        entrypoint=DAG_TEMPLATE_NAME,
+        namespace=namespace,
+        service_account_name=options.service_account,
+        parallelism=options.parallelism,
+        labels=labels or None,
+        ttl_strategy=TTLStrategy(seconds_after_completion=options.ttl_seconds) if options.ttl_seconds else None,
+        active_deadline_seconds=options.timeout_seconds,
+        image_pull_secrets=[LocalObjectReference(name=name) for name in options.image_pull_secrets] or None,
+    ) as workflow:
+        with DAG(name=DAG_TEMPLATE_NAME, fail_fast=None if options.fail_fast else False):
+            for node in dag.nodes:
+                depends = node.depends()
+                Task(
+                    name=node.name,
+                    template=templates[node.task.name],
+                    arguments=dict(node.arguments) or None,
+                    depends=" && ".join(depends) if depends else None,
+                )
+    return workflow
+
+
+def dag_order(dag: DagSpec) -> list[str]:
+    """Node names in an order where each comes after everything it depends on."""
+    placed: list[str] = []
+    remaining = {node.name: node for node in dag.nodes}
+    while remaining:
+        ready = [name for name, node in remaining.items() if all(dep in placed for dep in node.depends())]
+        placed.extend(ready)
+        for name in ready:
+            del remaining[name]
+    return placed
+
+
+def python_version_text() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
