@@ -1,0 +1,488 @@
+"""Workflow JSON -> task rows: pure functions, tested on real Argo objects (``argo-fixtures/``).
+
+The input is a Workflow as the Argo Server returns it (a ``dict``; times are RFC3339 strings or
+``null``). Fixtures loaded with ``yaml.safe_load`` may hold ``datetime`` objects instead of
+strings; both are accepted. Nothing here talks to a server or reads a clock, so the same
+workflow always gives the same rows — the widget relies on that to send nothing to the front
+end when nothing changed.
+
+Rules (where Argo itself gives no single answer, the choice is written here):
+
+* **One row per task.** A row is a node that does work or stands for work: ``Pod``, ``Suspend``,
+  ``HTTP``, ``Plugin``, and ``Skipped`` (the type Argo gives both Skipped and Omitted nodes).
+  ``DAG``, ``Steps``, ``StepGroup`` and ``TaskGroup`` nodes are containers and never rows, but
+  the tasks inside them are. ``Container`` nodes (children of a container-set pod) are parts of
+  their pod and not rows of their own.
+* **Retry.** A ``Retry`` node and its attempts are one row named after the Retry node. Its
+  ``phase``, ``started`` and ``finished`` are the Retry node's (so ``duration`` spans every
+  attempt), ``retries`` is the number of attempts minus one, and ``node_id``, ``pod_name`` and
+  ``exit_code`` are the last attempt's (that is the pod whose log explains the outcome). Its
+  ``message`` is the Retry node's message followed by ``last attempt: <message>`` when the last
+  attempt has a different message. A Retry node whose attempts are themselves containers (a
+  retried DAG or Steps template) is treated as a container: the tasks inside each attempt are
+  the rows.
+* **Task names.** ``task`` is the node's ``displayName``, prefixed by the display names of the
+  nested DAG/Steps nodes that enclose it (not the workflow's root), joined with ``.`` — for
+  example ``sub-dag1.fail``. Argo task and step names cannot contain ``.``, so the joined name
+  is unambiguous, and it reads like Argo's own node names without the workflow prefix.
+* **Order.** Rows follow a topological order of the ``children`` graph (which holds the DAG
+  edges, Retry attempts and Steps groups) starting from the root node; ties are broken by start
+  time (unknown start times last), then by node name. Nodes not reachable from the root (an
+  ``onExit`` handler) follow in the same order.
+* **Times.** ``started``/``finished`` are timezone-aware UTC datetimes or ``None``.
+  ``duration`` is ``finished - started`` in seconds, and ``None`` while the node runs (no
+  clock is read here: a ticking value would make every poll look like a change) and when
+  ``finished`` is before ``started`` (inconsistent data; one of Argo's own test fixtures has it).
+* **Phase.** A missing or empty phase is ``"Pending"``.
+* **Messages.** A missing message is ``""``. An Omitted node without a message gets
+  ``OMITTED_MESSAGE`` and a Skipped one ``SKIPPED_MESSAGE``, so the table always says why.
+* **Pod names** follow Argo's rule (``workflow/util/pod_name.go``, see ``pod_name``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Mapping
+
+FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
+"""Workflow phases after which nothing changes any more (Argo's "completed")."""
+
+FAILED_PHASES = frozenset({"Failed", "Error"})
+"""Node phases that mean the task did not do its work."""
+
+DONE_PHASES = frozenset({"Succeeded", "Skipped", "Omitted"})
+"""Node phases that Argo's ``progress`` counts as done."""
+
+CONTAINER_NODE_TYPES = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup"})
+"""Node types that only group other nodes; they are never rows."""
+
+EXECUTABLE_NODE_TYPES = frozenset({"Pod", "Container", "HTTP", "Plugin", "Suspend"})
+"""Node types Argo counts in ``progress`` (``workflow/progress/updater.go``)."""
+
+ROW_NODE_TYPES = frozenset({"Pod", "Suspend", "HTTP", "Plugin", "Skipped"})
+"""Node types that are a row of their own (Retry is handled separately)."""
+
+POD_NAME_FORMAT_ANNOTATION = "workflows.argoproj.io/pod-name-format"
+
+OMITTED_MESSAGE = "omitted: depends condition not met"
+SKIPPED_MESSAGE = "skipped: its when condition was false"
+
+# Kubernetes names are at most 253 characters; the pod name's hash suffix takes up to 10 plus a
+# dash. Argo cuts the "<workflow>-<template>" prefix to 242 characters (pod_name.go).
+_MAX_POD_NAME_PREFIX = 253 - 10 - 1
+
+_FNV32_OFFSET_BASIS = 2166136261
+_FNV32_PRIME = 16777619
+
+# "name(3)" -> 3: the attempt number Argo appends to a retried node's name.
+_ATTEMPT_SUFFIX = re.compile(r"\((\d+)\)$")
+
+
+# --------------------------------------------------------------------------------------------
+# small pure helpers
+
+
+def fnv32a(text: str) -> int:
+    """The 32-bit FNV-1a hash of ``text``'s UTF-8 bytes, as Argo uses in node ids and pod names."""
+    value = _FNV32_OFFSET_BASIS
+    for byte in text.encode("utf-8"):
+        value ^= byte
+        value = (value * _FNV32_PRIME) % 2**32
+    return value
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An Argo time (RFC3339 string, ``datetime``, or ``None``/``""``) as an aware UTC datetime.
+
+    A naive ``datetime`` (what ``yaml.safe_load`` gives for ``2019-06-26T09:11:58Z``) is taken
+    to be UTC, which is what Argo writes. Fractional seconds longer than microseconds
+    (RFC3339Nano) are cut to microseconds. Anything unreadable gives ``None`` rather than an
+    error: a status table must not break on one odd field.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python before 3.11 accepts only 3 or 6 fractional digits; normalise to 6.
+    match = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
+    if match:
+        head, fraction, zone = match.groups()
+        if fraction:
+            fraction = (fraction[1:] + "000000")[:6]
+            text = f"{head}.{fraction}{zone}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def seconds_between(started: datetime | None, finished: datetime | None) -> float | None:
+    """``finished - started`` in seconds; ``None`` if either is unknown or finished is earlier."""
+    if started is None or finished is None:
+        return None
+    seconds = (finished - started).total_seconds()
+    return seconds if seconds >= 0 else None
+
+
+def parse_progress(value: Any) -> tuple[int, int] | None:
+    """Argo's ``progress`` string ``"done/total"`` as two integers, or ``None`` if malformed."""
+    if not isinstance(value, str):
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_exit_code(node: Mapping[str, Any]) -> int | None:
+    """``outputs.exitCode`` (a string on the wire, e.g. ``"3"``) as an int, or ``None``."""
+    outputs = node.get("outputs") or {}
+    raw = outputs.get("exitCode") if isinstance(outputs, Mapping) else None
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def is_final(phase: str | None) -> bool:
+    """True once a workflow phase can no longer change: Succeeded, Failed or Error."""
+    return phase in FINAL_PHASES
+
+
+def failed_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows whose task failed (phase Failed or Error), in the order given."""
+    return [dict(row) for row in rows if row.get("phase") in FAILED_PHASES]
+
+
+def pod_name_version(workflow: Mapping[str, Any]) -> str:
+    """The workflow's pod-name format: ``"v1"`` if its annotation says so, else ``"v2"``.
+
+    ``v2`` is Argo's default since v3.4, and what its UI assumes when the annotation is absent.
+    """
+    annotations = (workflow.get("metadata") or {}).get("annotations") or {}
+    return "v1" if annotations.get(POD_NAME_FORMAT_ANNOTATION) == "v1" else "v2"
+
+
+def node_template_name(node: Mapping[str, Any]) -> str:
+    """The template a node ran: ``templateName``, else ``templateRef.template``, else ``""``."""
+    if node.get("templateName"):
+        return str(node["templateName"])
+    reference = node.get("templateRef") or {}
+    return str(reference.get("template") or "") if isinstance(reference, Mapping) else ""
+
+
+def pod_name(workflow_name: str, node: Mapping[str, Any], *, version: str = "v2") -> str:
+    """The Kubernetes pod name of a Pod node, by Argo's rule (``workflow/util/pod_name.go``).
+
+    ``v1``: the node id. ``v2``: the workflow name for the root node, else
+    ``<workflow>-<template>-<fnv32a(node name)>`` with the prefix cut to 242 characters (without
+    a template name: ``<workflow>-<hash>``, which equals the node id).
+    """
+    node_id = str(node.get("id") or "")
+    if version == "v1":
+        return node_id
+    name = str(node.get("name") or "")
+    if not name:
+        return node_id
+    if name == workflow_name:
+        return workflow_name
+    template = node_template_name(node)
+    prefix = f"{workflow_name}-{template}" if template else workflow_name
+    return f"{prefix[:_MAX_POD_NAME_PREFIX]}-{fnv32a(name)}"
+
+
+# --------------------------------------------------------------------------------------------
+# rows
+
+
+def _phase(node: Mapping[str, Any]) -> str:
+    return str(node.get("phase") or "Pending")
+
+
+def _children(node: Mapping[str, Any], nodes: Mapping[str, Any]) -> list[str]:
+    """The node's children that exist in ``nodes`` (a partial status may lack some)."""
+    return [child for child in node.get("children") or [] if child in nodes]
+
+
+def _attempt_index(node: Mapping[str, Any], position: int) -> tuple[int, int]:
+    """Sort key for Retry attempts: the ``(n)`` suffix of the name, then the list position."""
+    match = _ATTEMPT_SUFFIX.search(str(node.get("name") or ""))
+    return (int(match.group(1)) if match else -1, position)
+
+
+def _last_attempt(retry: Mapping[str, Any], nodes: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    attempts = [nodes[child] for child in _children(retry, nodes)]
+    if not attempts:
+        return None
+    ordered = sorted(enumerate(attempts), key=lambda item: _attempt_index(item[1], item[0]))
+    return ordered[-1][1]
+
+
+def _is_folded_retry(node: Mapping[str, Any], nodes: Mapping[str, Any]) -> bool:
+    """A Retry node whose attempts do the work themselves (pods), so it makes one row."""
+    if node.get("type") != "Retry":
+        return False
+    attempts = [nodes[child] for child in _children(node, nodes)]
+    return not any(attempt.get("type") in CONTAINER_NODE_TYPES for attempt in attempts)
+
+
+def _root_id(workflow_name: str, nodes: Mapping[str, Any]) -> str | None:
+    """The root node: its id is the workflow name; else the one node without a boundary."""
+    if workflow_name and workflow_name in nodes:
+        return workflow_name
+    unbounded = [node_id for node_id, node in nodes.items() if not node.get("boundaryID")]
+    return unbounded[0] if len(unbounded) == 1 else None
+
+
+def _display_name(
+    node: Mapping[str, Any], nodes: Mapping[str, Any], root_id: str | None
+) -> str:
+    """``displayName`` prefixed by the enclosing nested DAG/Steps nodes' display names."""
+    parts = [str(node.get("displayName") or node.get("name") or node.get("id") or "?")]
+    seen = {node.get("id")}
+    boundary = node.get("boundaryID")
+    while boundary and boundary != root_id and boundary in nodes and boundary not in seen:
+        seen.add(boundary)
+        enclosing = nodes[boundary]
+        parts.append(str(enclosing.get("displayName") or enclosing.get("name") or boundary))
+        boundary = enclosing.get("boundaryID")
+    return ".".join(reversed(parts))
+
+
+def _order_key(node_id: str, nodes: Mapping[str, Any]) -> tuple[bool, datetime, str]:
+    started = parse_time(nodes[node_id].get("startedAt"))
+    return (
+        started is None,
+        started or datetime.min.replace(tzinfo=timezone.utc),
+        str(nodes[node_id].get("name") or node_id),
+    )
+
+
+def _topological(node_ids: set[str], nodes: Mapping[str, Any]) -> list[str]:
+    """Kahn's algorithm over ``node_ids``; ready nodes leave by start time, then name."""
+    in_degree = dict.fromkeys(node_ids, 0)
+    for node_id in node_ids:
+        for child in _children(nodes[node_id], nodes):
+            if child in in_degree:
+                in_degree[child] += 1
+    ready = [
+        (_order_key(node_id, nodes), node_id)
+        for node_id, count in in_degree.items()
+        if count == 0
+    ]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, node_id = heapq.heappop(ready)
+        order.append(node_id)
+        for child in _children(nodes[node_id], nodes):
+            if child not in in_degree:
+                continue
+            in_degree[child] -= 1
+            if in_degree[child] == 0:
+                heapq.heappush(ready, (_order_key(child, nodes), child))
+    # A cycle cannot come from Argo, but a hand-made status must not lose nodes.
+    leftovers = sorted(set(node_ids) - set(order), key=lambda node_id: _order_key(node_id, nodes))
+    return order + leftovers
+
+
+def _reachable(start: str, nodes: Mapping[str, Any]) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for child in _children(nodes[stack.pop()], nodes):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
+
+
+def node_order(workflow: Mapping[str, Any]) -> list[str]:
+    """Every node id of the workflow in DAG order (see the module docstring)."""
+    nodes = _nodes(workflow)
+    root_id = _root_id(_workflow_name(workflow), nodes)
+    from_root = _reachable(root_id, nodes) if root_id else set()
+    rest = set(nodes) - from_root
+    return _topological(from_root, nodes) + _topological(rest, nodes)
+
+
+def _nodes(workflow: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    status = workflow.get("status") or {}
+    return dict(status.get("nodes") or {})
+
+
+def _workflow_name(workflow: Mapping[str, Any]) -> str:
+    return str((workflow.get("metadata") or {}).get("name") or "")
+
+
+def _message(node: Mapping[str, Any]) -> str:
+    message = str(node.get("message") or "")
+    if message:
+        return message
+    phase = node.get("phase")
+    if phase == "Omitted":
+        return OMITTED_MESSAGE
+    if phase == "Skipped":
+        return SKIPPED_MESSAGE
+    return ""
+
+
+def _row(
+    node: Mapping[str, Any],
+    nodes: Mapping[str, Any],
+    *,
+    workflow_name: str,
+    root_id: str | None,
+    version: str,
+) -> dict[str, Any]:
+    """The row of one task node (or one folded Retry node)."""
+    started = parse_time(node.get("startedAt"))
+    finished = parse_time(node.get("finishedAt"))
+    message = _message(node)
+    retries = 0
+    # The node whose pod holds the log: the task's own pod, or a Retry's last attempt.
+    worker: Mapping[str, Any] | None = node
+    template = node_template_name(node)
+    if node.get("type") == "Retry":
+        attempts = _children(node, nodes)
+        retries = max(len(attempts) - 1, 0)
+        worker = _last_attempt(node, nodes)
+        if worker is not None:
+            template = template or node_template_name(worker)
+            attempt_message = str(worker.get("message") or "")
+            if attempt_message and attempt_message != message:
+                last = f"last attempt: {attempt_message}"
+                message = f"{message}; {last}" if message else last
+    node_id = str((worker or node).get("id") or "")
+    is_pod = worker is not None and worker.get("type") == "Pod"
+    return {
+        "task": _display_name(node, nodes, root_id),
+        "template": template,
+        "phase": _phase(node),
+        "started": started,
+        "finished": finished,
+        "duration": seconds_between(started, finished),
+        "message": message,
+        "retries": retries,
+        "node_id": node_id,
+        "pod_name": pod_name(workflow_name, worker, version=version) if is_pod and worker else None,
+        "exit_code": parse_exit_code(worker) if worker is not None else None,
+    }
+
+
+def task_rows(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per task of ``workflow``, in DAG order.
+
+    Each row is a dict with ``task`` (display name), ``template``, ``phase``, ``started``,
+    ``finished`` (aware UTC datetimes or ``None``), ``duration`` (seconds or ``None``),
+    ``message``, ``retries``, ``node_id`` and ``pod_name`` (for log lookup; ``pod_name`` is
+    ``None`` for nodes without a pod) and ``exit_code`` (``None`` if not reported). See the
+    module docstring for the rules.
+    """
+    nodes = _nodes(workflow)
+    workflow_name = _workflow_name(workflow)
+    root_id = _root_id(workflow_name, nodes)
+    version = pod_name_version(workflow)
+    # Attempts of a folded Retry are part of its row, not rows of their own.
+    folded_attempts = {
+        child
+        for node in nodes.values()
+        if _is_folded_retry(node, nodes)
+        for child in _children(node, nodes)
+    }
+    rows = []
+    for node_id in node_order(workflow):
+        node = nodes[node_id]
+        if node_id in folded_attempts:
+            continue
+        node_type = node.get("type")
+        if node_type in ROW_NODE_TYPES or _is_folded_retry(node, nodes):
+            rows.append(
+                _row(node, nodes, workflow_name=workflow_name, root_id=root_id, version=version)
+            )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# summary
+
+
+def count_progress(workflow: Mapping[str, Any]) -> tuple[int, int]:
+    """``(done, total)`` counted as Argo does: executable nodes; Succeeded/Skipped/Omitted are done.
+
+    Used when the server sent no ``status.progress`` (older controllers, filtered fields), so
+    the number means the same thing whichever way it was obtained. Retry attempts count one
+    each, as in Argo's own UI.
+    """
+    done = total = 0
+    for node in _nodes(workflow).values():
+        if node.get("type") in EXECUTABLE_NODE_TYPES:
+            total += 1
+            done += node.get("phase") in DONE_PHASES
+    return done, total
+
+
+def summary(workflow: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """The workflow-level facts a status header shows.
+
+    Keys: ``name``, ``namespace`` (``None`` if absent), ``phase`` (missing or ``""`` ->
+    ``"Pending"``), ``done`` and ``total`` (from ``status.progress``, else counted, see
+    ``count_progress``), ``progress`` (``"done/total"``), ``started``, ``finished`` (aware UTC
+    datetimes or ``None``), ``elapsed`` (seconds: ``finished - started``; while running
+    ``now - started`` if ``now`` is given, else ``None``) and ``message`` (``""`` if absent).
+    """
+    metadata = workflow.get("metadata") or {}
+    status = workflow.get("status") or {}
+    progress = parse_progress(status.get("progress")) or count_progress(workflow)
+    started = parse_time(status.get("startedAt"))
+    finished = parse_time(status.get("finishedAt"))
+    elapsed = seconds_between(started, finished)
+    if finished is None and now is not None:
+        elapsed = seconds_between(started, parse_time(now))
+    return {
+        "name": str(metadata.get("name") or ""),
+        "namespace": metadata.get("namespace") or None,
+        "phase": str(status.get("phase") or "Pending"),
+        "done": progress[0],
+        "total": progress[1],
+        "progress": f"{progress[0]}/{progress[1]}",
+        "started": started,
+        "finished": finished,
+        "elapsed": elapsed,
+        "message": str(status.get("message") or ""),
+    }
+
+
+__all__ = [
+    "FAILED_PHASES",
+    "FINAL_PHASES",
+    "OMITTED_MESSAGE",
+    "SKIPPED_MESSAGE",
+    "count_progress",
+    "failed_rows",
+    "fnv32a",
+    "is_final",
+    "node_order",
+    "parse_progress",
+    "parse_time",
+    "pod_name",
+    "pod_name_version",
+    "summary",
+    "task_rows",
+]
