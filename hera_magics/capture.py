@@ -538,7 +538,7 @@ def capture_cell(
 # the source the pod runs
 
 _PREAMBLE = '''\
-import json as _hera_magics_json, os as _hera_magics_os, subprocess as _hera_magics_subprocess
+import json as _hera_magics_json, os as _hera_magics_os
 def _hera_magics_input(name, raw=False):  # inputs arrive as environment variables, never as code
     value = _hera_magics_os.environ["HERA_MAGICS_INPUT_" + name]
     if raw:
@@ -547,9 +547,15 @@ def _hera_magics_input(name, raw=False):  # inputs arrive as environment variabl
         return _hera_magics_json.loads(value)
     except ValueError:
         return value
-def _hera_magics_system(command):
-    _hera_magics_subprocess.run(command, shell=True, check=True)
 '''
+_SYSTEM_HELPER = '''\
+def _hera_magics_system(command):  # a `!command` line of the cell
+    __import__("subprocess").run(command, shell=True, check=True)
+'''
+
+
+def _preamble(code: str) -> str:
+    return _PREAMBLE + (_SYSTEM_HELPER if "_hera_magics_system(" in code else "")
 
 _CALL_AND_RETURN = '''
 # --- hera-magics: call {function}() with the task's inputs, keep its return value as JSON ---
@@ -620,13 +626,13 @@ def _function_source(code: str, function_name: str, inputs: tuple[InputSpec, ...
         marker=PYTHON_DEFAULT_MARKER,
         return_path=RETURN_PATH,
     )
-    return future + _PREAMBLE + "# --- cell ---\n" + _cell_block(code, function_name) + call
+    return future + _preamble(code) + "# --- cell ---\n" + _cell_block(code, function_name) + call
 
 
 def _script_source(code: str, inputs: tuple[InputSpec, ...]) -> str:
     future, code = _hoist_future_imports(code)
     bindings = "".join(f"{spec.name} = _hera_magics_input({spec.name!r})\n" for spec in inputs)
-    return future + _PREAMBLE + bindings + "# --- cell ---\n" + _cell_block(code, "script")
+    return future + _preamble(code) + bindings + "# --- cell ---\n" + _cell_block(code, "script")
 
 
 def _shell_source(cell: str) -> str:

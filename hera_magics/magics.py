@@ -1,0 +1,300 @@
+"""The IPython magics: they parse arguments, call the ``Session`` API and display the result."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, line_magic, cell_magic, magics_class, no_var_expand
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
+
+from .errors import DagError, HeraMagicsError
+from .session import Session, notebook_name
+
+
+def parse_argstring(magic: Any, line: str) -> Any:
+    """Parse a magic's line with POSIX quoting, so ``--command "torchrun -n 2"`` loses its quotes.
+
+    (IPython's own ``parse_argstring`` keeps quote characters in the values.)
+    """
+    try:
+        words = shlex.split(line, posix=True)
+    except ValueError as error:
+        raise UsageError(f"cannot parse the options: {error}") from None
+    return magic.parser.parse_args(words)
+
+
+def _print(lines: list[str] | str) -> None:
+    print(lines if isinstance(lines, str) else "\n".join(lines))
+
+
+class _YamlText(str):
+    """A YAML document that shows itself as text in any front end."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+@magics_class
+class ArgoMagics(Magics):
+    """%argo_env, %%argo_task, %argo_tasks, %argo_dag, %argo_status, %argo_logs."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.session = Session()
+
+    # -- %argo_env ------------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("env_file", nargs="?", default=None, help="a .env file (default: the nearest .env upward)")
+    @argument("--host", default=None, help="the Argo server URL (overrides GLOBAL_CONFIG_HOST / ARGO_SERVER)")
+    @argument("--namespace", default=None, help="namespace (overrides GLOBAL_CONFIG_NAMESPACE / ARGO_NAMESPACE)")
+    @argument("--token-var", default=None, help="read the token from this variable instead of HERA_TOKEN / ARGO_TOKEN")
+    @argument("--insecure", action="store_true", help="do not verify the server's TLS certificate")
+    @argument("--check", action="store_true", help="ask the server who you are and its Argo version")
+    @argument("--local", action="store_true", help="start (or reuse) the embedded local engine on this machine")
+    @argument("--workers", type=int, default=None, help="with --local: how many tasks run at the same time")
+    @argument("--nebari", dest="nebari", action="store_const", const=True, default=None,
+              help="Nebari mode on (normally detected)")
+    @argument("--no-nebari", dest="nebari", action="store_const", const=False, help="Nebari mode off")
+    @line_magic
+    def argo_env(self, line: str) -> None:
+        """Connect to Argo: load .env / Nebari's ARGO_* variables into Hera's config.
+
+        The token is never shown (only its last 4 characters). Examples::
+
+            %argo_env                 # nearest .env, then the environment
+            %argo_env ~/argo.env --check
+            %argo_env --local         # no cluster: run workflows as local processes
+        """
+        args = parse_argstring(self.argo_env, line)
+        if args.workers is not None and not args.local:
+            raise HeraMagicsError("--workers only applies with --local")
+        if args.workers is not None and args.workers < 1:
+            raise HeraMagicsError(f"--workers {args.workers}: must be 1 or more")
+        if args.local:
+            if args.env_file or args.host or args.token_var:
+                raise HeraMagicsError("--local runs its own engine; do not combine it with an env file, --host or --token-var")
+            report = self.session.configure_local(workers=args.workers, namespace=args.namespace)
+        else:
+            report = self.session.configure(
+                args.env_file, host=args.host, namespace=args.namespace, token_var=args.token_var,
+                insecure=args.insecure, nebari=args.nebari,
+            )
+        _print(report.lines())
+        if args.check:
+            answer = self.session.check()
+            user = answer["userinfo"]
+            who = user.get("subject") or user.get("name") or user.get("email") or "(no identity claims)"
+            if user.get("serviceAccountName"):
+                who += f" (service account {user.get('serviceAccountNamespace', '?')}/{user['serviceAccountName']})"
+            _print([f"check      OK: you are {who}", f"           Argo {answer['version'].get('version', '?')}"])
+
+    # -- %%argo_task ----------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("name", nargs="?", default=None, help="task name (default: the cell's only function)")
+    @argument("--image", default=None, help="container image (default: python:X.Y like this kernel)")
+    @argument("--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)")
+    @argument("--secret-env", action="append", default=[], metavar="VAR=SECRET:KEY",
+              help="environment variable from a Kubernetes secret (repeatable)")
+    @argument("--inputs", nargs="+", default=[], metavar="NAME[=DEFAULT]", help="inputs of a script cell")
+    @argument("--gpu", nargs="?", type=int, const=1, default=None, metavar="N", help="GPUs (default 1) + toleration")
+    @argument("--gpu-resource", default=None, help="GPU resource key (default nvidia.com/gpu)")
+    @argument("--shm", default=None, metavar="SIZE", help="in-memory /dev/shm of this size, e.g. 2Gi")
+    @argument("--cpu", default=None, help="CPU request, e.g. 4 or 500m")
+    @argument("--memory", default=None, help="memory request and limit, e.g. 16Gi")
+    @argument("--command", default=None, help='command that runs the script (default "python -u")')
+    @argument("--retries", type=int, default=None, help="retry a failed task N times")
+    @argument("--timeout", default=None, metavar="DURATION", help="task deadline, e.g. 30m, 2h")
+    @argument("--node-selector", action="append", default=[], metavar="K=V", help="node selector (repeatable)")
+    @argument("--toleration", action="append", default=[], metavar="KEY[=VALUE]:EFFECT", help="toleration (repeatable)")
+    @argument("--volume", action="append", default=[], metavar="CLAIM[/SUBPATH]:MOUNT[:ro]",
+              help="mount an existing volume claim (repeatable)")
+    @argument("--label", action="append", default=[], metavar="K=V", help="pod label (repeatable)")
+    @argument("--shell", action="store_true", help="the cell is a shell script; inputs are environment variables")
+    @no_var_expand
+    @cell_magic
+    def argo_task(self, line: str, cell: str) -> None:
+        """Capture this cell as an Argo task (a Hera script template).
+
+        A function cell (one top-level function, or NAME names a function of the cell) ships the
+        whole cell and calls the function with its inputs; the return value comes back as JSON.
+        Any other cell is a script cell: give it a NAME and declare inputs with --inputs.
+        Re-running the cell replaces the task. Examples::
+
+            %%argo_task --gpu --shm 2Gi
+            def train(path: str, lr: float = 0.1) -> dict: ...
+
+            %%argo_task report --inputs metrics
+            print("best:", metrics)
+        """
+        args = parse_argstring(self.argo_task, line)
+        spec, previous = self.session.define_task(
+            cell, args.name, notebook_names=self.shell.user_ns,
+            image=args.image, env=args.env, secret_env=args.secret_env, inputs=args.inputs, gpu=args.gpu,
+            gpu_resource=args.gpu_resource, shm=args.shm, cpu=args.cpu, memory=args.memory,
+            command=args.command, retries=args.retries, timeout=args.timeout,
+            node_selector=args.node_selector, toleration=args.toleration, volume=args.volume,
+            label=args.label, shell=args.shell,
+        )
+        lines = [("replaced " if previous else "") + spec.summary()]
+        lines.extend(f"  note: {note}" for note in spec.notes)
+        _print(lines)
+
+    @line_magic
+    def argo_tasks(self, line: str) -> None:
+        """Show the registered tasks: name, kind, image, inputs, resources."""
+        if line.strip():
+            raise HeraMagicsError("%argo_tasks takes no arguments")
+        if not self.session.tasks:
+            print("no tasks registered yet; define one with a %%argo_task cell")
+            return
+        rows = [("task", "kind", "image", "inputs", "resources")]
+        rows.extend((spec.name, spec.kind, spec.image, spec.inputs_text(), spec.resources_text())
+                    for spec in self.session.tasks.values())
+        widths = [max(len(row[index]) for row in rows) for index in range(5)]
+        _print(["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows])
+
+    # -- %argo_dag ------------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("expression", nargs="*", help="the DAG, e.g. a >> [b, c(x=a)] >> d")
+    @argument("--name", default=None, metavar="PREFIX", help="workflow name prefix (default: the notebook's name)")
+    @argument("--dry-run", action="store_true", help="show the YAML and return the Hera Workflow; submit nothing")
+    @argument("--yaml", default=None, metavar="FILE", help="also write the workflow YAML to FILE")
+    @argument("--wait", action="store_true", help="block until it ends; raise WorkflowFailed if it fails")
+    @argument("--timeout", default=None, metavar="DURATION", help="workflow deadline (activeDeadlineSeconds)")
+    @argument("--namespace", default=None, help="namespace (default: from %%argo_env)")
+    @argument("--service-account", default=None, help="service account of the workflow's pods")
+    @argument("--parallelism", type=int, default=None, help="at most N tasks at the same time")
+    @argument("--label", action="append", default=[], metavar="K=V", help="workflow label (repeatable)")
+    @argument("--ttl", default=None, metavar="DURATION", help="delete the workflow this long after it ends")
+    @argument("--image-pull-secret", action="append", default=[], metavar="NAME", help="registry secret (repeatable)")
+    @argument("--no-fail-fast", action="store_true", help="keep running other branches after a task fails")
+    @argument("--no-widget", action="store_true", help="do not show the live status table")
+    @no_var_expand
+    @line_cell_magic
+    def argo_dag(self, line: str, cell: str | None = None) -> Any:
+        """Build a workflow from registered tasks, validate it and submit it.
+
+        ``a >> b`` runs b after a; ``a >> [b, c]`` fans out; ``[b, c] >> d`` fans in;
+        ``b(x=a)`` passes a's return value (``a.result``: what it printed) and adds the edge;
+        ``c(name="c2")`` makes another node of the same task. Returns a WorkflowRun
+        (``--dry-run``: the Hera Workflow). Examples::
+
+            run = %argo_dag prepare >> train(path=prepare, lr=0.01) >> report(metrics=train)
+            %argo_dag --dry-run a >> [b, c]
+        """
+        # Options come first; the expression is the rest of the line (or the cell).
+        options_text, expression = _split_options(line) if cell is None else (line, cell)
+        args = parse_argstring(self.argo_dag, options_text)
+        if cell is not None and args.expression:
+            raise DagError("give the DAG either on the line or in the cell, not both")
+        if cell is None:
+            expression = " ".join(args.expression) if not expression else expression
+        if args.dry_run and args.wait:
+            raise DagError("--wait cannot be combined with --dry-run (nothing is submitted)")
+        built = self.session.build(
+            expression, notebook=self.shell.user_ns, default_name=notebook_name(self.shell.user_ns),
+            name=args.name, namespace=args.namespace, service_account=args.service_account,
+            parallelism=args.parallelism, label=args.label, ttl=args.ttl, timeout=args.timeout,
+            no_fail_fast=args.no_fail_fast, image_pull_secret=args.image_pull_secret,
+        )
+        yaml_text = built.to_yaml()
+        if args.yaml:
+            path = Path(args.yaml).expanduser()
+            try:
+                path.write_text(yaml_text, encoding="utf-8")
+            except OSError as error:
+                raise DagError(f"--yaml {args.yaml}: cannot write the file ({error.strerror})") from None
+            print(f"wrote {path}")
+        if args.dry_run:
+            display(_YamlText(yaml_text))
+            return _quiet_workflow(built.workflow)
+        run = self.session.submit(built)
+        if args.no_widget or args.wait:
+            print(f"submitted {run.name} in {run.namespace}: {run.url}")
+        else:
+            _show_widget(run)
+        if args.wait:
+            run.wait()
+        return run
+
+    # -- %argo_status / %argo_logs ---------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("name", nargs="?", default=None, help="workflow name (default: the last one submitted)")
+    @argument("--last", action="store_true", help="the last workflow submitted (also after a kernel restart)")
+    @argument("--no-widget", action="store_true", help="print the task table instead of the live widget")
+    @line_magic
+    def argo_status(self, line: str) -> Any:
+        """Re-attach the live status table to a workflow; returns its WorkflowRun."""
+        args = parse_argstring(self.argo_status, line)
+        if args.name and args.last:
+            raise HeraMagicsError("give a workflow NAME or --last, not both")
+        run = self.session.attach(args.name)
+        if args.no_widget:
+            print(run.status_text())
+        else:
+            _show_widget(run)
+        return run
+
+    @magic_arguments()
+    @argument("name", help="workflow name (or 'last')")
+    @argument("task", nargs="?", default=None, help="one task (default: every task)")
+    @argument("--follow", action="store_true", help="keep printing until the workflow ends")
+    @line_magic
+    def argo_logs(self, line: str) -> None:
+        """Print the logs of a workflow, or of one of its tasks."""
+        args = parse_argstring(self.argo_logs, line)
+        run = self.session.attach(None if args.name == "last" else args.name)
+        if args.follow:
+            for text in run.follow_logs(args.task):
+                print(text, flush=True)
+        else:
+            print(run.logs(args.task))
+
+
+def _split_options(line: str) -> tuple[str, str]:
+    """Split ``--flag value ... EXPRESSION`` where the expression may contain spaces and quotes."""
+    words = line.split(" ")
+    index = 0
+    value_flags = {"--name", "--yaml", "--timeout", "--namespace", "--service-account", "--parallelism",
+                   "--label", "--ttl", "--image-pull-secret"}
+    while index < len(words):
+        word = words[index]
+        if not word:
+            index += 1
+            continue
+        if word.startswith("--"):
+            flag = word.split("=", 1)[0]
+            index += 1 if ("=" in word or flag not in value_flags) else 2
+            continue
+        break
+    return " ".join(words[:index]), " ".join(words[index:])
+
+
+def _quiet_workflow(workflow: Any) -> Any:
+    """The Hera Workflow, with a one-line repr: the YAML was shown already, once."""
+    class DryRunWorkflow(type(workflow)):  # type: ignore[misc, valid-type]
+        def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+            printer.text(f"<Workflow {self.generate_name or self.name} (dry run) — YAML above; .to_yaml() for text>")
+
+    workflow.__class__ = DryRunWorkflow
+    return workflow
+
+
+def _show_widget(run: Any) -> None:
+    view = run.widget
+    display(view)
+    start = getattr(view, "start", None)
+    if callable(start):
+        start()
+
+
+def shlex_join(words: list[str]) -> str:
+    return " ".join(shlex.quote(word) for word in words)

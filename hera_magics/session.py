@@ -1,0 +1,278 @@
+"""The plain-Python API behind the magics: one ``Session`` holds the connection and the tasks.
+
+Every magic is a thin layer over a ``Session`` method, so scripts and tests can do the same
+without IPython::
+
+    from hera_magics import Session
+    session = Session()
+    session.configure_local()
+    session.define_task("def add(a: int, b: int):\\n    return a + b\\n")
+    run = session.submit("add(a=1, b=2)")
+    run.wait(); run.result("add")   # -> 3
+
+A failing call changes nothing: the registry and the config are replaced only after every check
+passed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import config as config_module
+from .capture import TaskSpec, TolerationSpec, capture_cell, parse_task_options
+from .config import ArgoConfig, Secret
+from .dag import DagSpec, WorkflowOptions, build_workflow, evaluate, parse_workflow_options
+from .errors import ConfigError, DagError, HeraMagicsError
+
+NEBARI_OVERRIDE_LABEL = "jupyterflow-override"
+NEBARI_USER_LABEL = "workflows.argoproj.io/creator-preferred-username"
+NEBARI_GPU_TOLERATION = TolerationSpec(key="dedicated", value="nebari", effect="NoSchedule")
+NEBARI_DEFAULT_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class EnvReport:
+    """What ``configure`` did, for the summary: the config plus warnings and the file used."""
+
+    config: ArgoConfig
+    env_file: Path | None
+    warnings: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        lines = [f"env file   {self.env_file if self.env_file else 'none (process environment only)'}"]
+        lines.extend(self.config.summary_lines())
+        if self.config.nebari:
+            lines.append(
+                "           Nebari mode: workflows carry jupyterflow-override, so the Nebari workflow "
+                "controller replaces each task's image with your Jupyter pod's image, home and "
+                "conda environments; your Jupyter pod must be running when a workflow starts."
+            )
+        lines.extend(f"warning: {warning}" for warning in self.warnings)
+        return lines
+
+
+@dataclass(frozen=True)
+class BuiltWorkflow:
+    dag: DagSpec
+    options: WorkflowOptions
+    workflow: Any  # hera.workflows.Workflow
+
+    def to_yaml(self) -> str:
+        return self.workflow.to_yaml()
+
+
+class Session:
+    """Connection settings, registered tasks and the last run of one notebook (or script)."""
+
+    def __init__(self) -> None:
+        self.config: ArgoConfig | None = None
+        self.tasks: dict[str, TaskSpec] = {}
+        self.last_run: Any = None
+
+    # -- connection -------------------------------------------------------------------------
+
+    def configure(
+        self,
+        env_file: str | os.PathLike[str] | None = None,
+        *,
+        host: str | None = None,
+        namespace: str | None = None,
+        token_var: str | None = None,
+        insecure: bool = False,
+        nebari: bool | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> EnvReport:
+        """Load ``env_file`` (default: the nearest ``.env``) and resolve the connection (DESIGN §2).
+
+        The process environment is not modified; the values are applied to Hera's global config
+        and to this session only.
+        """
+        environment = dict(os.environ if environ is None else environ)
+        warnings: list[str] = []
+        path: Path | None
+        if env_file is not None:
+            path = Path(env_file).expanduser()
+            file_values = config_module.read_env_file(path)
+            variables = config_module.merge_variables(environment, file_values, file_overrides=True)
+        else:
+            path = config_module.find_env_file()
+            file_values = config_module.read_env_file(path) if path else {}
+            variables = config_module.merge_variables(environment, file_values, file_overrides=False)
+        if path is not None and config_module.env_file_is_shared(path):
+            warnings.append(f"{path} can be read by other users and holds your token; run: chmod 600 {path}")
+        resolved = config_module.resolve_config(
+            variables, host=host, namespace=namespace, token_var=token_var, insecure=insecure, nebari=nebari
+        )
+        if resolved.token is None:
+            warnings.append("no token found (HERA_TOKEN or ARGO_TOKEN); the server will probably answer 401")
+        if resolved.namespace is None:
+            warnings.append("no namespace set; add ARGO_NAMESPACE to .env or pass --namespace")
+        self._apply(resolved)
+        return EnvReport(config=resolved, env_file=path.resolve() if path else None, warnings=tuple(warnings))
+
+    def configure_local(self, *, workers: int | None = None, namespace: str | None = None) -> EnvReport:
+        """Start (or reuse) the embedded local engine and point this session at it."""
+        from .local import ensure_engine
+
+        url, token = ensure_engine(workers=workers)
+        resolved = ArgoConfig(
+            host=url,
+            token=Secret(token),
+            namespace=namespace or "argo",
+            local=True,
+            sources={"host": "--local", "token": "local engine (fresh random token)",
+                     "namespace": "--namespace" if namespace else "--local default", "nebari": "--local"},
+        )
+        self._apply(resolved)
+        return EnvReport(config=resolved, env_file=None)
+
+    def _apply(self, resolved: ArgoConfig) -> None:
+        from hera.shared import global_config
+
+        global_config.host = resolved.host
+        global_config.token = resolved.token.reveal() if resolved.token else None
+        global_config.namespace = resolved.namespace
+        global_config.verify_ssl = resolved.verify_ssl
+        self.config = resolved
+
+    def require_config(self) -> ArgoConfig:
+        if self.config is None:
+            raise ConfigError(
+                "not connected to an Argo server yet",
+                hint="run %argo_env (reads .env) or %argo_env --local (runs workflows on this machine)",
+            )
+        return self.config
+
+    def client(self):
+        from .client import ArgoClient
+
+        return ArgoClient(self.require_config())
+
+    def check(self) -> dict[str, Any]:
+        """Ask the server who we are and which Argo it runs (``%argo_env --check``)."""
+        client = self.client()
+        return {"userinfo": client.userinfo(), "version": client.version()}
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def define_task(
+        self,
+        cell: str,
+        name: str | None = None,
+        *,
+        notebook_names: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> tuple[TaskSpec, TaskSpec | None]:
+        """Capture a cell as a task (replacing one of the same name); returns (new, replaced)."""
+        spec = capture_cell(cell, parse_task_options(**options), name=name, notebook_names=notebook_names)
+        clash = next((other for other in self.tasks.values()
+                      if other.argo_name == spec.argo_name and other.name != spec.name), None)
+        if clash is not None:
+            raise DagError(
+                f"task {spec.name!r} and task {clash.name!r} have the same Argo name {spec.argo_name!r}",
+                hint="rename one of them",
+            )
+        previous = self.tasks.get(spec.name)
+        self.tasks[spec.name] = spec
+        return spec, previous
+
+    def task(self, name: str) -> TaskSpec:
+        if name in self.tasks:
+            return self.tasks[name]
+        for spec in self.tasks.values():
+            if spec.argo_name == name:
+                return spec
+        raise DagError(f"no task named {name!r}", hint=f"registered: {', '.join(self.tasks) or 'none'}")
+
+    # -- workflows --------------------------------------------------------------------------
+
+    def _nebari_on(self) -> bool:
+        return bool(self.config and self.config.nebari)
+
+    def build(
+        self,
+        expression: str,
+        *,
+        notebook: Mapping[str, Any] | None = None,
+        default_name: str = "hera-magics",
+        **options: Any,
+    ) -> BuiltWorkflow:
+        """Evaluate a DAG expression and build its Hera ``Workflow`` (nothing is sent)."""
+        workflow_options = parse_workflow_options(default_name=default_name, **options)
+        dag = evaluate(expression, self.tasks, notebook)
+        namespace = workflow_options.namespace or (self.config.namespace if self.config else None)
+        python_command = None
+        gpu_tolerations: tuple[TolerationSpec, ...] = ()
+        labels: dict[str, str] = {}
+        if self._nebari_on():
+            assert self.config is not None
+            python_command = (str(Path(sys.prefix) / "bin" / "python"), "-u")
+            gpu_tolerations = (NEBARI_GPU_TOLERATION,)
+            labels[NEBARI_OVERRIDE_LABEL] = "true"
+            if self.config.username:
+                labels[NEBARI_USER_LABEL] = config_module.sanitize_username(self.config.username)
+            if workflow_options.ttl_seconds is None:
+                workflow_options = replace(workflow_options, ttl_seconds=NEBARI_DEFAULT_TTL_SECONDS)
+        workflow = build_workflow(
+            dag,
+            workflow_options,
+            namespace=namespace,
+            python_command=python_command,
+            extra_gpu_tolerations=gpu_tolerations,
+            extra_labels=labels,
+        )
+        return BuiltWorkflow(dag=dag, options=workflow_options, workflow=workflow)
+
+    def submit(self, expression: str | BuiltWorkflow, **options: Any):
+        """Build (unless given a ``BuiltWorkflow``), submit, remember and return a ``WorkflowRun``."""
+        from .run import WorkflowRun, remember_run
+
+        config = self.require_config()
+        built = expression if isinstance(expression, BuiltWorkflow) else self.build(expression, **options)
+        namespace = built.workflow.namespace or config.namespace
+        if not namespace:
+            raise ConfigError(
+                "no namespace to submit to",
+                hint="add ARGO_NAMESPACE=... to .env and re-run %argo_env, or pass --namespace NAME",
+            )
+        built.workflow.namespace = namespace
+        client = self.client()
+        answer = client.create_workflow(built.workflow, namespace=namespace)
+        name = answer["metadata"]["name"]
+        run = WorkflowRun(client, name, namespace, workflow=built.workflow)
+        remember_run(name=name, namespace=namespace, host=config.host)
+        self.last_run = run
+        return run
+
+    def attach(self, name: str | None = None):
+        """A ``WorkflowRun`` for a workflow submitted earlier (``None``: the last one remembered)."""
+        from .run import WorkflowRun, find_run, last_run
+
+        config = self.require_config()
+        if name is None:
+            if self.last_run is not None:
+                return self.last_run
+            record = last_run()
+            if record is None:
+                raise HeraMagicsError("no workflow submitted yet", hint="give a workflow name: %argo_status NAME")
+            name = record["name"]
+            namespace = record.get("namespace") or config.namespace
+        else:
+            record = find_run(name)
+            namespace = (record or {}).get("namespace") or config.namespace
+        if not namespace:
+            raise ConfigError("no namespace set", hint="pass --namespace or set ARGO_NAMESPACE")
+        run = WorkflowRun(self.client(), name, namespace)
+        run.refresh()
+        return run
+
+
+def notebook_name(user_namespace: Mapping[str, Any]) -> str:
+    """The notebook's file name (without .ipynb) when the front end tells us, else ``hera-magics``."""
+    session_path = user_namespace.get("__session__") or os.environ.get("JPY_SESSION_NAME") or ""
+    stem = Path(str(session_path)).stem if session_path else ""
+    return stem or "hera-magics"
