@@ -588,8 +588,11 @@ def _cell_block(code: str, label: str) -> str:
     encoded = base64.b64encode(code.encode("utf-8")).decode("ascii")
     filename = f"<cell {label}>"
     return (
-        "# the cell contains '{{', which Argo would substitute; it travels base64-encoded\n"
-        "import base64 as _hera_magics_base64, linecache as _hera_magics_linecache\n"
+        "# the cell contains Argo's template braces, which Argo would substitute; it travels base64-encoded\n"
+        "import base64 as _hera_magics_base64, linecache as _hera_magics_linecache, sys as _hera_magics_sys\n"
+        "import traceback as _hera_magics_traceback\n"
+        "# Python's own traceback printer reads linecache (the C one only reads files)\n"
+        "_hera_magics_sys.excepthook = _hera_magics_traceback.print_exception\n"
         f"_hera_magics_code = _hera_magics_base64.b64decode({encoded!r}).decode('utf-8')\n"
         f"_hera_magics_linecache.cache[{filename!r}] = (len(_hera_magics_code), None, "
         f"_hera_magics_code.splitlines(True), {filename!r})\n"

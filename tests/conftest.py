@@ -1,0 +1,47 @@
+"""Shared fixtures: a real IPython shell with the extension loaded, and an isolated state folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# CI clones main into a folder with a copy of shared/ beside it.
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path_factory, monkeypatch):
+    """Every test gets its own state folder (remembered runs, local engine) and no Argo variables."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("HERA_MAGICS_STATE_DIR", str(state))
+    for name in list(os.environ):
+        if name.startswith(("ARGO_", "HERA_TOKEN", "GLOBAL_CONFIG_")) or name in (
+            "JUPYTERHUB_USER", "PREFERRED_USERNAME", "JPY_SESSION_NAME",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    yield state
+
+
+@pytest.fixture
+def ip(tmp_path, monkeypatch):
+    """A fresh InteractiveShell with hera_magics loaded, working in an empty folder."""
+    from IPython.core.history import HistoryManager
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.chdir(tmp_path)
+    HistoryManager.enabled = False
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance(colors="nocolor")
+    shell.run_line_magic("load_ext", "hera_magics")
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+def magics_of(shell):
+    """The ArgoMagics instance (its Session holds the registry and config)."""
+    from hera_magics.magics import ArgoMagics
+
+    return shell.magics_manager.registry["ArgoMagics"]
