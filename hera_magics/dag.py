@@ -12,6 +12,7 @@ The same namespace also understands Hera's own spelling — ``arguments={...}``,
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -302,9 +303,11 @@ def evaluate(code: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, An
     namespace.update(_hera_names())
     namespace.update({name: TaskHandle(builder, spec) for name, spec in tasks.items()})
     try:
-        compiled = compile(code, "<argo_dag>", "exec")
+        tree = ast.parse(code, "<argo_dag>", "exec")
     except SyntaxError as error:
         raise DagError(f"syntax error on line {error.lineno}: {error.msg}", hint=(error.text or "").strip() or None) from None
+    namespace[MATERIALISE] = _materialise
+    compiled = compile(ast.fix_missing_locations(_MaterialiseStatements().visit(tree)), "<argo_dag>", "exec")
     try:
         exec(compiled, namespace)
     except DagError:
@@ -320,6 +323,30 @@ def evaluate(code: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, An
         line = _error_line(error)
         raise DagError(f"{'line ' + str(line) + ': ' if line else ''}{type(error).__name__}: {error}") from None
     return validate(builder)
+
+
+MATERIALISE = "__hera_magics_materialise__"
+
+
+class _MaterialiseStatements(ast.NodeTransformer):
+    """A task mentioned on its own (``a``, ``[a, b]``) is a node: wrap each expression statement."""
+
+    def visit_Expr(self, node: ast.Expr) -> ast.Expr:
+        call = ast.Call(func=ast.Name(id=MATERIALISE, ctx=ast.Load()), args=[node.value], keywords=[])
+        return ast.copy_location(ast.Expr(value=ast.copy_location(call, node.value)), node)
+
+    # statements inside functions or loops are the user's own business
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        return node
+
+
+def _materialise(value: Any) -> Any:
+    if isinstance(value, TaskHandle):
+        value._node(bare=True)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _materialise(item)
+    return value
 
 
 def _error_line(error: BaseException) -> int | None:
