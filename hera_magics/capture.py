@@ -371,6 +371,7 @@ def _check_task_name(name: str) -> None:
 
 
 IPYTHON_SYSTEM_CALL = "get_ipython().system("
+IPYTHON_ONLY_BUILTINS = frozenset({"display", "get_ipython", "__IPYTHON__"})
 
 
 def _replace_ipython_syntax(cell: str) -> tuple[str, list[str]]:
@@ -413,6 +414,16 @@ def _undefined_names(code: str, tree: ast.Module, known: Iterable[str]) -> list[
 
     report = checker.Checker(tree, filename="<cell>", builtins=set(known))
     found: list[tuple[str, int]] = []
+    # Inside a kernel IPython adds these to builtins, so pyflakes takes them as defined;
+    # a plain Python pod has none of them.
+    bound = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    bound |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    bound |= {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+              if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in IPYTHON_ONLY_BUILTINS and node.id not in bound:
+            found.append((node.id, node.lineno))
+            break
     for message in report.messages:
         if isinstance(message, messages.UndefinedName):
             name = message.message_args[0]

@@ -229,8 +229,6 @@ class Session:
 
     def submit(self, expression: str | BuiltWorkflow, **options: Any):
         """Build (unless given a ``BuiltWorkflow``), submit, remember and return a ``WorkflowRun``."""
-        from .run import WorkflowRun, remember_run
-
         config = self.require_config()
         built = expression if isinstance(expression, BuiltWorkflow) else self.build(expression, **options)
         namespace = built.workflow.namespace or config.namespace
@@ -239,6 +237,8 @@ class Session:
                 "no namespace to submit to",
                 hint="add ARGO_NAMESPACE=... to .env and re-run %argo_env, or pass --namespace NAME",
             )
+        from .run import WorkflowRun, remember_run
+
         built.workflow.namespace = namespace
         client = self.client()
         answer = client.create_workflow(built.workflow, namespace=namespace)
@@ -250,9 +250,9 @@ class Session:
 
     def attach(self, name: str | None = None):
         """A ``WorkflowRun`` for a workflow submitted earlier (``None``: the last one remembered)."""
+        config = self.require_config()
         from .run import WorkflowRun, find_run, last_run
 
-        config = self.require_config()
         if name is None:
             if self.last_run is not None:
                 return self.last_run
