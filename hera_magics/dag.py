@@ -406,7 +406,8 @@ def validate(builder: DagBuilder) -> DagSpec:
             if upstream == node.name:
                 raise DagError(f"node {node.name!r} depends on itself")
     _check_cycles(nodes)
-    return DagSpec(nodes=list(nodes.values()))
+    # Show tasks in the order work flows (Argo does not care; people reading YAML do).
+    return DagSpec(nodes=[nodes[name] for name in dag_order(DagSpec(nodes=list(nodes.values())))])
 
 
 def _check_cycles(nodes: Mapping[str, DagNode]) -> None:
