@@ -1,0 +1,571 @@
+"""WorkflowRun against a canned Argo Server serving workflow JSON shaped like the real thing.
+
+The workflows are built by ``argo_workflow`` below with Argo's own node ids and v2 pod names,
+plus one real capture (``argo-fixtures/modern``, a Failed Steps workflow). The remembered runs
+are written to the per-test state folder that ``conftest.isolated_state`` sets up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hera_magics.client import ArgoClient
+from hera_magics.config import ArgoConfig, Secret
+from hera_magics.errors import NotFoundError, WorkflowFailed
+from hera_magics.run import (
+    RememberedRun,
+    TaskResultError,
+    UnknownTaskError,
+    WorkflowRun,
+    WorkflowTimeout,
+    decode_value,
+    find_run,
+    last_run,
+    load_log_tail,
+    log_tail,
+    public_host,
+    remember_run,
+    remembered_runs,
+    resolve_task_name,
+    safe_path_part,
+    state_dir,
+)
+from hera_magics.status import fnv32a
+
+from .canned_server import Answer, CannedServer, Recorded, argo_error
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "argo-fixtures" / "modern"
+TOKEN = "run-test-token-9f8e7d6c5b4a"
+NAME = "nb-x7k2p"
+WORKFLOW_PATH = f"/api/v1/workflows/argo/{NAME}"
+
+TRACEBACK = [
+    "loading data",
+    "Traceback (most recent call last):",
+    '  File "/argo/staging/script", line 12, in <module>',
+    "    train(path, lr)",
+    '  File "/argo/staging/script", line 9, in train',
+    "    return 1 / 0",
+    "ZeroDivisionError: division by zero",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# a small Argo look-alike
+
+
+def argo_workflow(phase: str, tasks: list[dict[str, Any]], name: str = NAME) -> dict[str, Any]:
+    """A workflow as the Argo Server returns it: a DAG ``main`` with one Pod node per task.
+
+    Each task is ``{"name", "phase", "message"?, "outputs"?, "depends"?, "returns"?}``; a task
+    whose ``phase`` is ``None`` is declared in the spec but has no node yet.
+    """
+    nodes: dict[str, Any] = {}
+    root = {
+        "id": name, "name": name, "displayName": name, "type": "DAG", "templateName": "main",
+        "phase": phase or "Running", "startedAt": "2026-03-01T10:00:00Z",
+        "finishedAt": "2026-03-01T10:01:00Z" if phase in ("Succeeded", "Failed", "Error") else None,
+        "children": [],
+    }
+    nodes[name] = root
+    ids = {task["name"]: node_id_of(task["name"], name) for task in tasks}
+    for task in tasks:
+        if task.get("phase") is None:
+            continue
+        node_id = ids[task["name"]]
+        node = {
+            "id": node_id, "name": f"{name}.{task['name']}", "displayName": task["name"],
+            # Argo gives Omitted nodes the type Skipped (notes/argo-api.md §4.6).
+            "type": "Skipped" if task["phase"] == "Omitted" else "Pod",
+            "templateName": task["name"], "templateScope": f"local/{name}",
+            "phase": task["phase"], "boundaryID": name,
+            "startedAt": "2026-03-01T10:00:05Z",
+            "finishedAt": None if task["phase"] in ("Running", "Pending") else "2026-03-01T10:00:30Z",
+            "children": [ids[t["name"]] for t in tasks if task["name"] in t.get("depends", [])
+                         and t.get("phase") is not None],
+        }
+        if task.get("message"):
+            node["message"] = task["message"]
+        if task.get("outputs") is not None:
+            node["outputs"] = task["outputs"]
+        nodes[node_id] = node
+        if not task.get("depends"):
+            root["children"].append(node_id)
+    templates: list[dict[str, Any]] = [
+        {"name": "main", "dag": {"tasks": [
+            {"name": t["name"], "template": t["name"], **({"depends": " && ".join(t["depends"])} if t.get("depends") else {})}
+            for t in tasks
+        ]}}
+    ]
+    for task in tasks:
+        template: dict[str, Any] = {"name": task["name"], "script": {"image": "python:3.11", "source": "...", "command": ["python", "-u"]}}
+        if task.get("returns", True):
+            template["outputs"] = {"parameters": [{"name": "return", "valueFrom": {"path": "/tmp/hera-magics/return"}}]}
+        templates.append(template)
+    status: dict[str, Any] = {"startedAt": "2026-03-01T10:00:00Z", "finishedAt": root["finishedAt"], "nodes": nodes}
+    if phase:
+        status["phase"] = phase
+    return {
+        "metadata": {"name": name, "namespace": "argo", "creationTimestamp": "2026-03-01T10:00:00Z",
+                     "annotations": {"workflows.argoproj.io/pod-name-format": "v2"}},
+        "spec": {"entrypoint": "main", "templates": templates},
+        "status": status,
+    }
+
+
+def node_id_of(task: str, name: str = NAME) -> str:
+    """Argo's node id: ``<workflow>-<fnv32a of the node's full name>``."""
+    return f"{name}-{fnv32a(name + '.' + task)}"
+
+
+def pod_of(task: str, name: str = NAME) -> str:
+    """Argo's v2 pod name: the node id with the template name after the workflow name."""
+    return f"{name}-{task}-{fnv32a(name + '.' + task)}"
+
+
+def returned(value: Any) -> dict[str, Any]:
+    return {"exitCode": "0", "parameters": [{"name": "return", "value": json.dumps(value),
+                                             "valueFrom": {"path": "/tmp/hera-magics/return"}}]}
+
+
+SUCCEEDED_TASKS = [
+    {"name": "prepare", "phase": "Succeeded", "outputs": {**returned("/home/me/data.parquet"), "result": "prepared"}},
+    {"name": "hello-world", "phase": "Succeeded", "depends": ["prepare"], "outputs": returned({"loss": 0.12})},
+    {"name": "report", "phase": "Succeeded", "depends": ["hello-world"], "returns": False,
+     "outputs": {"exitCode": "0"}},
+]
+
+FAILED_TASKS = [
+    {"name": "prepare", "phase": "Succeeded", "outputs": returned("/data")},
+    {"name": "train", "phase": "Failed", "depends": ["prepare"], "message": "main: Error (exit code 1)",
+     "outputs": {"exitCode": "1"}},
+    {"name": "report", "phase": "Omitted", "depends": ["train"], "message": "omitted: depends condition not met"},
+]
+
+LOGS = {
+    pod_of("prepare"): ["prepared"],
+    pod_of("hello-world"): ["epoch 1", "best: 0.12"],
+    pod_of("report"): ["best: {'loss': 0.12}"],
+    pod_of("train"): TRACEBACK,
+}
+
+
+def log_answer(logs: dict[str, list[str]] = LOGS):
+    """The log endpoint: NDJSON lines of the pod asked for (or of every pod)."""
+    def answer(request: Recorded) -> Answer:
+        pod = request.param("podName")
+        pods = [pod] if pod else list(logs)
+        body = "".join(
+            json.dumps({"result": {"content": line, "podName": p}}) + "\n"
+            for p in pods for line in logs.get(p, [])
+        )
+        return Answer(200, body)
+    return answer
+
+
+@pytest.fixture
+def server():
+    with CannedServer() as canned:
+        yield canned
+
+
+def client_for(server: CannedServer, **options: Any) -> ArgoClient:
+    config = ArgoConfig(host=server.url, token=Secret(TOKEN), namespace="argo")
+    return ArgoClient(config, timeout=5, retries=options.pop("retries", 1), backoff=0.0, **options)
+
+
+def serve(server: CannedServer, *states: dict[str, Any], logs: dict[str, list[str]] = LOGS) -> None:
+    server.script("GET", WORKFLOW_PATH, *[Answer(200, state) for state in states])
+    server.script("GET", WORKFLOW_PATH + "/log", log_answer(logs))
+
+
+# --------------------------------------------------------------------------------------------
+# pure helpers
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({"HERA_MAGICS_STATE_DIR": "/s", "XDG_STATE_HOME": "/x", "HOME": "/h"}, "/s"),
+        ({"XDG_STATE_HOME": "/x", "HOME": "/h"}, "/x/hera-magics"),
+        ({"HOME": "/h"}, "/h/.local/state/hera-magics"),
+        ({"HERA_MAGICS_STATE_DIR": "", "XDG_STATE_HOME": "", "HOME": "/h"}, "/h/.local/state/hera-magics"),
+    ],
+)
+def test_state_dir(environ, expected):
+    assert state_dir(environ) == Path(expected)
+
+
+@pytest.mark.parametrize(
+    "requested, available, expected",
+    [
+        ("hello-world", ["hello-world"], "hello-world"),
+        ("hello_world", ["hello-world"], "hello-world"),
+        ("train", ["prepare", "train"], "train"),
+        ("trian", ["prepare", "train"], None),
+        ("sub-dag1.fail", ["sub-dag1.fail"], "sub-dag1.fail"),
+        ("odd_name", ["odd_name"], "odd_name"),
+    ],
+)
+def test_resolve_task_name(requested, available, expected):
+    assert resolve_task_name(requested, available) == expected
+
+
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        (TRACEBACK, "\n".join(TRACEBACK[1:])),
+        (["a", "b", "c"], "a\nb\nc"),
+        ([], ""),
+        ([f"line {i}" for i in range(40)], "…\n" + "\n".join(f"line {i}" for i in range(10, 40))),
+        (["Traceback (most recent call last):", "first", "Traceback (most recent call last):", "E"],
+         "Traceback (most recent call last):\nE"),
+    ],
+)
+def test_log_tail(lines, expected):
+    assert log_tail(lines) == expected
+
+
+def test_log_tail_cuts_a_huge_traceback_from_the_top():
+    lines = [TRACEBACK[1]] + [f"  frame {i}" for i in range(200)] + ["RecursionError: too deep"]
+    tail = log_tail(lines).splitlines()
+    assert tail[0] == "…" and tail[-1] == "RecursionError: too deep" and len(tail) == 80
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [('{"loss": 0.12}', {"loss": 0.12}), ('"/data"', "/data"), ("null", None), ("3", 3),
+     ("plain text", "plain text"), ("", "")],
+)
+def test_decode_value(text, expected):
+    assert decode_value(text) == expected
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [("https://h/argo/", "https://h/argo/"), ("https://me:pw@h:443/argo/", "https://h:443/argo/")],
+)
+def test_public_host(host, expected):
+    assert public_host(host) == expected
+
+
+@pytest.mark.parametrize("text, expected", [("train", "train"), ("a/b", "a_b"), ("..", "_"), ("", "_")])
+def test_safe_path_part(text, expected):
+    assert safe_path_part(text) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# a succeeded workflow
+
+
+def test_succeeded_run_results_and_logs(server):
+    serve(server, argo_workflow("Succeeded", SUCCEEDED_TASKS))
+    run = WorkflowRun(client_for(server), NAME)
+    assert run.wait(poll_interval=0.01) is run
+    assert run.phase == "Succeeded" and run.done
+    assert [row["task"] for row in run.tasks()] == ["prepare", "hello-world", "report"]
+    assert run.result("prepare") == "/home/me/data.parquet"
+    assert run.result("hello_world") == {"loss": 0.12}  # the Python spelling resolves too
+    assert run.result("hello-world") == {"loss": 0.12}
+    assert run.result("prepare", stdout=True) == "prepared"  # outputs.result, as captured
+    assert run.result("hello_world", stdout=True) == "epoch 1\nbest: 0.12"  # not captured: the log
+    assert run.logs("report") == "best: {'loss': 0.12}"
+    assert run.logs().splitlines()[0] == "prepare | prepared"
+    log_requests = server.requests_to("GET", WORKFLOW_PATH + "/log")
+    assert {r.param("logOptions.container") for r in log_requests} == {"main"}
+    assert pod_of("hello-world") in {r.param("podName") for r in log_requests}
+
+
+def test_a_finished_workflow_is_not_asked_again(server):
+    serve(server, argo_workflow("Succeeded", SUCCEEDED_TASKS))
+    run = WorkflowRun(client_for(server), NAME).refresh()
+    before = len(server.requests_to("GET", WORKFLOW_PATH))
+    run.tasks(), run.result("prepare"), run.phase
+    assert len(server.requests_to("GET", WORKFLOW_PATH)) == before
+
+
+def test_result_errors(server):
+    serve(server, argo_workflow("Failed", FAILED_TASKS + [
+        {"name": "shell", "phase": "Succeeded", "returns": False, "outputs": {"exitCode": "0"}},
+        {"name": "lost", "phase": "Succeeded", "outputs": {"exitCode": "0"}},
+    ]))
+    run = WorkflowRun(client_for(server), NAME)
+    with pytest.raises(UnknownTaskError) as caught:
+        run.result("trian")
+    assert "did you mean 'train'?" in caught.value.message
+    assert "prepare" in caught.value.hint
+    with pytest.raises(TaskResultError, match=r"task train failed \(main: Error \(exit code 1\)\)"):
+        run.result("train")
+    with pytest.raises(TaskResultError, match="task report did not run"):
+        run.result("report")
+    with pytest.raises(TaskResultError, match="a script cell returns nothing") as caught:
+        run.result("shell")
+    assert "stdout=True" in caught.value.hint
+    with pytest.raises(TaskResultError, match="server reported no return value"):
+        run.result("lost")
+    with pytest.raises(TaskResultError, match="did not run"):
+        run.logs("report")
+
+
+def test_task_not_finished_and_not_started(server):
+    tasks = [
+        {"name": "prepare", "phase": "Running"},
+        {"name": "train", "phase": None, "depends": ["prepare"]},
+    ]
+    serve(server, argo_workflow("Running", tasks))
+    run = WorkflowRun(client_for(server), NAME)
+    with pytest.raises(TaskResultError, match=r"has not finished yet \(phase Running\)"):
+        run.result("prepare")
+    with pytest.raises(TaskResultError, match="task train of workflow nb-x7k2p has not started yet"):
+        run.result("train")
+
+
+# --------------------------------------------------------------------------------------------
+# waiting
+
+
+def test_wait_raises_workflow_failed_with_the_traceback(server, isolated_state):
+    serve(server, argo_workflow("Failed", FAILED_TASKS))
+    run = WorkflowRun(client_for(server), NAME)
+    with pytest.raises(WorkflowFailed) as caught:
+        run.wait(poll_interval=0.01)
+    error = caught.value
+    assert error.workflow_name == NAME and error.phase == "Failed"
+    assert error.message.splitlines()[0] == f"workflow {NAME} Failed: task train failed"
+    assert "Traceback (most recent call last):" in error.message
+    assert error.message.rstrip().endswith("ZeroDivisionError: division by zero")
+    assert "loading data" not in error.message  # the tail starts at the traceback
+    (failed,) = error.failed_tasks
+    assert failed["task"] == "train" and failed["pod_name"] == pod_of("train")
+    assert failed["log_tail"].endswith("ZeroDivisionError: division by zero")
+    assert "run.logs('train')" in error.hint and run.url in error.hint
+    # The tail is kept on disk, so it survives the workflow's TTL.
+    assert load_log_tail("argo", NAME, "train").endswith("division by zero")
+    saved = isolated_state / "logs" / "argo" / NAME / "train.log"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+
+
+def test_logs_after_the_workflow_was_deleted_come_from_the_kept_tail(server):
+    serve(server, argo_workflow("Failed", FAILED_TASKS))
+    with pytest.raises(WorkflowFailed):
+        WorkflowRun(client_for(server), NAME).wait(poll_interval=0.01)
+    server.script("GET", WORKFLOW_PATH, argo_error(404, 5, f'workflows.argoproj.io "{NAME}" not found'))
+    run = WorkflowRun(client_for(server), NAME)
+    assert run.logs("train").endswith("ZeroDivisionError: division by zero")
+    with pytest.raises(NotFoundError):
+        run.logs("prepare")
+
+
+def test_wait_on_a_real_failed_capture(server):
+    """A real Failed Steps workflow (Argo >= 3.7.1) from argo-fixtures/modern."""
+    workflow = yaml.safe_load((FIXTURES / "repo-jedarden-pdftract-failed-steps-m2nvb.yaml").read_text())
+    name, namespace = workflow["metadata"]["name"], workflow["metadata"]["namespace"]
+    path = f"/api/v1/workflows/{namespace}/{name}"
+    failed_pod = f"{name}-run-conformance-2154854314"
+    server.script("GET", path, Answer(200, workflow))
+    server.script("GET", path + "/log", log_answer({failed_pod: ["conformance: 3 checks failed", "exit 3"]}))
+    run = WorkflowRun(client_for(server), name, namespace)
+    with pytest.raises(WorkflowFailed) as caught:
+        run.wait(poll_interval=0.01)
+    assert caught.value.message.splitlines()[0] == f"workflow {name} Failed: task run-conformance failed"
+    assert "(main: Error (exit code 3))" in caught.value.message
+    assert caught.value.failed_tasks[0]["log_tail"] == "conformance: 3 checks failed\nexit 3"
+    # Either spelling resolves; no outputs.result was captured, so stdout falls back to its log.
+    assert run.result("clone_sdk", stdout=True) == ""
+    with pytest.raises(TaskResultError, match="failed"):
+        run.result("run_conformance")
+
+
+def test_running_then_succeeded(server):
+    just_created = {"metadata": {"name": NAME, "namespace": "argo"}, "status": {"startedAt": None, "finishedAt": None}}
+    pending = argo_workflow("Pending", [])
+    running = argo_workflow("Running", [{"name": "prepare", "phase": "Running"}])
+    done = argo_workflow("Succeeded", SUCCEEDED_TASKS)
+    serve(server, just_created, pending, running, running, done)
+    run = WorkflowRun(client_for(server), NAME)
+    assert run.phase == "Pending"  # "" (not picked up yet) reads as Pending
+    run.wait(poll_interval=0.01)
+    assert run.result("hello-world") == {"loss": 0.12}
+    polls = server.requests_to("GET", WORKFLOW_PATH)
+    assert len(polls) == 6  # phase, 4 polls until Succeeded, one full fetch
+    assert all(r.param("fields") and "status.phase" in r.param("fields") for r in polls[:5])
+    assert polls[-1].param("fields") is None
+
+
+def test_wait_timeout(server):
+    serve(server, argo_workflow("Running", [{"name": "prepare", "phase": "Running"}]))
+    run = WorkflowRun(client_for(server), NAME)
+    with pytest.raises(WorkflowTimeout) as caught:
+        run.wait(timeout=0.05, poll_interval=0.01)
+    assert isinstance(caught.value, TimeoutError)
+    assert f"workflow {NAME} has not finished after 0.05s (phase Running)" in caught.value.message
+    assert "keeps running on the server" in caught.value.message
+    assert server.requests_to("PUT", WORKFLOW_PATH + "/stop") == []  # a timeout stops nothing
+
+
+def test_wait_tolerates_a_few_failed_polls(server):
+    serve(server, argo_workflow("Running", []))
+    server.script(
+        "GET", WORKFLOW_PATH,
+        argo_error(503, 14, "unavailable"), argo_error(503, 14, "unavailable"),
+        Answer(200, argo_workflow("Running", [])), Answer(200, argo_workflow("Succeeded", SUCCEEDED_TASKS)),
+    )
+    WorkflowRun(client_for(server, retries=0), NAME).wait(poll_interval=0.01)
+
+
+def test_wait_gives_up_when_the_server_stays_down(server):
+    server.script("GET", WORKFLOW_PATH, argo_error(503, 14, "unavailable"))
+    with pytest.raises(Exception, match="HTTP 503"):
+        WorkflowRun(client_for(server, retries=0), NAME).wait(poll_interval=0.01)
+    assert len(server.requests_to("GET", WORKFLOW_PATH)) == 5
+
+
+class InterruptingClient(ArgoClient):
+    """Raises KeyboardInterrupt on the n-th poll, as Ctrl-C in a notebook would."""
+
+    def __init__(self, *args: Any, interrupt_on: int = 2, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.polls = 0
+        self.interrupt_on = interrupt_on
+
+    def get_workflow(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        self.polls += 1
+        if self.polls == self.interrupt_on:
+            raise KeyboardInterrupt
+        return super().get_workflow(name, **kwargs)
+
+
+def test_ctrl_c_while_waiting_stops_the_workflow(server):
+    serve(server, argo_workflow("Running", [{"name": "prepare", "phase": "Running"}]))
+    server.script("PUT", WORKFLOW_PATH + "/stop", Answer(200, argo_workflow("Running", [])))
+    client = InterruptingClient(ArgoConfig(host=server.url, token=Secret(TOKEN), namespace="argo"), backoff=0)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        WorkflowRun(client, NAME).wait(poll_interval=0.01)
+    assert str(caught.value) == f"Ctrl-C while waiting: stopped workflow {NAME} on the server"
+    assert len(server.requests_to("PUT", WORKFLOW_PATH + "/stop")) == 1
+
+
+def test_ctrl_c_when_stopping_fails(server):
+    serve(server, argo_workflow("Running", []))
+    server.script("PUT", WORKFLOW_PATH + "/stop", argo_error(403, 7, "not allowed"))
+    client = InterruptingClient(ArgoConfig(host=server.url, token=Secret(TOKEN), namespace="argo"), backoff=0)
+    with pytest.raises(KeyboardInterrupt, match="could not stop workflow .* stop it in the Argo UI"):
+        WorkflowRun(client, NAME).wait(poll_interval=0.01)
+
+
+# --------------------------------------------------------------------------------------------
+# actions, identity, display
+
+
+def test_actions_update_the_state(server):
+    serve(server, argo_workflow("Failed", FAILED_TASKS))
+    server.script("PUT", WORKFLOW_PATH + "/retry", Answer(200, argo_workflow("Failed", FAILED_TASKS)))
+    server.script("PUT", WORKFLOW_PATH + "/stop", Answer(200, argo_workflow("Running", [])))
+    server.script("PUT", WORKFLOW_PATH + "/terminate", Answer(200, argo_workflow("Running", [])))
+    run = WorkflowRun(client_for(server), NAME).refresh()
+    assert run.retry() is run
+    before = len(server.requests_to("GET", WORKFLOW_PATH))
+    run.tasks()  # after a retry the old final state is not trusted
+    assert len(server.requests_to("GET", WORKFLOW_PATH)) == before + 1
+    assert run.stop() is run and run.terminate() is run
+    assert [r.path.rsplit("/", 1)[1] for r in server.requests if r.method == "PUT"] == ["retry", "stop", "terminate"]
+
+
+def test_identity_repr_and_html(server):
+    client = client_for(server)
+    run = WorkflowRun(client, NAME)
+    assert run.url == f"{server.url}workflows/argo/{NAME}"
+    assert run.workflow is None
+    assert repr(run) == f"WorkflowRun(name='{NAME}', namespace='argo', phase='unknown')"
+    html_text = run._repr_html_()
+    assert f'href="{run.url}"' in html_text and NAME in html_text
+    assert TOKEN not in repr(run) + html_text + repr(run.client)
+    assert server.requests == []  # showing a run asks nothing of the server
+
+
+def test_widget_is_made_once_on_first_use(server):
+    run = WorkflowRun(client_for(server), NAME)
+    view = run.widget
+    assert view is run.widget
+    assert view.source is run.client and view.name == NAME and view.namespace == "argo"
+    assert view.ui_url == run.url
+
+
+# --------------------------------------------------------------------------------------------
+# remembered runs
+
+
+def submit_answer(request: Recorded) -> Answer:
+    workflow = request.json()["workflow"]
+    workflow["metadata"].update(name=NAME, creationTimestamp="2026-03-01T10:00:00Z")
+    return Answer(200, workflow)
+
+
+def test_submit_remembers_the_run_and_attach_finds_it_after_a_restart(server, isolated_state):
+    from hera.workflows import DAG, Script, Workflow
+
+    cell = Script(name="prepare", source="print(1)", image="python:3.11")
+    with Workflow(generate_name="nb-", entrypoint="main") as workflow:
+        with DAG(name="main"):
+            cell(name="prepare")
+    server.script("POST", "/api/v1/workflows/argo", submit_answer)
+    run = WorkflowRun.submit(client_for(server), workflow)
+    assert run.name == NAME and run.workflow is workflow
+    assert run.submitted_at == "2026-03-01T10:00:00Z"
+
+    path = isolated_state / "runs.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert TOKEN not in text
+    assert json.loads(text)["runs"] == [
+        {"name": NAME, "namespace": "argo", "host": server.url, "submitted_at": "2026-03-01T10:00:00Z"}
+    ]
+
+    # A kernel restart: nothing in memory, a new client.
+    serve(server, argo_workflow("Succeeded", SUCCEEDED_TASKS))
+    again = WorkflowRun.attach(client_for(server))
+    assert (again.name, again.namespace) == (NAME, "argo")
+    assert again.result("hello_world") == {"loss": 0.12}
+
+
+def test_remember_last_and_find(isolated_state):
+    assert last_run() is None and remembered_runs() == []
+    remember_run("a-1", "argo", "https://one/argo/", "2026-01-01T00:00:00Z")
+    remember_run("b-1", "team", "https://two/", "2026-01-02T00:00:00Z")
+    remember_run("a-2", "argo", "https://user:pw@one/argo/")
+    assert last_run().name == "a-2"
+    assert last_run("https://two/").name == "b-1"
+    assert find_run("a-1") == RememberedRun("a-1", "argo", "https://one/argo/", "2026-01-01T00:00:00Z")
+    assert find_run("a-1", host="https://two/") is None
+    assert find_run("b-1", namespace="argo") is None
+    assert "pw" not in (isolated_state / "runs.json").read_text()
+    remember_run("a-1", "argo", "https://one/argo/")  # again: moves to the end, no duplicate
+    assert [run.name for run in remembered_runs()] == ["b-1", "a-2", "a-1"]
+
+
+def test_unreadable_runs_file_is_ignored(isolated_state):
+    (isolated_state / "runs.json").write_text("{not json")
+    assert last_run() is None
+    remember_run("a-1", "argo", "https://one/")
+    assert [run.name for run in remembered_runs()] == ["a-1"]
+
+
+def test_state_dir_is_created_private(tmp_path, monkeypatch):
+    monkeypatch.setenv("HERA_MAGICS_STATE_DIR", str(tmp_path / "new" / "state"))
+    remember_run("a-1", "argo", "https://one/")
+    assert stat.S_IMODE((tmp_path / "new" / "state").stat().st_mode) == 0o700
+    assert sorted(os.listdir(tmp_path / "new" / "state")) == ["runs.json", "runs.json.lock"]
+
+
+def test_attach_without_any_remembered_run(server):
+    with pytest.raises(Exception, match="no run is remembered"):
+        WorkflowRun.attach(client_for(server))
+    run = WorkflowRun.attach(client_for(server), "other-wf")
+    assert (run.name, run.namespace) == ("other-wf", "argo")
