@@ -547,9 +547,7 @@ class ArgoClient:
                     response.content  # read it all now: a drop mid-body fails here, inside the try
             except requests.RequestException as exc:
                 never_sent = _never_sent(exc)
-                retriable = not isinstance(exc, requests.exceptions.SSLError) and (
-                    never_sent or call.idempotent
-                )
+                retriable = _transient(exc) and (never_sent or call.idempotent)
                 if retriable and attempt < attempts:
                     self._pause(attempt, f"{type(exc).__name__} from {shown_url}")
                     continue
@@ -591,7 +589,9 @@ class ArgoClient:
         if looks_like_html(text, content_type):
             raise self._html_error(response, url)
         if not text.strip():
-            return {}  # DELETE and some actions may answer with an empty body
+            if call.method == "GET":
+                raise self._unexpected(call, f"the answer is empty (HTTP {response.status_code})")
+            return {}  # a DELETE or an action may answer with an empty body
         try:
             return json.loads(text)
         except ValueError:
@@ -723,6 +723,8 @@ class ArgoClient:
             what = "the host name could not be resolved"
         elif _has_reason(exc, urllib3.exceptions.NewConnectionError):
             what = "the connection was refused"
+        elif isinstance(exc, requests.exceptions.TooManyRedirects):
+            what = "too many redirects (a login proxy sending the request round in circles?)"
         elif isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.ConnectionError)):
             what = "the connection was dropped before the answer was complete"
         else:
@@ -849,6 +851,16 @@ def _has_reason(exc: BaseException, kind: type[BaseException]) -> bool:
             stack.append(current.__cause__)
             stack.append(current.__context__)
     return False
+
+
+def _transient(exc: requests.RequestException) -> bool:
+    """True for failures that may pass if we try again (not TLS, redirect loops, bad URLs)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    return isinstance(
+        exc,
+        (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
+    )
 
 
 def _never_sent(exc: requests.RequestException) -> bool:

@@ -310,7 +310,8 @@ def test_namespace_is_required(server):
     client = make_client(server, namespace=None)
     with pytest.raises(ConfigError, match="no Argo namespace"):
         client.get_workflow("x")
-    assert make_client(server, namespace=None).version is not None  # version needs none
+    server.script("GET", "/api/v1/version", Answer(200, {"version": "v3.7.2"}))
+    assert client.version() == {"version": "v3.7.2"}  # only workflow calls need a namespace
 
 
 def test_actions_send_put_with_a_json_body(server):
@@ -535,6 +536,19 @@ def test_invalid_json(server):
         make_client(server).get_workflow("wf-abc12")
     assert "not JSON" in caught.value.message
     assert f"{server.url}api/v1/workflows/argo/wf-abc12" in caught.value.message
+
+
+def test_empty_answer_to_a_get(server):
+    server.script("GET", WORKFLOW_PATH, Answer(200, b""))
+    with pytest.raises(UnexpectedResponseError, match="the answer is empty"):
+        make_client(server).get_workflow("wf-abc12")
+
+
+def test_redirect_loop(server):
+    server.script("GET", WORKFLOW_PATH, Answer(302, b"", headers={"Location": WORKFLOW_PATH}))
+    with pytest.raises(ConnectionFailedError, match="too many redirects"):
+        make_client(server).get_workflow("wf-abc12")
+    assert len(server.requests) == 31  # requests follows 30 redirects; we do not try again
 
 
 def test_json_that_is_not_an_object(server):
