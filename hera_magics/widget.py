@@ -444,6 +444,7 @@ class StatusView:
         self._running = False
         self._stop_requested = False
         self._reset_interval = False
+        self._start_count = 0
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
@@ -578,10 +579,14 @@ class StatusView:
             return self._apply()
 
     def start(self) -> None:
-        """Poll in a daemon thread until a final phase, a fatal error or :meth:`stop`."""
+        """Poll in a daemon thread until a final phase, a fatal error or :meth:`stop`.
+
+        Calling it while the poller runs makes it poll now (see :meth:`refresh`).
+        """
         with self._state_lock:
             self._stop_requested = False
             self._halted = False
+            self._start_count += 1
             if self._running:
                 self._reset_interval = True
                 self._wake.set()
@@ -611,11 +616,20 @@ class StatusView:
         self.start()
 
     def _run(self) -> None:
+        # Every decision to end is taken under the state lock together with clearing
+        # ``_running``, so a start() at that moment either keeps this thread going or starts a
+        # new one — never neither.
         try:
             while True:
+                with self._state_lock:
+                    starts_before_poll = self._start_count
                 changed = self.poll_once()
                 with self._state_lock:
+                    if self._halted and self._start_count != starts_before_poll:
+                        # refresh/retry pressed during this poll: its answer may predate them
+                        self._halted = False
                     if self._stop_requested or self._halted:
+                        self._mark_stopped()
                         return
                     self.interval = next_interval(
                         self.interval,
@@ -627,15 +641,20 @@ class StatusView:
                 self._sleep(interval)
                 with self._state_lock:
                     if self._stop_requested:
+                        self._mark_stopped()
                         return
                     if self._reset_interval:  # refresh pressed or an action sent
                         self._reset_interval = False
                         self.interval = self.poll_interval
-        finally:
+        except BaseException:
             with self._state_lock:
-                self._running = False
-                self._stopped.set()
-            self._apply()
+                self._mark_stopped()
+            raise
+
+    def _mark_stopped(self) -> None:
+        """Record that the poll thread ends; call with ``_state_lock`` held."""
+        self._running = False
+        self._stopped.set()
 
     def _sleep(self, seconds: float) -> None:
         """Wait between polls; :meth:`stop` and :meth:`refresh` cut the wait short."""

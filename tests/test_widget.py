@@ -292,12 +292,13 @@ class HttpSource:
                 if response.status_code < 500:
                     raise UnexpectedResponseError(response.text[:100]) from None
                 message = response.text[:100]
+            fallback = ServerError if response.status_code >= 500 else ArgoServerError
             kind = {
                 401: AuthenticationError,
                 403: PermissionDeniedError,
                 404: NotFoundError,
                 409: ConflictError,
-            }.get(response.status_code, ServerError if response.status_code >= 500 else ArgoServerError)
+            }.get(response.status_code, fallback)
             raise kind(f"{response.status_code}: {message}", status=response.status_code)
         return response
 
@@ -497,7 +498,8 @@ def test_render_html_shows_the_columns_omitted_reason_and_failed_tail() -> None:
     assert "ValueError: x" in rendered
     assert "progress 1/2" in rendered and "elapsed 5m 00s" in rendered
     # the same input renders to the same string: nothing depends on a clock
-    assert rendered == render_html(summary(FAILED), rows, log_tails={pod_of("train"): "ValueError: x"})
+    again = render_html(summary(FAILED), rows, log_tails={pod_of("train"): "ValueError: x"})
+    assert rendered == again
 
 
 # ---------------------------------------------------------------------------------------------
@@ -614,7 +616,9 @@ def test_an_unreachable_server_shows_reconnecting_and_polling_goes_on(views: lis
 
 
 def test_404_keeps_the_last_state_and_stops(server: FakeArgo, source: Any, views: list) -> None:
-    server.script((200, RUNNING), (404, {"code": 5, "message": 'workflows.argoproj.io "wf" not found'}))
+    server.script(
+        (200, RUNNING), (404, {"code": 5, "message": 'workflows.argoproj.io "wf" not found'})
+    )
     view = new_view(views, source)
     view.start()
     assert view.wait_until_stopped(10)
@@ -782,7 +786,9 @@ class ScriptedSource:
 
 
 def test_back_off_while_nothing_changes_and_reset_on_change(views: list) -> None:
-    source = ScriptedSource(RUNNING, RUNNING, RUNNING, RUNNING, RUNNING_LATER, RUNNING_LATER, SUCCEEDED)
+    source = ScriptedSource(
+        RUNNING, RUNNING, RUNNING, RUNNING, RUNNING_LATER, RUNNING_LATER, SUCCEEDED
+    )
     view = new_view(views, source, poll_interval=1.0, max_interval=3.0)
     waits: list[float] = []
     view._sleep = waits.append  # record the waits instead of sleeping
@@ -878,3 +884,64 @@ def test_stop_and_restart(views: list) -> None:
 
 def test_summary_times_are_utc() -> None:
     assert summary(RUNNING)["started"] == datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def test_refresh_during_a_poll_that_sees_the_end_polls_once_more(
+    server: FakeArgo, source: Any, views: list
+) -> None:
+    """A refresh pressed while a poll is in flight is not lost if that poll ends polling."""
+    server.script((200, FAILED))
+    server.gate.clear()
+    view = new_view(views, source)
+    view.start()
+    assert server.arrived.wait(10)
+    view.refresh()  # e.g. right after a retry: the in-flight answer may predate it
+    server.gate.set()
+    assert view.wait_until_stopped(10)
+    assert len(workflow_gets(server)) == 2
+
+
+KERNEL_CELLS = [
+    """\
+import threading
+from hera_magics.widget import StatusView
+release = threading.Event()
+WORKFLOW = {"metadata": {"name": "wf"}, "status": {"phase": "Succeeded", "nodes": {"wf": {
+    "id": "wf", "name": "wf", "displayName": "wf", "type": "Pod", "templateName": "t",
+    "phase": "Succeeded"}}}}
+
+class SlowSource:
+    def get_workflow(self, name, *, fields=None, namespace=None):
+        release.wait(60)  # the server answers only when the third cell says so
+        return WORKFLOW
+
+view = StatusView(SlowSource(), "wf", "argo", poll_interval=0.01, max_interval=0.05)
+view.start()
+view""",
+    "print('kernel alive while polling:', view.polling, view.update_count)",
+    "release.set()\nprint('stopped:', view.wait_until_stopped(30), view.phase, view.update_count)",
+]
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_cells_run_while_polling_and_updates_reach_the_front_end() -> None:
+    """A real ipykernel: the second cell runs while the poll is stuck; the update arrives."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in KERNEL_CELLS]
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    display, alive, stopped = (cell.outputs for cell in notebook.cells)
+    data = display[0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert "no tasks yet" in data["text/plain"] and "<table" in data["text/html"]
+    assert alive[0]["text"] == "kernel alive while polling: True 0\n"
+    assert stopped[0]["text"] == "stopped: True Succeeded 1\n"
+    # The value the poll thread assigned reached the front end's copy of the widget state.
+    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    values = [
+        model["state"].get("value", "")
+        for model in states.values()
+        if model["model_name"] == "HTMLModel"
+    ]
+    assert any("Succeeded" in value and "hera-magics-status" in value for value in values)
