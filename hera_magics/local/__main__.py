@@ -1,0 +1,112 @@
+"""``python -m hera_magics.local``: run the embedded local engine in the foreground.
+
+::
+
+    python -m hera_magics.local --port 0 --workers 4 [--token T] [--state-dir DIR] [--volume CLAIM=DIR ...]
+
+It binds 127.0.0.1 only, prints one line when it is ready
+(``hera-magics local engine listening on http://127.0.0.1:PORT/``) and writes the state file
+(with the token, mode 0600) that ``ensure_engine`` reads. Without ``--token`` the token comes
+from ``$HERA_MAGICS_ENGINE_TOKEN`` (how ``ensure_engine`` passes it, out of sight of ``ps``) or
+is generated. SIGTERM or Ctrl-C stops it; tasks still running are killed and marked as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .engine import Engine
+from .launcher import (
+    TOKEN_VARIABLE,
+    default_workers,
+    ensure_private_directory,
+    remove_engine_state,
+    state_directory,
+    write_engine_state,
+)
+from .server import make_server
+
+READY_MESSAGE = "hera-magics local engine listening on {url}"
+
+
+def _volume(text: str) -> tuple[str, Path]:
+    claim, separator, folder = text.partition("=")
+    if not separator or not claim or not folder:
+        raise argparse.ArgumentTypeError(f"--volume {text!r}: use CLAIM=LOCAL_DIR")
+    path = Path(folder).expanduser().resolve()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"--volume {text!r}: {path} is not a folder")
+    return claim, path
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("--workers must be at least 1")
+    return value
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m hera_magics.local",
+        description="A single-machine stand-in for the Argo Server: runs workflows as local processes.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--token", help=f"the bearer token clients must send (default: ${TOKEN_VARIABLE} or a new one)")
+    parser.add_argument("--workers", type=_positive, default=default_workers(),
+                        help="how many task processes may run at once (default: the number of CPUs)")
+    parser.add_argument("--state-dir", help="where workflows, logs and the state file live")
+    parser.add_argument("--volume", type=_volume, action="append", default=[], metavar="CLAIM=LOCAL_DIR",
+                        help="serve the persistent volume claim CLAIM from a local folder (repeatable)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    # Tasks inherit this process's environment: the token must not be part of it.
+    token = arguments.token or os.environ.pop(TOKEN_VARIABLE, None) or secrets.token_urlsafe(32)
+    os.environ.pop(TOKEN_VARIABLE, None)
+    folder = state_directory(arguments.state_dir).resolve()
+    ensure_private_directory(folder)
+
+    engine = Engine(folder / "engine", workers=arguments.workers, volumes=dict(arguments.volume))
+    engine.start()
+    server = make_server(engine, token, arguments.port)
+    write_engine_state(folder, {
+        "url": server.url,
+        "port": server.port,
+        "token": token,
+        "pid": os.getpid(),
+        "workers": arguments.workers,
+    })
+
+    stopping = threading.Event()
+
+    def request_stop(signal_number: int, frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            # shutdown() waits for serve_forever to return, so it must run on another thread.
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    print(READY_MESSAGE.format(url=server.url), flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        engine.stop()
+        remove_engine_state(folder, os.getpid())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

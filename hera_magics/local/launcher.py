@@ -1,0 +1,232 @@
+"""Finding, starting and stopping the user's local engine process.
+
+The engine runs as its own detached process (its own session), so a kernel restart neither
+kills running workflows nor forgets finished ones. A state file ``local-engine.json`` (mode
+0600: it holds the token) in the state folder says where it listens::
+
+    {"url": "http://127.0.0.1:PORT/", "port": PORT, "token": "...", "pid": PID, "workers": N}
+
+``ensure_engine`` reuses the engine of that file when its process is alive and answers
+``/api/v1/version`` with the token; otherwise it starts a new one with a fresh random token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import LocalEngineError
+from .store import write_atomically
+
+STATE_FILE_NAME = "local-engine.json"
+LOG_FILE_NAME = "local-engine.log"
+LOCK_FILE_NAME = "local-engine.lock"
+# The token reaches a new engine through this variable, never on its command line (which
+# every user of the machine can read in ``ps``).
+TOKEN_VARIABLE = "HERA_MAGICS_ENGINE_TOKEN"
+START_TIMEOUT_SECONDS = 60.0
+PROBE_TIMEOUT_SECONDS = 3.0
+
+
+def state_directory(state_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``state_dir``, else ``$HERA_MAGICS_STATE_DIR``, else ``$XDG_STATE_HOME/hera-magics``,
+    else ``~/.local/state/hera-magics``."""
+    if state_dir is not None:
+        return Path(state_dir).expanduser()
+    if os.environ.get("HERA_MAGICS_STATE_DIR"):
+        return Path(os.environ["HERA_MAGICS_STATE_DIR"]).expanduser()
+    if os.environ.get("XDG_STATE_HOME"):
+        return Path(os.environ["XDG_STATE_HOME"]).expanduser() / "hera-magics"
+    return Path.home() / ".local" / "state" / "hera-magics"
+
+
+def default_workers() -> int:
+    return max(2, os.cpu_count() or 2)
+
+
+def read_engine_state(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """The state file's content, or None when there is none (or it is unreadable)."""
+    path = state_directory(state_dir) / STATE_FILE_NAME
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def write_engine_state(state_dir: Path, state: dict[str, Any]) -> Path:
+    """Write the state file with mode 0600 (it holds the token)."""
+    ensure_private_directory(state_dir)
+    path = state_dir / STATE_FILE_NAME
+    write_atomically(path, json.dumps(state, indent=2), mode=0o600)
+    return path
+
+
+def remove_engine_state(state_dir: Path, pid: int) -> None:
+    """Remove the state file if it still describes the engine ``pid``."""
+    state = read_engine_state(state_dir)
+    if state and state.get("pid") == pid:
+        with contextlib.suppress(OSError):
+            (state_dir / STATE_FILE_NAME).unlink()
+
+
+def ensure_private_directory(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+
+
+def pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def probe(url: str, token: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """True when ``url`` answers ``/api/v1/version`` with 200 for ``token``."""
+    request = urllib.request.Request(url.rstrip("/") + "/api/v1/version",
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status == 200 and "version" in json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the state folder, so two kernels never start two engines."""
+    ensure_private_directory(state_dir)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(state_dir / LOCK_FILE_NAME, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def running_engine(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """The state of a live, answering engine for this state folder, or None."""
+    state = read_engine_state(state_dir)
+    if not state or not pid_alive(state.get("pid")):
+        return None
+    url, token = state.get("url"), state.get("token")
+    if not isinstance(url, str) or not isinstance(token, str) or not probe(url, token):
+        return None
+    return state
+
+
+def ensure_engine(workers: int | None = None,
+                  state_dir: str | os.PathLike[str] | None = None) -> tuple[str, str]:
+    """``(url, token)`` of the user's running local engine, starting one when needed.
+
+    ``url`` ends in ``/``. A running engine is reused even when ``workers`` differs (its
+    running workflows would be lost otherwise); ``read_engine_state()["workers"]`` tells.
+    """
+    folder = state_directory(state_dir)
+    with _locked(folder):
+        state = running_engine(folder)
+        if state is not None:
+            return state["url"], state["token"]
+        return _start_engine(folder, workers or default_workers())
+
+
+def _start_engine(folder: Path, workers: int) -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    environment = dict(os.environ)
+    environment[TOKEN_VARIABLE] = token
+    environment["PYTHONUNBUFFERED"] = "1"
+    command = [sys.executable, "-m", "hera_magics.local", "--port", "0", "--workers", str(workers),
+               "--state-dir", str(folder)]
+    log_path = folder / LOG_FILE_NAME
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=environment,
+            cwd=str(folder),
+            start_new_session=True,  # survives the kernel: no SIGHUP/SIGINT from its terminal
+            close_fds=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        state = read_engine_state(folder)
+        if state and state.get("pid") == process.pid and state.get("token") == token:
+            if probe(state["url"], token):
+                return state["url"], token
+        if process.poll() is not None:
+            raise LocalEngineError(
+                f"the local engine exited at start-up (exit code {process.returncode})",
+                hint=f"see its log: {log_path}\n{_tail(log_path)}",
+            )
+        time.sleep(0.05)
+    with contextlib.suppress(OSError):
+        process.terminate()
+    raise LocalEngineError(
+        f"the local engine did not answer within {START_TIMEOUT_SECONDS:.0f} seconds",
+        hint=f"see its log: {log_path}",
+    )
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _is_engine_process(pid: int) -> bool:
+    """True unless we can see that ``pid`` runs something other than the local engine."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return b"hera_magics.local" in cmdline.read_bytes()
+    except OSError:
+        return True
+
+
+def stop_engine(state_dir: str | os.PathLike[str] | None = None, timeout: float = 15.0) -> bool:
+    """Stop the engine of this state folder (its running tasks are killed). True if one ran."""
+    folder = state_directory(state_dir)
+    state = read_engine_state(folder)
+    if not state:
+        return False
+    pid = state.get("pid")
+    if not pid_alive(pid) or not _is_engine_process(pid):
+        remove_engine_state(folder, pid)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_alive(pid):
+        with contextlib.suppress(ChildProcessError, OSError):
+            # Reap it when the caller happens to be its parent, so it does not linger as a zombie.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+        time.sleep(0.05)
+    if pid_alive(pid):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    remove_engine_state(folder, pid)
+    return True
