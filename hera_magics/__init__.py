@@ -45,6 +45,7 @@ __all__ = [
     "PermissionDeniedError",
     "ServerError",
     "Session",
+    "StatusView",
     "TaskDefinitionError",
     "UnexpectedResponseError",
     "WorkflowFailed",
@@ -61,6 +62,7 @@ _LAZY = {
     "ArgoClient": ("client", "ArgoClient"),
     "WorkflowRun": ("run", "WorkflowRun"),
     "task_rows": ("status", "task_rows"),
+    "StatusView": ("widget", "StatusView"),
 }
 
 

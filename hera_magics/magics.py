@@ -238,7 +238,10 @@ class ArgoMagics(Magics):
             raise HeraMagicsError("give a workflow NAME or --last, not both")
         run = self.session.attach(args.name)
         if args.no_widget:
-            print(run.status_text())
+            from .status import summary, task_rows
+            from .widget import render_text
+
+            print(render_text(summary(run.data), task_rows(run.data)))
         else:
             _show_widget(run)
         return run
@@ -253,7 +256,7 @@ class ArgoMagics(Magics):
         args = parse_argstring(self.argo_logs, line)
         run = self.session.attach(None if args.name == "last" else args.name)
         if args.follow:
-            for text in run.follow_logs(args.task):
+            for text in self.session.follow_logs(run, args.task):
                 print(text, flush=True)
         else:
             print(run.logs(args.task))

@@ -20,7 +20,7 @@ import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from . import config as config_module
 from .capture import TaskSpec, TolerationSpec, capture_cell, parse_task_options
@@ -237,38 +237,32 @@ class Session:
                 "no namespace to submit to",
                 hint="add ARGO_NAMESPACE=... to .env and re-run %argo_env, or pass --namespace NAME",
             )
-        from .run import WorkflowRun, remember_run
+        from .run import WorkflowRun
 
         built.workflow.namespace = namespace
-        client = self.client()
-        answer = client.create_workflow(built.workflow, namespace=namespace)
-        name = answer["metadata"]["name"]
-        run = WorkflowRun(client, name, namespace, workflow=built.workflow)
-        remember_run(name=name, namespace=namespace, host=config.host)
+        run = WorkflowRun.submit(self.client(), built.workflow, namespace=namespace)
         self.last_run = run
         return run
 
-    def attach(self, name: str | None = None):
-        """A ``WorkflowRun`` for a workflow submitted earlier (``None``: the last one remembered)."""
-        config = self.require_config()
-        from .run import WorkflowRun, find_run, last_run
+    def attach(self, name: str | None = None, *, namespace: str | None = None):
+        """A ``WorkflowRun`` for a workflow submitted earlier (``None``: the last one submitted)."""
+        self.require_config()
+        from .run import WorkflowRun
 
-        if name is None:
-            if self.last_run is not None:
-                return self.last_run
-            record = last_run()
-            if record is None:
-                raise HeraMagicsError("no workflow submitted yet", hint="give a workflow name: %argo_status NAME")
-            name = record["name"]
-            namespace = record.get("namespace") or config.namespace
+        if name is None and self.last_run is not None:
+            run = self.last_run
         else:
-            record = find_run(name)
-            namespace = (record or {}).get("namespace") or config.namespace
-        if not namespace:
-            raise ConfigError("no namespace set", hint="pass --namespace or set ARGO_NAMESPACE")
-        run = WorkflowRun(self.client(), name, namespace)
+            run = WorkflowRun.attach(self.client(), name, namespace=namespace)
         run.refresh()
         return run
+
+    def follow_logs(self, run: Any, task: str | None = None) -> Iterator[str]:
+        """Lines of a workflow's (or one task's) log as they are written, until it ends."""
+        pod_name = None
+        if task is not None:
+            pod_name = run._row(task, run.data).get("pod_name")
+        for entry in run.client.workflow_logs(run.name, pod_name=pod_name, follow=True, namespace=run.namespace):
+            yield entry["content"] if task else f"{entry['podName']} | {entry['content']}"
 
 
 def notebook_name(user_namespace: Mapping[str, Any]) -> str:
