@@ -1,0 +1,148 @@
+"""Notebook to finished workflow: the magics in a real InteractiveShell, the real local engine process
+over HTTP, real Python processes for the tasks. No timed assertions: runs are awaited with deadlines.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from hera_magics.errors import WorkflowFailed
+from tests.conftest import magics_of
+from tests.test_seed_workflows import SEED_DAG_BODIES, SEED_EXPRESSIONS, define_seed_tasks
+
+
+@pytest.fixture(scope="module")
+def engine_state(tmp_path_factory):
+    """One local engine for this module (started by the first %argo_env --local)."""
+    from hera_magics.local import stop_engine
+
+    folder = tmp_path_factory.mktemp("engine")
+    yield folder
+    stop_engine(folder)
+
+
+@pytest.fixture
+def local_ip(ip, engine_state, monkeypatch):
+    monkeypatch.setenv("HERA_MAGICS_STATE_DIR", str(engine_state))
+    ip.run_line_magic("argo_env", "--local --workers 4")
+    return ip
+
+
+def run_dag(ip, line: str = "", cell: str | None = None):
+    if cell is None:
+        return ip.run_line_magic("argo_dag", "--no-widget " + line)
+    return ip.run_cell_magic("argo_dag", "--no-widget " + line, cell)
+
+
+@pytest.mark.parametrize("seed", list(SEED_EXPRESSIONS))
+def test_seed_workflows_succeed_on_the_local_engine(local_ip, seed):
+    define_seed_tasks(local_ip)
+    run = run_dag(local_ip, SEED_EXPRESSIONS[seed])
+    run.wait(timeout=120)
+    assert run.phase == "Succeeded"
+    rows = run.tasks()
+    assert rows and all(row["phase"] == "Succeeded" for row in rows)
+
+
+def test_pasted_seed_parameter_passing_delivers_hello_world(local_ip):
+    define_seed_tasks(local_ip)
+    run = run_dag(local_ip, cell=SEED_DAG_BODIES["parameter_passing"])
+    run.wait(timeout=120)
+    assert run.logs("multiline_function").splitlines() == ["Hello World!", "another test string"]
+    assert run.result("hello_world", stdout=True) == "Hello World!"
+
+
+def test_container_seed_gives_each_node_its_argument(local_ip):
+    define_seed_tasks(local_ip)
+    run = run_dag(local_ip, cell=SEED_DAG_BODIES["container"])
+    run.wait(timeout=120)
+    assert run.logs("A").strip() == "arg_for_task_A"
+    assert run.logs("B").strip() == "arg_for_task_B"
+
+
+def test_return_value_comes_back_and_feeds_a_downstream_task(local_ip):
+    local_ip.run_cell_magic("argo_task", "", textwrap.dedent("""\
+        def make_data(n: int = 3) -> dict:
+            return {"values": list(range(n)), "label": "it's \\"quoted\\""}
+        """))
+    local_ip.run_cell_magic("argo_task", "", textwrap.dedent("""\
+        def total(data) -> int:
+            print("got", data["label"])
+            return sum(data["values"])
+        """))
+    local_ip.user_ns["size"] = 5
+    run = run_dag(local_ip, "make_data(n=size) >> total(data=make_data)")
+    run.wait(timeout=120)
+    assert run.result("make_data") == {"values": [0, 1, 2, 3, 4], "label": 'it\'s "quoted"'}
+    assert run.result("total") == 10
+    assert run.result("total", stdout=True) == 'got it\'s "quoted"'
+
+
+def test_failing_task_fails_the_workflow_with_its_traceback(local_ip):
+    local_ip.run_cell_magic("argo_task", "", "def explode(level: int = 1):\n    raise RuntimeError(f'level {level} failure')\n")
+    local_ip.run_cell_magic("argo_task", "", "def after():\n    print('never')\n")
+    run = run_dag(local_ip, "explode(level=7) >> after")
+    with pytest.raises(WorkflowFailed) as caught:
+        run.wait(timeout=120)
+    message = str(caught.value)
+    assert "RuntimeError: level 7 failure" in message
+    assert "raise RuntimeError" in message  # the traceback's source line
+    rows = {row["task"]: row for row in run.tasks()}
+    assert rows["explode"]["phase"] == "Failed"
+    assert rows["explode"]["message"] == "main: Error (exit code 1)"
+    assert rows["after"]["phase"] == "Omitted"
+    assert "RuntimeError: level 7 failure" in run.logs("explode")
+    assert run.phase == "Failed"
+
+
+def test_wait_flag_raises_workflow_failed_in_the_cell(local_ip, capsys):
+    local_ip.run_cell_magic("argo_task", "", "def explode():\n    raise KeyError('missing column')\n")
+    result = local_ip.run_cell("%argo_dag --wait explode")
+    text = capsys.readouterr().out
+    assert isinstance(result.error_in_exec, WorkflowFailed)
+    assert "KeyError: 'missing column'" in text
+    assert "Traceback (most recent call last)" in text  # the pod's traceback, shown on purpose
+    assert "hera_magics/" not in text  # but none of ours
+
+
+def test_retries_are_visible_as_argo_shows_them(local_ip, tmp_path):
+    marker = tmp_path / "attempts"
+    local_ip.run_cell_magic("argo_task", "--retries 2", textwrap.dedent(f"""\
+        def flaky():
+            from pathlib import Path
+            marker = Path({str(marker)!r})
+            count = int(marker.read_text()) + 1 if marker.exists() else 1
+            marker.write_text(str(count))
+            if count < 3:
+                raise SystemExit(3)
+            return count
+        """))
+    run = run_dag(local_ip, "flaky")
+    run.wait(timeout=120)
+    row = run.tasks()[0]
+    assert row["phase"] == "Succeeded" and row["retries"] == 2
+    assert run.result("flaky") == 3
+    nodes = run.data["status"]["nodes"]
+    retry_nodes = [node for node in nodes.values() if node["type"] == "Retry"]
+    assert len(retry_nodes) == 1 and len(retry_nodes[0]["children"]) == 3
+    attempts = sorted(node["displayName"] for node in nodes.values() if node["type"] == "Pod")
+    assert attempts == ["flaky(0)", "flaky(1)", "flaky(2)"]
+
+
+def test_status_reattaches_after_a_kernel_restart(local_ip, engine_state):
+    local_ip.run_cell_magic("argo_task", "", "def quick():\n    return 42\n")
+    run = run_dag(local_ip, "quick")
+    run.wait(timeout=120)
+    # a new kernel: a fresh shell and session, same user state folder
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.clear_instance()
+    fresh = InteractiveShell.instance()
+    fresh.run_line_magic("load_ext", "hera_magics")
+    fresh.run_line_magic("argo_env", "--local")
+    again = fresh.run_line_magic("argo_status", "--last --no-widget")
+    assert again.name == run.name
+    assert again.result("quick") == 42
+    assert magics_of(fresh).session.config.host == magics_of(local_ip).session.config.host
