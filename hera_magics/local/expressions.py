@@ -353,8 +353,8 @@ def _compare(left: WhenValue, operator: str, right: WhenValue) -> bool:
         return a == b
     if operator == "!=":
         return a != b
-    if isinstance(a, str) != isinstance(b, str):
-        raise ExpressionError(f"cannot order {left!r} and {right!r}")
+    if (left_number is None) != (right_number is None):
+        raise ExpressionError(f"cannot order {left!r} and {right!r}: one is a number, the other is not")
     if operator == "<":
         return a < b  # type: ignore[operator]
     if operator == "<=":
