@@ -58,6 +58,10 @@ connection) actually created the workflow, without ever submitting it twice."""
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 """HTTP statuses worth another try: rate limiting and server or gateway failures (not 501)."""
 
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 503, 504})
+"""Failures after which the server may still have done what was asked (a gateway timing out
+while the Argo Server goes on, a crash after the write)."""
+
 MAX_BACKOFF_SECONDS = 10.0
 
 USER_AGENT = "hera-magics"
@@ -336,7 +340,7 @@ class ArgoClient:
         try:
             created = self._json(call, body={"workflow": body})
         except (ServerError, ConnectionFailedError) as error:
-            if not getattr(error, "may_have_arrived", True):
+            if not getattr(error, "may_have_acted", True):
                 raise
             found = self._find_submission(submission, target, error)
             if found is None:
@@ -552,7 +556,7 @@ class ArgoClient:
                     self._pause(attempt, f"{type(exc).__name__} from {shown_url}")
                     continue
                 error = self._connection_error(exc, shown_url, attempts=attempt)
-                error.may_have_arrived = not never_sent  # type: ignore[attr-defined]
+                error.may_have_acted = not never_sent  # type: ignore[attr-defined]
                 raise error from None
             logger.debug("%s %s -> HTTP %d", call.method, shown_url, response.status_code)
             if response.status_code < 400:
@@ -569,7 +573,8 @@ class ArgoClient:
                 continue
             if isinstance(error, ServerError) and attempt > 1:
                 error.message += f" (tried {attempt} times)"
-            error.may_have_arrived = True  # type: ignore[attr-defined]
+            # 501 (no such route) and 429 (rate limited) are refusals: nothing was done.
+            error.may_have_acted = response.status_code in _AMBIGUOUS_STATUSES  # type: ignore[attr-defined]
             response.close()
             raise error
 

@@ -256,7 +256,7 @@ def test_workflow_body_from_hera_matches_heras_own_create_request():
         with DAG(name="main"):
             cell(name="a")
     body = workflow_body(workflow)
-    assert body["metadata"] == {"generateName": "nb-"}
+    assert body["metadata"]["generateName"] == "nb-"
     assert body["spec"]["templates"][1]["script"]["source"] == "print(1)"
     assert body == json.loads(json.dumps(workflow.to_dict()))
     with pytest.raises(TypeError):
@@ -656,6 +656,13 @@ def test_create_whose_answer_was_lost_returns_the_created_workflow(server):
     created = make_client(server).create_workflow({"metadata": {"generateName": "nb-"}, "spec": {}})
     assert created["metadata"]["name"] == "nb-x7k2p"
     assert len(posted) == 1
+
+
+def test_create_refused_with_501_needs_no_lookup(server):
+    with pytest.raises(ServerError, match="HTTP 501") as caught:
+        make_client(server).create_workflow({"metadata": {"generateName": "nb-"}, "spec": {}})
+    assert "created" not in caught.value.message
+    assert [r.method for r in server.requests] == ["POST"]
 
 
 def test_create_when_the_lookup_fails_too(server):

@@ -512,7 +512,8 @@ def test_submit_remembers_the_run_and_attach_finds_it_after_a_restart(server, is
     from hera.workflows import DAG, Script, Workflow
 
     cell = Script(name="prepare", source="print(1)", image="python:3.11")
-    with Workflow(generate_name="nb-", entrypoint="main") as workflow:
+    # The namespace is explicit: Hera's global_config may hold one from another test.
+    with Workflow(generate_name="nb-", entrypoint="main", namespace="argo") as workflow:
         with DAG(name="main"):
             cell(name="prepare")
     server.script("POST", "/api/v1/workflows/argo", submit_answer)
