@@ -28,6 +28,8 @@ INPUT_ENV_PREFIX = "HERA_MAGICS_INPUT_"
 PATH_PREFIX_ENV = "HERA_MAGICS_PATH_PREFIX"
 RETURN_PATH = "/tmp/hera-magics/return"
 RETURN_PARAMETER = "return"
+DATA_MOUNT = "/hera-magics-data"
+DATA_NODE_INPUT = "hera-magics-node"  # tells a --data-volume task which node it is
 # An Argo parameter default can only be a string. A Python default that is not a literal
 # (``lr=DEFAULT_LR``) is left to Python: the pod sees this marker and omits the argument.
 PYTHON_DEFAULT_MARKER = "__hera_magics_python_default__"
@@ -142,18 +144,32 @@ def parse_toleration(text: str) -> TolerationSpec:
     return TolerationSpec(key=key, value=value if has_value else None, effect=effect)
 
 
+NEBARI_SHORT_VOLUMES = ("home", "shared", "conda")
+
+
 @dataclass(frozen=True)
 class VolumeSpec:
+    """A volume claim to mount. ``short`` is a Nebari short name (home, shared, conda) whose claim
+    is known only once the namespace and user are (see ``resolve_volume``)."""
+
     claim: str
     sub_path: str | None
-    mount_path: str
+    mount_path: str | None
     read_only: bool
+    short: str | None = None
 
     @property
     def volume_name(self) -> str:
         # Volume names must be unique per template and DNS-safe.
         base = re.sub(r"[^a-z0-9-]", "-", f"{self.claim}-{self.sub_path or ''}".lower()).strip("-")
+        base = re.sub(r"-+", "-", base)
         return (base[:50] or "volume") + "-" + _short_hash(f"{self.claim}/{self.sub_path}:{self.mount_path}")
+
+    def describe(self) -> str:
+        source = self.short or self.claim
+        if self.sub_path:
+            source += "/" + self.sub_path
+        return source + (f":{self.mount_path}" if self.mount_path else "") + (":ro" if self.read_only else "")
 
 
 def _short_hash(text: str) -> str:
@@ -162,22 +178,99 @@ def _short_hash(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:6]
 
 
+def _split_volume_source(text: str, source: str) -> tuple[str, str | None, str | None]:
+    """(claim or short name, sub path, short name or None) of ``CLAIM[/SUBPATH]`` / ``home`` / ``shared/G``."""
+    head, _, sub_path = source.partition("/")
+    if head in NEBARI_SHORT_VOLUMES:
+        if head == "shared" and not sub_path.strip("/"):
+            raise TaskDefinitionError(f"{text!r}: name the group: shared/GROUP")
+        if head != "shared" and sub_path:
+            raise TaskDefinitionError(f"{text!r}: {head} takes no sub-folder; write {head}:MOUNT")
+        return head, sub_path.strip("/") or None, head
+    if not ARGO_NAME_PATTERN.match(head) or head.lower() != head:
+        raise TaskDefinitionError(f"{text!r}: {head!r} is not a valid claim name")
+    return head, sub_path.strip("/") or None, None
+
+
 def parse_volume(text: str) -> VolumeSpec:
-    """``CLAIM[/SUBPATH]:MOUNT[:ro]``, e.g. ``jupyterhub-dev-share/home/me:/home/me:ro``."""
+    """``CLAIM[/SUBPATH]:MOUNT[:ro]``, or a Nebari short name: ``home``, ``shared/GROUP``, ``conda``
+    (whose mount point may be left out: ``/home/<user>``, ``/shared/GROUP``, ``/home/conda``)."""
     parts = text.split(":")
     read_only = False
-    if len(parts) == 3 and parts[2] in ("ro", "rw"):
-        read_only = parts[2] == "ro"
-        parts = parts[:2]
-    if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
+    if len(parts) >= 2 and parts[-1] in ("ro", "rw"):
+        read_only = parts[-1] == "ro"
+        parts = parts[:-1]
+    if not parts or not parts[0] or len(parts) > 2 or (len(parts) == 2 and not parts[1].startswith("/")):
         raise TaskDefinitionError(
-            f"--volume {text!r} must be CLAIM[/SUBPATH]:MOUNT[:ro]",
-            hint="MOUNT is an absolute path; for example --volume my-claim/data:/mnt/data:ro",
+            f"--volume {text!r} must be CLAIM[/SUBPATH]:MOUNT[:ro] (or home, shared/GROUP, conda)",
+            hint="MOUNT is an absolute path; for example --volume my-claim/data:/mnt/data:ro or --volume home",
         )
-    claim, _, sub_path = parts[0].partition("/")
-    if not ARGO_NAME_PATTERN.match(claim) or claim.lower() != claim:
-        raise TaskDefinitionError(f"--volume {text!r}: {claim!r} is not a valid claim name")
-    return VolumeSpec(claim=claim, sub_path=sub_path.strip("/") or None, mount_path=parts[1], read_only=read_only)
+    claim, sub_path, short = _split_volume_source(f"--volume {text}", parts[0])
+    mount = parts[1] if len(parts) == 2 else None
+    if mount is None and short is None:
+        raise TaskDefinitionError(
+            f"--volume {text!r} must be CLAIM[/SUBPATH]:MOUNT[:ro] (or home, shared/GROUP, conda)",
+            hint="a claim needs a mount point: --volume my-claim:/mnt/data",
+        )
+    return VolumeSpec(claim=claim, sub_path=sub_path, mount_path=mount, read_only=read_only, short=short)
+
+
+def parse_data_volume(text: str) -> VolumeSpec:
+    """``--data-volume``: ``home`` (the default), ``shared/GROUP`` or ``CLAIM[/SUBPATH]``."""
+    if ":" in text:
+        raise TaskDefinitionError(
+            f"--data-volume {text!r} takes no mount point (the data folder is mounted at {DATA_MOUNT})",
+            hint="write --data-volume home, --data-volume shared/GROUP or --data-volume CLAIM[/SUBPATH]",
+        )
+    claim, sub_path, short = _split_volume_source(f"--data-volume {text}", text)
+    if short == "conda":
+        raise TaskDefinitionError("--data-volume conda: the conda-store volume is not for data",
+                                  hint="use --data-volume home or shared/GROUP")
+    return VolumeSpec(claim=claim, sub_path=sub_path, mount_path=DATA_MOUNT, read_only=False, short=short)
+
+
+def resolve_volume(volume: VolumeSpec, *, namespace: str | None, username: str | None) -> VolumeSpec:
+    """The claim behind a Nebari short name, as the Nebari workflow controller allows it:
+    ``home`` → ``jupyterhub-<ns>-share`` at ``home/<user>``; ``shared/G`` → the same claim at
+    ``shared/G``; ``conda`` → ``conda-store-<ns>-share``."""
+    if volume.short is None:
+        return volume
+    if not namespace:
+        raise TaskDefinitionError(
+            f"volume {volume.short!r} needs the namespace (its claim is named after it)",
+            hint="set ARGO_NAMESPACE (or --namespace), or give the claim: --volume jupyterhub-NS-share/...:MOUNT",
+        )
+    if volume.short == "home":
+        if not username:
+            raise TaskDefinitionError(
+                "volume 'home' needs your user name",
+                hint="set JUPYTERHUB_USER (Nebari sets it), or give the claim and sub-path yourself",
+            )
+        return VolumeSpec(f"jupyterhub-{namespace}-share", f"home/{username}", volume.mount_path or f"/home/{username}",
+                          volume.read_only)
+    if volume.short == "shared":
+        return VolumeSpec(f"jupyterhub-{namespace}-share", f"shared/{volume.sub_path}",
+                          volume.mount_path or f"/shared/{volume.sub_path}", volume.read_only)
+    return VolumeSpec(f"conda-store-{namespace}-share", None, volume.mount_path or "/home/conda", volume.read_only)
+
+
+def conda_python(env: str, *, username: str | None) -> str:
+    """The python of a conda-store environment, as Nebari lays them out:
+    ``NAMESPACE/ENV`` → ``/home/conda/NAMESPACE/envs/NAMESPACE-ENV/bin/python``; a bare ``ENV`` is
+    in the user's own namespace; an absolute path is an environment folder."""
+    if env.startswith("/"):
+        return env.rstrip("/") + "/bin/python"
+    namespace, separator, name = env.partition("/")
+    if not separator:
+        if not username:
+            raise TaskDefinitionError(
+                f"--conda-env {env}: which conda-store namespace? your user name is not known",
+                hint="write --conda-env NAMESPACE/ENV, e.g. --conda-env nebari-git/dask",
+            )
+        namespace, name = username, env
+    prefix = f"{namespace}-"
+    folder = name if name.startswith(prefix) else prefix + name
+    return f"/home/conda/{namespace}/envs/{folder}/bin/python"
 
 
 def argo_name(name: str) -> str:
@@ -237,6 +330,9 @@ class TaskOptions:
     volumes: tuple[VolumeSpec, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     shell: bool = False
+    workdir: str | None = None
+    conda_env: str | None = None
+    data_volume: VolumeSpec | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -247,7 +343,7 @@ class TaskSpec:
     name: str  # the notebook (Python identifier) name
     kind: str  # "function", "script" or "shell"
     cell: str
-    source: str  # what the pod runs
+    code: str  # the cell as shipped (IPython `!` lines already turned into calls)
     inputs: tuple[InputSpec, ...]
     options: TaskOptions
     function_name: str | None = None
@@ -256,6 +352,11 @@ class TaskSpec:
     @property
     def argo_name(self) -> str:
         return argo_name(self.name)
+
+    @property
+    def source(self) -> str:
+        """What the pod runs (without the data-volume helpers, which a workflow may add)."""
+        return pod_source(self)
 
     @property
     def has_return(self) -> bool:
@@ -291,10 +392,17 @@ class TaskSpec:
         return ", ".join(spec.name if spec.required else f"{spec.name}={spec.default}" for spec in self.inputs)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"task {self.name} ({self.kind}) · image {self.image} · inputs {self.inputs_text()}"
             f" · resources {self.resources_text()}"
         )
+        if self.options.conda_env:
+            text += f" · conda env {self.options.conda_env}"
+        if self.options.volumes:
+            text += " · volumes " + ", ".join(volume.describe() for volume in self.options.volumes)
+        if self.options.data_volume is not None:
+            text += f" · data through volume {self.options.data_volume.describe().split(':')[0]}"
+        return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,8 +587,8 @@ def capture_cell(
         if name is None:
             raise TaskDefinitionError("a --shell task needs a name: %%argo_task NAME --shell")
         inputs = _script_inputs(options.inputs)
-        source = _shell_source(cell)
-        return TaskSpec(name=name, kind="shell", cell=cell, source=source, inputs=inputs, options=options,
+        _check_shell_script(cell)
+        return TaskSpec(name=name, kind="shell", cell=cell, code=cell, inputs=inputs, options=options,
                         notes=options.notes)
 
     code, notes = _replace_ipython_syntax(cell)
@@ -530,17 +638,15 @@ def capture_cell(
         _check_names(code, tree, ["_hera_magics_system"], notebook_names,
                      f"add a parameter `{{name}}` to {function.name}() and pass it in %argo_dag: "
                      f"{name}({{name}}={{name}})")
-        source = _function_source(code, function.name, inputs)
         kind = "function"
     else:
         inputs = _script_inputs(options.inputs)
         _check_names(code, tree, [spec.name for spec in inputs] + ["_hera_magics_system"], notebook_names,
                      f"declare it with %%argo_task {name} --inputs {{name}} and pass it in %argo_dag: "
                      f"{name}({{name}}={{name}})")
-        source = _script_source(code, inputs)
         kind = "script"
     assert name is not None
-    return TaskSpec(name=name, kind=kind, cell=cell, source=source, inputs=inputs, options=options,
+    return TaskSpec(name=name, kind=kind, cell=cell, code=code, inputs=inputs, options=options,
                     function_name=function.name if function is not None else None,
                     notes=tuple(options.notes) + tuple(notes))
 
@@ -555,36 +661,55 @@ def _hera_magics_input(name, raw=False):  # inputs arrive as environment variabl
     if raw:
         return value
     try:
-        return _hera_magics_json.loads(value)
+        value = _hera_magics_json.loads(value)
     except ValueError:
         return value
+    if isinstance(value, dict) and list(value) == ["__hera_magics_file__"]:  # a value on the data volume
+        return _hera_magics_data.load_value(_hera_magics_data_root(), value["__hera_magics_file__"])
+    return value
 '''
 _SYSTEM_HELPER = '''\
 def _hera_magics_system(command):  # a `!command` line of the cell
     __import__("subprocess").run(command, shell=True, check=True)
 '''
-
-
-def _preamble(code: str) -> str:
-    return _PREAMBLE + (_SYSTEM_HELPER if "_hera_magics_system(" in code else "")
+_DATA_FILES_HELPER = '''\
+# hera_magics.datafiles, inlined so that the pod needs no hera_magics: values on the data volume
+import types as _hera_magics_types
+_hera_magics_data = _hera_magics_types.ModuleType("hera_magics_datafiles")
+exec(compile({source!r}, "hera_magics/datafiles.py", "exec"), _hera_magics_data.__dict__)
+def _hera_magics_data_root():
+    return _hera_magics_os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + _hera_magics_os.environ["HERA_MAGICS_DATA_DIR"]
+'''
 
 _CALL_AND_RETURN = '''
-# --- hera-magics: call {function}() with the task's inputs, keep its return value as JSON ---
+# --- hera-magics: call {function}() with the task's inputs and keep its return value ---
 _hera_magics_arguments = {{}}
 for _hera_magics_name, _hera_magics_raw in {inputs!r}:
     if _hera_magics_os.environ["HERA_MAGICS_INPUT_" + _hera_magics_name] != {marker!r}:
         _hera_magics_arguments[_hera_magics_name] = _hera_magics_input(_hera_magics_name, _hera_magics_raw)
 _hera_magics_value = {function}(**_hera_magics_arguments)
-try:
-    _hera_magics_text = _hera_magics_json.dumps(_hera_magics_value)
-except (TypeError, ValueError) as _hera_magics_error:
-    raise TypeError("{function}() returned a " + type(_hera_magics_value).__name__ + ", which is not JSON; "
-                    "return numbers, strings, lists or dicts") from _hera_magics_error
-_hera_magics_path = _hera_magics_os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + {return_path!r}
-_hera_magics_os.makedirs(_hera_magics_os.path.dirname(_hera_magics_path), exist_ok=True)
-with open(_hera_magics_path, "w", encoding="utf-8") as _hera_magics_file:
-    _hera_magics_file.write(_hera_magics_text)
+if _hera_magics_os.environ.get("HERA_MAGICS_DATA_NODE"):  # --data-volume: a file on the data volume
+    _hera_magics_data.save_value(_hera_magics_value, _hera_magics_data_root(), _hera_magics_os.environ[
+        "HERA_MAGICS_WORKFLOW"] + "/" + _hera_magics_os.environ["HERA_MAGICS_DATA_NODE"] + "/return")
+else:  # the output parameter "return", as JSON
+    try:
+        _hera_magics_text = _hera_magics_json.dumps(_hera_magics_value)
+    except (TypeError, ValueError) as _hera_magics_error:
+        raise TypeError("{function}() returned a " + type(_hera_magics_value).__name__ + ", which is not JSON; "
+                        "return numbers, strings, lists or dicts, or use --data-volume") from _hera_magics_error
+    _hera_magics_path = _hera_magics_os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + {return_path!r}
+    _hera_magics_os.makedirs(_hera_magics_os.path.dirname(_hera_magics_path), exist_ok=True)
+    with open(_hera_magics_path, "w", encoding="utf-8") as _hera_magics_file:
+        _hera_magics_file.write(_hera_magics_text)
 '''
+
+
+def _data_files_helper() -> str:
+    import inspect
+
+    from . import datafiles
+
+    return _DATA_FILES_HELPER.format(source=inspect.getsource(datafiles))
 
 
 def _cell_block(code: str, label: str) -> str:
@@ -632,45 +757,78 @@ def _hoist_future_imports(code: str) -> tuple[str, str]:
     return "".join(hoisted), "".join(lines)
 
 
-def _function_source(code: str, function_name: str, inputs: tuple[InputSpec, ...]) -> str:
-    future, code = _hoist_future_imports(code)
-    call = _CALL_AND_RETURN.format(
-        function=function_name,
-        inputs=[(spec.name, spec.raw_string) for spec in inputs],
-        marker=PYTHON_DEFAULT_MARKER,
-        return_path=RETURN_PATH,
-    )
-    return future + _preamble(code) + "# --- cell ---\n" + _cell_block(code, function_name) + call
+def pod_source(spec: "TaskSpec", *, data_files: bool = False) -> str:
+    """The script the pod runs for ``spec``; ``data_files`` adds the helpers for values on a volume."""
+    if spec.kind == "shell":
+        return spec.code if spec.code.endswith("\n") else spec.code + "\n"
+    future, code = _hoist_future_imports(spec.code)
+    preamble = _PREAMBLE + (_SYSTEM_HELPER if "_hera_magics_system(" in code else "")
+    preamble += _data_files_helper() if data_files else ""
+    if spec.kind == "function":
+        assert spec.function_name is not None
+        call = _CALL_AND_RETURN.format(
+            function=spec.function_name,
+            inputs=[(item.name, item.raw_string) for item in spec.inputs],
+            marker=PYTHON_DEFAULT_MARKER,
+            return_path=RETURN_PATH,
+        )
+        return future + preamble + "# --- cell ---\n" + _cell_block(code, spec.function_name) + call
+    bindings = "".join(f"{item.name} = _hera_magics_input({item.name!r})\n" for item in spec.inputs)
+    return future + preamble + bindings + "# --- cell ---\n" + _cell_block(code, "script")
 
 
-def _script_source(code: str, inputs: tuple[InputSpec, ...]) -> str:
-    future, code = _hoist_future_imports(code)
-    bindings = "".join(f"{spec.name} = _hera_magics_input({spec.name!r})\n" for spec in inputs)
-    return future + _preamble(code) + bindings + "# --- cell ---\n" + _cell_block(code, "script")
-
-
-def _shell_source(cell: str) -> str:
+def _check_shell_script(cell: str) -> None:
     if "{{" in cell:
         raise TaskDefinitionError(
             "the shell script contains '{{', which Argo would substitute",
             hint="inputs are environment variables in a --shell task: write $name instead of {{...}}",
         )
-    return cell if cell.endswith("\n") else cell + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
 # Hera
 
 
-def build_script(spec: TaskSpec, *, python_command: tuple[str, ...] | None = None,
-                 extra_tolerations: tuple[TolerationSpec, ...] = ()):
-    """The Hera ``Script`` template for a task.
+@dataclass(frozen=True)
+class PodContext:
+    """What a template needs to know about where it will run, beyond its own cell and options.
 
-    ``python_command`` replaces the default ``python -u`` (Nebari mode runs the kernel's own
-    interpreter); ``extra_tolerations`` are added to GPU tasks (Nebari's ``dedicated`` taint).
+    ``python_command`` replaces ``python -u`` (Nebari mode: the kernel's own interpreter);
+    ``gpu_tolerations`` are added to GPU tasks (Nebari's ``dedicated`` taint); ``data_volume``
+    (already resolved) is mounted at ``DATA_MOUNT`` in every template of a workflow in which
+    some task moves values through a volume.
     """
+
+    namespace: str | None = None
+    username: str | None = None
+    python_command: tuple[str, ...] | None = None
+    gpu_tolerations: tuple[TolerationSpec, ...] = ()
+    data_volume: VolumeSpec | None = None
+
+
+def _toleration(item: TolerationSpec):
+    from hera.workflows.models import Toleration
+
+    return Toleration(key=item.key, operator="Equal" if item.value is not None else "Exists",
+                      value=item.value, effect=item.effect)
+
+
+def task_command(spec: TaskSpec, context: PodContext) -> list[str]:
+    options = spec.options
+    if options.command:
+        return list(options.command)
+    if spec.kind == "shell":
+        return ["sh"]
+    if options.conda_env:
+        # The environment's own python, never `conda run` (it holds output back until exit).
+        return [conda_python(options.conda_env, username=context.username), "-u"]
+    return list(context.python_command or ("python", "-u"))
+
+
+def build_script(spec: TaskSpec, context: PodContext = PodContext()):
+    """The Hera ``Script`` template for a task."""
     from hera.workflows import EmptyDirVolume, Env, ExistingVolume, Parameter, Resources, RetryStrategy, Script, SecretEnv
-    from hera.workflows.models import Toleration, ValueFrom
+    from hera.workflows.models import ValueFrom
 
     options = spec.options
     env: list[Any] = []
@@ -679,6 +837,8 @@ def build_script(spec: TaskSpec, *, python_command: tuple[str, ...] | None = Non
         env.append(Env(name=variable, value="{{inputs.parameters.%s}}" % input_spec.name))
     env.extend(Env(name=name, value=value) for name, value in options.env)
     env.extend(SecretEnv(name=name, secret_name=secret, secret_key=key) for name, secret, key in options.secret_env)
+    inputs = [Parameter(name=item.name, default=item.default) if item.default is not None
+              else Parameter(name=item.name) for item in spec.inputs]
 
     resources = None
     if options.gpu or options.cpu or options.memory:
@@ -692,39 +852,43 @@ def build_script(spec: TaskSpec, *, python_command: tuple[str, ...] | None = Non
 
     tolerations = []
     if options.gpu:
+        from hera.workflows.models import Toleration
+
         tolerations.append(Toleration(key=options.gpu_resource, operator="Exists", effect="NoSchedule"))
-        tolerations.extend(
-            Toleration(key=item.key, operator="Equal" if item.value is not None else "Exists",
-                       value=item.value, effect=item.effect)
-            for item in extra_tolerations
-        )
-    for item in options.tolerations:
-        tolerations.append(Toleration(key=item.key, operator="Equal" if item.value is not None else "Exists",
-                                      value=item.value, effect=item.effect))
+        tolerations.extend(_toleration(item) for item in context.gpu_tolerations)
+    tolerations.extend(_toleration(item) for item in options.tolerations)
 
     volumes: list[Any] = []
     if options.shm:
         volumes.append(EmptyDirVolume(name="dshm", mount_path="/dev/shm", medium="Memory", size_limit=options.shm))
     for volume in options.volumes:
+        volume = resolve_volume(volume, namespace=context.namespace, username=context.username)
         volumes.append(ExistingVolume(name=volume.volume_name, claim_name=volume.claim, sub_path=volume.sub_path,
                                       mount_path=volume.mount_path, read_only=volume.read_only or None))
 
-    if spec.kind == "shell":
-        command = list(options.command or ("sh",))
-    else:
-        command = list(options.command or python_command or ("python", "-u"))
-
+    data_files = context.data_volume is not None
+    if data_files:
+        data = context.data_volume
+        volumes.append(ExistingVolume(name="hera-magics-data", claim_name=data.claim, sub_path=data.sub_path,
+                                      mount_path=DATA_MOUNT))
+        env.append(Env(name="HERA_MAGICS_DATA_DIR", value=DATA_MOUNT))
+        env.append(Env(name="HERA_MAGICS_WORKFLOW", value="{{workflow.name}}"))
     outputs = None
-    if spec.has_return:
+    if options.data_volume is not None:
+        if not data_files:
+            raise TaskDefinitionError(f"task {spec.name} uses --data-volume but the workflow mounts none")
+        # Which node am I? The DAG passes each node its own name, so a return value has one file per node.
+        inputs.append(Parameter(name=DATA_NODE_INPUT))
+        env.append(Env(name="HERA_MAGICS_DATA_NODE", value="{{inputs.parameters.%s}}" % DATA_NODE_INPUT))
+    elif spec.has_return:
         outputs = [Parameter(name=RETURN_PARAMETER, value_from=ValueFrom(path=RETURN_PATH))]
 
     return Script(
         name=spec.argo_name,
-        source=spec.source,
+        source=pod_source(spec, data_files=data_files),
         image=spec.image,
-        command=command,
-        inputs=[Parameter(name=item.name, default=item.default) if item.default is not None
-                else Parameter(name=item.name) for item in spec.inputs] or None,
+        command=task_command(spec, context),
+        inputs=inputs or None,
         outputs=outputs,
         env=env or None,
         resources=resources,
@@ -734,6 +898,7 @@ def build_script(spec: TaskSpec, *, python_command: tuple[str, ...] | None = Non
         retry_strategy=RetryStrategy(limit=options.retries) if options.retries else None,
         active_deadline_seconds=options.timeout_seconds,
         labels=dict(options.labels) or None,
+        working_dir=options.workdir,
     )
 
 
@@ -760,6 +925,9 @@ def parse_task_options(
     volume: Iterable[str] = (),
     label: Iterable[str] = (),
     shell: bool = False,
+    workdir: str | None = None,
+    conda_env: str | None = None,
+    data_volume: str | None = None,
 ) -> TaskOptions:
     """Check the raw option values of ``%%argo_task`` and return them as ``TaskOptions``."""
     import shlex
@@ -788,6 +956,16 @@ def parse_task_options(
             raise TaskDefinitionError("--command is empty", hint='for example --command "torchrun --nproc-per-node 2"')
     selectors = tuple(parse_key_value(item, flag="--node-selector", example="nvidia.com/gpu.product=A100")
                       for item in node_selector)
+    if workdir is not None and not workdir.startswith("/"):
+        raise TaskDefinitionError(f"--workdir {workdir!r} must be an absolute path", hint="for example --workdir /home/me/project")
+    if conda_env is not None and (not conda_env.strip() or any(ch.isspace() for ch in conda_env)
+                                  or conda_env.count("/") > 1 and not conda_env.startswith("/")):
+        raise TaskDefinitionError(
+            f"--conda-env {conda_env!r} is not a conda-store environment",
+            hint="write ENV (your namespace), NAMESPACE/ENV (e.g. nebari-git/dask) or an environment's absolute path",
+        )
+    if conda_env is not None and (command is not None or shell):
+        raise TaskDefinitionError("--conda-env chooses the python that runs the cell; it cannot go with --command or --shell")
     return TaskOptions(
         image=image,
         env=tuple(parse_env(item) for item in env),
@@ -806,5 +984,8 @@ def parse_task_options(
         volumes=tuple(parse_volume(item) for item in volume),
         labels=tuple(parse_label(item) for item in label),
         shell=shell,
+        workdir=workdir,
+        conda_env=conda_env,
+        data_volume=parse_data_volume(data_volume) if data_volume is not None else None,
         notes=tuple(notes),
     )

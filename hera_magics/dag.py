@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .capture import (
+    DATA_NODE_INPUT,
     RETURN_PARAMETER,
+    PodContext,
+    resolve_volume,
     TaskSpec,
     argo_name,
     build_script,
@@ -34,7 +37,10 @@ from .errors import DagError, TaskDefinitionError
 DAG_TEMPLATE_NAME = "hera-magics-dag"
 # ``{{tasks.NAME.outputs.result}}`` / ``{{tasks.NAME.outputs.parameters.P}}`` inside argument values.
 OUTPUT_REFERENCE = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.outputs\.(result|parameters\.([A-Za-z0-9_-]+))\s*\}\}")
-HERA_CALL_KEYWORDS = {"name", "arguments"}
+# A return value on the data volume: ``{"__hera_magics_file__": "{{workflow.name}}/NODE/return"}``.
+FILE_OUTPUT_REFERENCE = re.compile(r'"__hera_magics_file__": "\{\{workflow\.name\}\}/([A-Za-z0-9-]+)/return"')
+# Notebook values bigger than this go through the data volume when the task has one.
+LARGEST_PARAMETER_BYTES = 32 * 1024
 
 
 def encode_value(value: Any) -> str:
@@ -60,7 +66,7 @@ class DagNode:
     def implied_depends(self) -> list[str]:
         found: list[str] = []
         for value in self.arguments.values():
-            for match in OUTPUT_REFERENCE.finditer(value):
+            for match in [*OUTPUT_REFERENCE.finditer(value), *FILE_OUTPUT_REFERENCE.finditer(value)]:
                 if match.group(1) not in found:
                     found.append(match.group(1))
         return found
@@ -75,8 +81,13 @@ class DagBuilder:
     """Collects nodes and edges while the expression runs."""
 
     def __init__(self, tasks: Mapping[str, TaskSpec]) -> None:
+        import uuid
+
         self.tasks = dict(tasks)
         self.nodes: dict[str, DagNode] = {}
+        # notebook values that travel as files on the data volume: path under .hera-magics -> value
+        self.files: dict[str, Any] = {}
+        self.submission = uuid.uuid4().hex[:12]
         # the node a bare task name stands for (made by a bare mention or a call without name=)
         self.default_node: dict[str, str] = {}
 
@@ -188,6 +199,10 @@ class NodeHandle(_Chainable):
         if not task.has_return:
             # A script task's only output is what it prints.
             return self.result
+        if task.options.data_volume is not None:
+            from .datafiles import file_reference
+
+            return json.dumps(file_reference("{{workflow.name}}/%s/return" % self.node_name))
         return "{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, RETURN_PARAMETER)
 
     def get_parameter(self, name: str) -> str:
@@ -246,10 +261,26 @@ class TaskHandle(_Chainable):
                 f"{self._task.name}({key}=[...]): a list of task outputs cannot be one argument",
                 hint="pass each output as its own input",
             )
+        if self._task.options.data_volume is not None and not isinstance(value, str):
+            try:
+                text = json.dumps(value)
+            except (TypeError, ValueError):
+                text = None
+            if text is None or len(text) > LARGEST_PARAMETER_BYTES:
+                # Too big (or not JSON) for a parameter: it goes to the data volume at submission.
+                from .datafiles import file_reference
+
+                path = f"inputs/{self._builder.submission}/{len(self._builder.files)}-{key}"
+                self._builder.files[path] = value
+                return json.dumps(file_reference(path))
+            return text
         try:
             return encode_value(value)
         except DagError as error:
-            raise DagError(f"{self._task.name}({key}=...): {error.message}", hint=error.hint) from None
+            hint = error.hint
+            if self._task.has_return or self._task.kind == "script":
+                hint = (hint or "") + f"; or give {self._task.name} --data-volume to pass any Python object as a file"
+            raise DagError(f"{self._task.name}({key}=...): {error.message}", hint=hint) from None
 
     def __repr__(self) -> str:
         return f"<task {self._task.name}>"
@@ -280,9 +311,11 @@ def _hera_arguments(arguments: Any, task: TaskSpec) -> dict[str, Any]:
 
 @dataclass
 class DagSpec:
-    """A validated DAG: nodes in the order they were made, each with its dependencies."""
+    """A validated DAG: nodes in DAG order, each with its dependencies, and the notebook values
+    that travel as files on the data volume (written at submission)."""
 
     nodes: list[DagNode]
+    files: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tasks(self) -> list[TaskSpec]:
@@ -407,7 +440,8 @@ def validate(builder: DagBuilder) -> DagSpec:
                 raise DagError(f"node {node.name!r} depends on itself")
     _check_cycles(nodes)
     # Show tasks in the order work flows (Argo does not care; people reading YAML do).
-    return DagSpec(nodes=[nodes[name] for name in dag_order(DagSpec(nodes=list(nodes.values())))])
+    return DagSpec(nodes=[nodes[name] for name in dag_order(DagSpec(nodes=list(nodes.values())))],
+                   files=dict(builder.files))
 
 
 def _check_cycles(nodes: Mapping[str, DagNode]) -> None:
@@ -510,21 +544,49 @@ def parse_workflow_options(
         raise DagError(error.message, hint=error.hint) from None
 
 
+def data_volume_of(dag: DagSpec, context: PodContext) -> Any:
+    """The one (resolved) data volume the workflow's --data-volume tasks share, or None."""
+    from .capture import VolumeSpec
+
+    found: dict[tuple[str, str | None], VolumeSpec] = {}
+    users: dict[tuple[str, str | None], str] = {}
+    for task in dag.tasks:
+        if task.options.data_volume is None:
+            continue
+        try:
+            volume = resolve_volume(task.options.data_volume, namespace=context.namespace, username=context.username)
+        except TaskDefinitionError as error:
+            raise DagError(f"task {task.name}: {error.message}", hint=error.hint) from None
+        key = (volume.claim, volume.sub_path)
+        found.setdefault(key, volume)
+        users.setdefault(key, task.name)
+    if len(found) > 1:
+        described = ", ".join(f"{users[key]} uses {key[0]}/{key[1] or ''}" for key in found)
+        raise DagError(f"the tasks of one workflow must share one data volume: {described}",
+                       hint="give every task the same --data-volume")
+    return next(iter(found.values()), None)
+
+
 def build_workflow(
     dag: DagSpec,
     options: WorkflowOptions,
     *,
     namespace: str | None,
-    python_command: tuple[str, ...] | None = None,
-    extra_gpu_tolerations: tuple = (),
+    context: PodContext | None = None,
     extra_labels: Mapping[str, str] | None = None,
 ):
     """The Hera ``Workflow`` for a validated DAG."""
+    from dataclasses import replace as replace_fields
+
     from hera.workflows import DAG, Task, Workflow
     from hera.workflows.models import LocalObjectReference, TTLStrategy
 
-    templates = {task.name: build_script(task, python_command=python_command, extra_tolerations=extra_gpu_tolerations)
-                 for task in dag.tasks}
+    context = replace_fields(context or PodContext(), namespace=namespace)
+    context = replace_fields(context, data_volume=data_volume_of(dag, context))
+    try:
+        templates = {task.name: build_script(task, context) for task in dag.tasks}
+    except TaskDefinitionError as error:
+        raise DagError(error.message, hint=error.hint) from None
     labels = dict(extra_labels or {})
     labels.update(dict(options.labels))
     with Workflow(
@@ -541,10 +603,13 @@ def build_workflow(
         with DAG(name=DAG_TEMPLATE_NAME, fail_fast=None if options.fail_fast else False):
             for node in dag.nodes:
                 depends = node.depends()
+                arguments = dict(node.arguments)
+                if node.task.options.data_volume is not None:
+                    arguments[DATA_NODE_INPUT] = node.name
                 Task(
                     name=node.name,
                     template=templates[node.task.name],
-                    arguments=dict(node.arguments) or None,
+                    arguments=arguments or None,
                     depends=" && ".join(depends) if depends else None,
                 )
     return workflow

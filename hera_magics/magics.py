@@ -116,6 +116,12 @@ class ArgoMagics(Magics):
               help="mount an existing volume claim (repeatable)")
     @argument("--label", action="append", default=[], metavar="K=V", help="pod label (repeatable)")
     @argument("--shell", action="store_true", help="the cell is a shell script; inputs are environment variables")
+    @argument("--workdir", default=None, help="working directory of the task")
+    @argument("--conda-env", default=None, metavar="[NAMESPACE/]ENV",
+              help="run with a conda-store environment's python (Nebari), never `conda run`")
+    @argument("--data-volume", nargs="?", const="home", default=None, metavar="VOLUME",
+              help="move inputs and the return value through files on this volume (home, shared/GROUP "
+                   "or CLAIM[/SUBPATH]; default home) instead of Argo parameters: any Python object, any size")
     @no_var_expand
     @cell_magic
     def argo_task(self, line: str, cell: str) -> None:
@@ -139,7 +145,8 @@ class ArgoMagics(Magics):
             gpu_resource=args.gpu_resource, shm=args.shm, cpu=args.cpu, memory=args.memory,
             command=args.command, retries=args.retries, timeout=args.timeout,
             node_selector=args.node_selector, toleration=args.toleration, volume=args.volume,
-            label=args.label, shell=args.shell,
+            label=args.label, shell=args.shell, workdir=args.workdir, conda_env=args.conda_env,
+            data_volume=args.data_volume,
         )
         lines = [("replaced " if previous else "") + spec.summary()]
         lines.extend(f"  note: {note}" for note in spec.notes)

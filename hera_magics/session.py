@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from . import config as config_module
-from .capture import TaskSpec, TolerationSpec, capture_cell, parse_task_options
+from .capture import PodContext, TaskSpec, TolerationSpec, capture_cell, parse_task_options
 from .config import ArgoConfig, Secret
 from .dag import DagSpec, WorkflowOptions, build_workflow, evaluate, parse_workflow_options
 from .errors import ConfigError, DagError, HeraMagicsError
@@ -205,13 +205,14 @@ class Session:
         workflow_options = parse_workflow_options(default_name=default_name, **options)
         dag = evaluate(expression, self.tasks, notebook)
         namespace = workflow_options.namespace or (self.config.namespace if self.config else None)
-        python_command = None
-        gpu_tolerations: tuple[TolerationSpec, ...] = ()
+        context = PodContext(username=self.config.username if self.config else None)
         labels: dict[str, str] = {}
         if self._nebari_on():
             assert self.config is not None
-            python_command = (str(Path(sys.prefix) / "bin" / "python"), "-u")
-            gpu_tolerations = (NEBARI_GPU_TOLERATION,)
+            # The override gives pods this Jupyter pod's image and conda environments: run the
+            # kernel's own python, unbuffered so logs stream.
+            context = replace(context, python_command=(str(Path(sys.prefix) / "bin" / "python"), "-u"),
+                              gpu_tolerations=(NEBARI_GPU_TOLERATION,))
             labels[NEBARI_OVERRIDE_LABEL] = "true"
             if self.config.username:
                 labels[NEBARI_USER_LABEL] = config_module.sanitize_username(self.config.username)
@@ -221,8 +222,7 @@ class Session:
             dag,
             workflow_options,
             namespace=namespace,
-            python_command=python_command,
-            extra_gpu_tolerations=gpu_tolerations,
+            context=context,
             extra_labels=labels,
         )
         return BuiltWorkflow(dag=dag, options=workflow_options, workflow=workflow)
