@@ -788,12 +788,18 @@ class WorkflowRun:
 
     # -- display ------------------------------------------------------------------------------
 
+    def _known_phase(self, unknown: str) -> str:
+        """The last phase seen, without asking the server (a display must not block)."""
+        if self._phase is None:
+            return unknown
+        return self._phase or "Pending"
+
     def __repr__(self) -> str:
-        phase = self._phase or "unknown"
+        phase = self._known_phase("unknown")
         return f"WorkflowRun(name={self.name!r}, namespace={self.namespace!r}, phase={phase!r})"
 
     def _repr_html_(self) -> str:
-        phase = html.escape(self._phase or "not fetched yet")
+        phase = html.escape(self._known_phase("not fetched yet"))
         return (
             f'<div class="hera-magics-run">WorkflowRun <a href="{html.escape(self.url)}" '
             f'target="_blank" rel="noopener">{html.escape(self.name)}</a> in namespace '

@@ -18,7 +18,7 @@ import yaml
 
 from hera_magics.client import ArgoClient
 from hera_magics.config import ArgoConfig, Secret
-from hera_magics.errors import NotFoundError, WorkflowFailed
+from hera_magics.errors import AuthenticationError, NotFoundError, WorkflowFailed
 from hera_magics.run import (
     RememberedRun,
     TaskResultError,
@@ -570,3 +570,104 @@ def test_attach_without_any_remembered_run(server):
         WorkflowRun.attach(client_for(server))
     run = WorkflowRun.attach(client_for(server), "other-wf")
     assert (run.name, run.namespace) == ("other-wf", "argo")
+
+
+# --------------------------------------------------------------------------------------------
+# against the real local engine (python -m hera_magics.local, real processes, real HTTP)
+
+ENGINE_TOKEN = "engine-token-0123456789abcdef"
+RETURN_PATH = "/tmp/hera-magics/return"
+
+# A function cell's pod-side contract (docs/internals.md): inputs from HERA_MAGICS_INPUT_<name>,
+# the return value JSON-encoded to $HERA_MAGICS_PATH_PREFIX/tmp/hera-magics/return.
+PREPARE_SOURCE = """\
+import json, os
+print("preparing")
+path = os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + "/tmp/hera-magics/return"
+os.makedirs(os.path.dirname(path), exist_ok=True)
+with open(path, "w") as stream:
+    json.dump({"rows": 3, "name": "it's \\"quoted\\""}, stream)
+"""
+
+TRAIN_SOURCE = """\
+import json, os
+data = json.loads(os.environ["HERA_MAGICS_INPUT_data"])
+print("training on", data["rows"], "rows")
+if data["rows"] > {limit}:
+    result = data["rows"] / 0
+path = os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + "/tmp/hera-magics/return"
+os.makedirs(os.path.dirname(path), exist_ok=True)
+with open(path, "w") as stream:
+    json.dump({{"loss": 0.5, "seen": data["name"]}}, stream)
+"""
+
+
+def hera_workflow(limit: int):
+    """prepare >> train(data=prepare's return); train divides by zero when rows > limit."""
+    from hera.workflows import DAG, Env, Parameter, Script, Workflow
+    from hera.workflows.models import ValueFrom
+
+    returns = [Parameter(name="return", value_from=ValueFrom(path=RETURN_PATH))]
+    prepare = Script(name="prepare", source=PREPARE_SOURCE, image="python:3.11",
+                     command=["python", "-u"], outputs=returns)
+    train = Script(name="train", source=TRAIN_SOURCE.format(limit=limit), image="python:3.11",
+                   command=["python", "-u"], outputs=returns, inputs=[Parameter(name="data")],
+                   env=[Env(name="HERA_MAGICS_INPUT_data", value="{{inputs.parameters.data}}")])
+    with Workflow(generate_name="run-test-", entrypoint="main", namespace="argo") as workflow:
+        with DAG(name="main"):
+            first = prepare(name="prepare")
+            second = train(name="train", arguments={"data": "{{tasks.prepare.outputs.parameters.return}}"})
+            first >> second
+    return workflow
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    from .local_helpers import start_engine
+
+    running = start_engine(tmp_path_factory.mktemp("engine"), token=ENGINE_TOKEN, workers=2)
+    yield running
+    running.stop()
+
+
+def engine_client(engine, token: str = ENGINE_TOKEN) -> ArgoClient:
+    return ArgoClient(ArgoConfig(host=engine.url, token=Secret(token), namespace="argo", local=True),
+                      timeout=30, backoff=0.1)
+
+
+def test_local_engine_succeeded_run(engine, isolated_state):
+    client = engine_client(engine)
+    run = WorkflowRun.submit(client, hera_workflow(limit=10))
+    assert repr(run) == f"WorkflowRun(name='{run.name}', namespace='argo', phase='Pending')"
+    assert run.wait(timeout=120, poll_interval=0.2).phase == "Succeeded"
+    assert run.result("prepare") == {"rows": 3, "name": 'it\'s "quoted"'}
+    assert run.result("train") == {"loss": 0.5, "seen": 'it\'s "quoted"'}
+    assert run.result("train", stdout=True) == "training on 3 rows"
+    assert [row["task"] for row in run.tasks()] == ["prepare", "train"]
+    assert "prepare | preparing" in run.logs().splitlines()
+    assert last_run(client.config.host).name == run.name
+    # A followed log stream ends by itself once the workflow has finished.
+    followed = list(client.workflow_logs(run.name, follow=True))
+    assert {entry["content"] for entry in followed} >= {"preparing", "training on 3 rows"}
+
+
+def test_local_engine_failed_run_carries_the_traceback(engine):
+    run = WorkflowRun.submit(engine_client(engine), hera_workflow(limit=1))
+    with pytest.raises(WorkflowFailed) as caught:
+        run.wait(timeout=120, poll_interval=0.2)
+    message = caught.value.message
+    assert message.splitlines()[0] == f"workflow {run.name} Failed: task train failed"
+    assert "Traceback (most recent call last):" in message
+    assert "ZeroDivisionError: division by zero" in message
+    assert caught.value.failed_tasks[0]["task"] == "train"
+    with pytest.raises(TaskResultError, match="task train failed"):
+        run.result("train")
+    assert run.result("prepare")["rows"] == 3
+
+
+def test_local_engine_errors_through_the_client(engine):
+    with pytest.raises(AuthenticationError):
+        engine_client(engine, token="wrong-token-000000").version()
+    with pytest.raises(NotFoundError, match="workflow no-such-wf was not found in namespace argo"):
+        engine_client(engine).get_workflow("no-such-wf")
+    assert engine_client(engine).version().get("version")
