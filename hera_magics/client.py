@@ -127,7 +127,7 @@ def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
 
 
 def scrub(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` replaced by ``…`` (servers may echo a token)."""
+    """``text`` with each ``secret`` replaced by ``…`` (a server may echo the token back)."""
     if secret and len(secret) >= 4 and secret in text:
         return text.replace(secret, "…")
     return text
@@ -197,7 +197,9 @@ def parse_log_line(line: str) -> list[dict[str, str]]:
         if not isinstance(obj, dict):
             raise ValueError(f"a log stream line is not a JSON object: {shorten(line, 80)!r}")
         if "error" in obj and "result" not in obj:
-            error = obj["error"] if isinstance(obj["error"], dict) else {"message": str(obj["error"])}
+            error = obj["error"]
+            if not isinstance(error, dict):
+                error = {"message": str(error)}
             raise StreamError(
                 str(error.get("message") or "the log stream failed"),
                 http_status=error.get("http_code"),
@@ -206,7 +208,10 @@ def parse_log_line(line: str) -> list[dict[str, str]]:
         if not isinstance(result, dict):
             raise ValueError(f"a log stream line has no result object: {shorten(line, 80)!r}")
         entries.append(
-            {"content": str(result.get("content") or ""), "podName": str(result.get("podName") or "")}
+            {
+                "content": str(result.get("content") or ""),
+                "podName": str(result.get("podName") or ""),
+            }
         )
     return entries
 
@@ -467,7 +472,7 @@ class ArgoClient:
         return self._log_entries(call, response, url)
 
     def userinfo(self) -> dict[str, Any]:
-        """Who the token belongs to (``/api/v1/userinfo``; ``{}`` when the server knows no claims)."""
+        """Who the token belongs to (``/api/v1/userinfo``; ``{}`` if the server knows no claims)."""
         call = _Call("GET", "api/v1/userinfo", action="read user info")
         return self._expect_dict(call, self._json(call))
 
@@ -574,7 +579,8 @@ class ArgoClient:
             if isinstance(error, ServerError) and attempt > 1:
                 error.message += f" (tried {attempt} times)"
             # 501 (no such route) and 429 (rate limited) are refusals: nothing was done.
-            error.may_have_acted = response.status_code in _AMBIGUOUS_STATUSES  # type: ignore[attr-defined]
+            acted = response.status_code in _AMBIGUOUS_STATUSES
+            error.may_have_acted = acted  # type: ignore[attr-defined]
             response.close()
             raise error
 
@@ -743,7 +749,7 @@ class ArgoClient:
     def _find_submission(
         self, submission: str, namespace: str, original: ArgoServerError
     ) -> dict[str, Any] | None:
-        """The workflow carrying our submission label, or ``None``; amends ``original``'s message."""
+        """The workflow with our submission label, or ``None`` (then ``original`` says why)."""
         try:
             found = self.list_workflows(
                 label_selector=f"{SUBMISSION_LABEL}={submission}", namespace=namespace

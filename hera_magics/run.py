@@ -53,7 +53,7 @@ POLL_FIELDS = (
     "metadata.name,metadata.namespace,status.phase,status.message,status.progress,"
     "status.startedAt,status.finishedAt"
 )
-"""What ``wait()`` and ``phase`` ask for while a workflow runs: a few hundred bytes, not the nodes."""
+"""What ``wait()`` and ``phase`` ask for while a workflow runs: a few bytes, not the nodes."""
 
 MAX_POLL_FAILURES = 5
 """Consecutive failed polls (each already retried by the client) before ``wait()`` gives up."""
@@ -67,6 +67,8 @@ MAX_TRACEBACK_LINES = 80
 MAX_REMEMBERED_RUNS = 200
 
 TRACEBACK_START = "Traceback (most recent call last):"
+
+KEPT_LOG_NOTE = "(kept when the run ended; the workflow is gone from the server)\n"
 
 
 class UnknownTaskError(HeraMagicsError, LookupError):
@@ -310,9 +312,12 @@ def find_run(
     return None
 
 
-def log_tail_path(namespace: str, workflow: str, task: str, *, directory: Path | None = None) -> Path:
-    base = (directory or state_dir()) / "logs"
-    return base / safe_path_part(namespace) / safe_path_part(workflow) / f"{safe_path_part(task)}.log"
+def log_tail_path(
+    namespace: str, workflow: str, task: str, *, directory: Path | None = None
+) -> Path:
+    """``<state dir>/logs/<namespace>/<workflow>/<task>.log``."""
+    folder = (directory or state_dir()) / "logs" / safe_path_part(namespace)
+    return folder / safe_path_part(workflow) / f"{safe_path_part(task)}.log"
 
 
 def save_log_tail(
@@ -508,7 +513,9 @@ class WorkflowRun:
         A workflow the controller has not picked up yet is ``Pending``.
         """
         if not self._data_is_final:
-            answer = self.client.get_workflow(self.name, fields=POLL_FIELDS, namespace=self.namespace)
+            answer = self.client.get_workflow(
+                self.name, fields=POLL_FIELDS, namespace=self.namespace
+            )
             self._phase = str((answer.get("status") or {}).get("phase") or "")
         return self._phase or "Pending"
 
@@ -549,7 +556,7 @@ class WorkflowRun:
     def _wait_until_final(
         self, deadline: float | None, timeout: float | None, poll_interval: float
     ) -> None:
-        """Poll the phase (only) until it is final or ``deadline`` (a ``time.monotonic()``) passes."""
+        """Poll the phase until it is final or ``deadline`` (``time.monotonic()``) has passed."""
         interval = min(0.25, poll_interval)
         failures = 0
         last: Mapping[str, Any] = {}
@@ -561,7 +568,9 @@ class WorkflowRun:
                 failures = 0
             except (ServerError, ConnectionFailedError) as error:
                 failures += 1
-                logger.info("polling %s failed (%d in a row): %s", self.name, failures, error.message)
+                logger.info(
+                    "polling %s failed (%d in a row): %s", self.name, failures, error.message
+                )
                 if failures >= MAX_POLL_FAILURES:
                     raise
             status = last.get("status") or {}
@@ -614,7 +623,9 @@ class WorkflowRun:
                 }
             )
             reason = f" ({row['message']})" if row.get("message") else ""
-            sections.append(f"--- task {row['task']} {row['phase']}{reason}; end of its log:\n{tail}")
+            sections.append(
+                f"--- task {row['task']} {row['phase']}{reason}; end of its log:\n{tail}"
+            )
         phase = self._phase or "Failed"
         status_message = str((workflow.get("status") or {}).get("message") or "")
         if len(failed) == 1:
@@ -623,7 +634,9 @@ class WorkflowRun:
             names = ", ".join(row["task"] for row in failed)
             headline = f"workflow {self.name} {phase}: {len(failed)} tasks failed ({names})"
         else:
-            headline = f"workflow {self.name} {phase}" + (f": {status_message}" if status_message else "")
+            headline = f"workflow {self.name} {phase}"
+            if status_message:
+                headline += f": {status_message}"
         first = failed[0]["task"] if failed else None
         hint = (f"full log: run.logs({first!r}); " if first else "") + f"Argo UI: {self.url}"
         return WorkflowFailed(
@@ -687,13 +700,15 @@ class WorkflowRun:
             workflow = self._current()
         except NotFoundError:
             if task is not None:
-                saved = load_log_tail(self.namespace, self.name, argo_name(task))
-                saved = saved if saved is not None else load_log_tail(self.namespace, self.name, task)
-                if saved is not None:
-                    return "(kept when the run ended; the workflow is gone from the server)\n" + saved
+                for spelling in (argo_name(task), task):
+                    saved = load_log_tail(self.namespace, self.name, spelling)
+                    if saved is not None:
+                        return KEPT_LOG_NOTE + saved
             raise
         if task is None:
-            task_of_pod = {row["pod_name"]: row["task"] for row in _task_rows(workflow) if row["pod_name"]}
+            task_of_pod = {
+                row["pod_name"]: row["task"] for row in _task_rows(workflow) if row["pod_name"]
+            }
             entries = self.client.workflow_logs(self.name, namespace=self.namespace)
             return "\n".join(
                 f"{task_of_pod.get(entry['podName'], entry['podName'])} | {entry['content']}"
@@ -701,7 +716,9 @@ class WorkflowRun:
             )
         row = self._row(task, workflow)
         if row["phase"] in NOT_RUN_PHASES:
-            raise TaskResultError(f"task {row['task']} did not run ({row['message']}), so it has no log")
+            raise TaskResultError(
+                f"task {row['task']} did not run ({row['message']}), so it has no log"
+            )
         if not row.get("pod_name"):
             raise TaskResultError(
                 f"task {row['task']} has not started yet (phase {row['phase']}), so it has no log",
@@ -724,7 +741,9 @@ class WorkflowRun:
                 hint=f"see what went wrong with run.logs({name!r})",
             )
         if phase in NOT_RUN_PHASES:
-            raise TaskResultError(f"task {name} did not run ({message or phase}), so it has no result")
+            raise TaskResultError(
+                f"task {name} did not run ({message or phase}), so it has no result"
+            )
         if phase != "Succeeded":
             raise TaskResultError(
                 f"task {name} has not finished yet (phase {phase})",

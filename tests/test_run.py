@@ -61,35 +61,42 @@ TRACEBACK = [
 # a small Argo look-alike
 
 
+STARTED = "2026-03-01T10:00:00Z"
+FINISHED = "2026-03-01T10:01:00Z"
+RETURN_OUTPUT = {"name": "return", "valueFrom": {"path": "/tmp/hera-magics/return"}}
+
+
 def argo_workflow(phase: str, tasks: list[dict[str, Any]], name: str = NAME) -> dict[str, Any]:
     """A workflow as the Argo Server returns it: a DAG ``main`` with one Pod node per task.
 
     Each task is ``{"name", "phase", "message"?, "outputs"?, "depends"?, "returns"?}``; a task
     whose ``phase`` is ``None`` is declared in the spec but has no node yet.
     """
-    nodes: dict[str, Any] = {}
+    finished = FINISHED if phase in ("Succeeded", "Failed", "Error") else None
     root = {
         "id": name, "name": name, "displayName": name, "type": "DAG", "templateName": "main",
-        "phase": phase or "Running", "startedAt": "2026-03-01T10:00:00Z",
-        "finishedAt": "2026-03-01T10:01:00Z" if phase in ("Succeeded", "Failed", "Error") else None,
+        "phase": phase or "Running", "startedAt": STARTED, "finishedAt": finished,
         "children": [],
     }
-    nodes[name] = root
-    ids = {task["name"]: node_id_of(task["name"], name) for task in tasks}
-    for task in tasks:
-        if task.get("phase") is None:
-            continue
-        node_id = ids[task["name"]]
+    nodes: dict[str, Any] = {name: root}
+    started_tasks = [task for task in tasks if task.get("phase") is not None]
+    for task in started_tasks:
+        node_id = node_id_of(task["name"], name)
+        running = task["phase"] in ("Running", "Pending")
+        dependents = [t for t in started_tasks if task["name"] in t.get("depends", [])]
         node = {
-            "id": node_id, "name": f"{name}.{task['name']}", "displayName": task["name"],
+            "id": node_id,
+            "name": f"{name}.{task['name']}",
+            "displayName": task["name"],
             # Argo gives Omitted nodes the type Skipped (notes/argo-api.md §4.6).
             "type": "Skipped" if task["phase"] == "Omitted" else "Pod",
-            "templateName": task["name"], "templateScope": f"local/{name}",
-            "phase": task["phase"], "boundaryID": name,
-            "startedAt": "2026-03-01T10:00:05Z",
-            "finishedAt": None if task["phase"] in ("Running", "Pending") else "2026-03-01T10:00:30Z",
-            "children": [ids[t["name"]] for t in tasks if task["name"] in t.get("depends", [])
-                         and t.get("phase") is not None],
+            "templateName": task["name"],
+            "templateScope": f"local/{name}",
+            "phase": task["phase"],
+            "boundaryID": name,
+            "startedAt": STARTED,
+            "finishedAt": None if running else FINISHED,
+            "children": [node_id_of(t["name"], name) for t in dependents],
         }
         if task.get("message"):
             node["message"] = task["message"]
@@ -98,23 +105,30 @@ def argo_workflow(phase: str, tasks: list[dict[str, Any]], name: str = NAME) -> 
         nodes[node_id] = node
         if not task.get("depends"):
             root["children"].append(node_id)
-    templates: list[dict[str, Any]] = [
-        {"name": "main", "dag": {"tasks": [
-            {"name": t["name"], "template": t["name"], **({"depends": " && ".join(t["depends"])} if t.get("depends") else {})}
-            for t in tasks
-        ]}}
-    ]
+
+    dag_tasks = []
+    templates: list[dict[str, Any]] = [{"name": "main", "dag": {"tasks": dag_tasks}}]
     for task in tasks:
-        template: dict[str, Any] = {"name": task["name"], "script": {"image": "python:3.11", "source": "...", "command": ["python", "-u"]}}
+        entry = {"name": task["name"], "template": task["name"]}
+        if task.get("depends"):
+            entry["depends"] = " && ".join(task["depends"])
+        dag_tasks.append(entry)
+        script = {"image": "python:3.11", "source": "...", "command": ["python", "-u"]}
+        template: dict[str, Any] = {"name": task["name"], "script": script}
         if task.get("returns", True):
-            template["outputs"] = {"parameters": [{"name": "return", "valueFrom": {"path": "/tmp/hera-magics/return"}}]}
+            template["outputs"] = {"parameters": [RETURN_OUTPUT]}
         templates.append(template)
-    status: dict[str, Any] = {"startedAt": "2026-03-01T10:00:00Z", "finishedAt": root["finishedAt"], "nodes": nodes}
+
+    status: dict[str, Any] = {"startedAt": STARTED, "finishedAt": finished, "nodes": nodes}
     if phase:
         status["phase"] = phase
     return {
-        "metadata": {"name": name, "namespace": "argo", "creationTimestamp": "2026-03-01T10:00:00Z",
-                     "annotations": {"workflows.argoproj.io/pod-name-format": "v2"}},
+        "metadata": {
+            "name": name,
+            "namespace": "argo",
+            "creationTimestamp": STARTED,
+            "annotations": {"workflows.argoproj.io/pod-name-format": "v2"},
+        },
         "spec": {"entrypoint": "main", "templates": templates},
         "status": status,
     }
@@ -131,8 +145,8 @@ def pod_of(task: str, name: str = NAME) -> str:
 
 
 def returned(value: Any) -> dict[str, Any]:
-    return {"exitCode": "0", "parameters": [{"name": "return", "value": json.dumps(value),
-                                             "valueFrom": {"path": "/tmp/hera-magics/return"}}]}
+    """Outputs of a function task that returned ``value``."""
+    return {"exitCode": "0", "parameters": [{**RETURN_OUTPUT, "value": json.dumps(value)}]}
 
 
 SUCCEEDED_TASKS = [
