@@ -16,6 +16,7 @@ passed.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -25,7 +26,7 @@ from typing import Any, Iterator, Mapping
 from . import config as config_module
 from .capture import PodContext, TaskSpec, TolerationSpec, capture_cell, parse_task_options
 from .config import ArgoConfig, Secret
-from .dag import DagSpec, WorkflowOptions, build_workflow, evaluate, parse_workflow_options
+from .dag import DagSpec, WorkflowOptions, build_workflow, data_volume_of, evaluate, parse_workflow_options
 from .errors import ConfigError, DagError, HeraMagicsError
 
 NEBARI_OVERRIDE_LABEL = "jupyterflow-override"
@@ -60,6 +61,7 @@ class BuiltWorkflow:
     dag: DagSpec
     options: WorkflowOptions
     workflow: Any  # hera.workflows.Workflow
+    data_volume: Any = None  # the resolved VolumeSpec of --data-volume tasks, if any
 
     def to_yaml(self) -> str:
         return self.workflow.to_yaml()
@@ -72,6 +74,7 @@ class Session:
         self.config: ArgoConfig | None = None
         self.tasks: dict[str, TaskSpec] = {}
         self.last_run: Any = None
+        self.local_volumes: dict[str, Path] = {}
 
     # -- connection -------------------------------------------------------------------------
 
@@ -114,21 +117,65 @@ class Session:
         self._apply(resolved)
         return EnvReport(config=resolved, env_file=path.resolve() if path else None, warnings=tuple(warnings))
 
-    def configure_local(self, *, workers: int | None = None, namespace: str | None = None) -> EnvReport:
-        """Start (or reuse) the embedded local engine and point this session at it."""
-        from .local import ensure_engine
+    def configure_local(self, *, workers: int | None = None, namespace: str | None = None,
+                        nebari: bool | None = None) -> EnvReport:
+        """Start (or reuse) the embedded local engine and point this session at it.
 
-        url, token = ensure_engine(workers=workers)
+        The engine serves Nebari's claims for the namespace (``jupyterhub-<ns>-share``,
+        ``conda-store-<ns>-share``) from folders in the state folder, so notebooks that use
+        ``--volume home`` or ``--data-volume`` run unchanged.
+        """
+        from .local import ensure_engine, read_engine_state, state_directory
+
+        namespace = namespace or "argo"
+        folder = state_directory()
+        volumes = {claim: folder / "volumes" / claim for claim in local_claims(namespace)}
+        url, token = ensure_engine(workers=workers, volumes=volumes)
+        served = (read_engine_state() or {}).get("volumes") or {}
+        warnings = []
+        missing = [claim for claim in volumes if claim not in served]
+        if missing:
+            warnings.append(
+                f"the running local engine serves no folder for {', '.join(missing)}, so --volume home / "
+                "--data-volume will be refused in this namespace; stop it when nothing runs "
+                "(from hera_magics.local import stop_engine; stop_engine()) and run %argo_env --local again"
+            )
+        username = os.environ.get("JUPYTERHUB_USER") or os.environ.get("PREFERRED_USERNAME") or getpass.getuser()
         resolved = ArgoConfig(
             host=url,
             token=Secret(token),
-            namespace=namespace or "argo",
+            namespace=namespace,
             local=True,
+            nebari=bool(nebari),
+            username=username,
             sources={"host": "--local", "token": "local engine (fresh random token)",
-                     "namespace": "--namespace" if namespace else "--local default", "nebari": "--local"},
+                     "namespace": "--namespace" if namespace != "argo" else "--local default",
+                     "nebari": "--nebari" if nebari else "--local"},
         )
         self._apply(resolved)
-        return EnvReport(config=resolved, env_file=None)
+        self.local_volumes = {claim: Path(path) for claim, path in served.items()}
+        return EnvReport(config=resolved, env_file=None, warnings=tuple(warnings))
+
+    def data_folder(self, volume: Any) -> Path | None:
+        """Where this notebook sees a (resolved) data volume, or None when it cannot.
+
+        Local engine: the folder it serves the claim from. Nebari: the Jupyter pod mounts
+        ``home/<user>`` at ``/home/<user>`` and ``shared/G`` at ``/shared/G``. Elsewhere
+        ``$HERA_MAGICS_DATA_FOLDER`` says where the volume is mounted.
+        """
+        if self.config is not None and self.config.local:
+            base = self.local_volumes.get(volume.claim)
+            if base is None:
+                return None
+            return base / volume.sub_path if volume.sub_path else base
+        if os.environ.get("HERA_MAGICS_DATA_FOLDER"):
+            return Path(os.environ["HERA_MAGICS_DATA_FOLDER"])
+        if volume.claim.startswith("jupyterhub-") and volume.sub_path:
+            if volume.sub_path.startswith("home/"):
+                return Path("/home") / volume.sub_path[len("home/"):]
+            if volume.sub_path.startswith("shared/"):
+                return Path("/shared") / volume.sub_path[len("shared/"):]
+        return None
 
     def _apply(self, resolved: ArgoConfig) -> None:
         from hera.shared import global_config
@@ -225,7 +272,8 @@ class Session:
             context=context,
             extra_labels=labels,
         )
-        return BuiltWorkflow(dag=dag, options=workflow_options, workflow=workflow)
+        data_volume = data_volume_of(dag, replace(context, namespace=namespace))
+        return BuiltWorkflow(dag=dag, options=workflow_options, workflow=workflow, data_volume=data_volume)
 
     def submit(self, expression: str | BuiltWorkflow, **options: Any):
         """Build (unless given a ``BuiltWorkflow``), submit, remember and return a ``WorkflowRun``."""
@@ -239,10 +287,31 @@ class Session:
             )
         from .run import WorkflowRun
 
+        data_folder = None
+        if built.data_volume is not None:
+            data_folder = self.data_folder(built.data_volume)
+            if built.dag.files:
+                self._write_input_files(built, data_folder)
         built.workflow.namespace = namespace
         run = WorkflowRun.submit(self.client(), built.workflow, namespace=namespace)
+        run.data_folder = data_folder
         self.last_run = run
         return run
+
+    def _write_input_files(self, built: BuiltWorkflow, data_folder: Path | None) -> None:
+        from .datafiles import save_value
+
+        if data_folder is None:
+            raise ConfigError(
+                f"large inputs travel through the data volume {built.data_volume.describe()}, "
+                "which this notebook cannot see",
+                hint="set HERA_MAGICS_DATA_FOLDER to where that volume is mounted here, or pass smaller values",
+            )
+        for relative_path, value in built.dag.files.items():
+            try:
+                save_value(value, str(data_folder), relative_path)
+            except Exception as error:  # pickling a user's object can fail with any exception type
+                raise DagError(f"cannot write an input to {data_folder}: {type(error).__name__}: {error}") from None
 
     def attach(self, name: str | None = None, *, namespace: str | None = None):
         """A ``WorkflowRun`` for a workflow submitted earlier (``None``: the last one submitted)."""
@@ -263,6 +332,11 @@ class Session:
             pod_name = run._row(task, run.data).get("pod_name")
         for entry in run.client.workflow_logs(run.name, pod_name=pod_name, follow=True, namespace=run.namespace):
             yield entry["content"] if task else f"{entry['podName']} | {entry['content']}"
+
+
+def local_claims(namespace: str) -> list[str]:
+    """The Nebari claims the local engine stands in for, in one namespace."""
+    return [f"jupyterhub-{namespace}-share", f"conda-store-{namespace}-share"]
 
 
 def notebook_name(user_namespace: Mapping[str, Any]) -> str:
