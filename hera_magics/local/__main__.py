@@ -2,13 +2,14 @@
 
 ::
 
-    python -m hera_magics.local --port 0 --workers 4 [--token T] [--state-dir DIR] [--volume CLAIM=DIR ...]
+    python -m hera_magics.local --port 0 --workers 4 [--token T | --token-stdin] [--state-dir DIR]
+                                [--volume CLAIM=DIR ...]
 
 It binds 127.0.0.1 only, prints one line when it is ready
 (``hera-magics local engine listening on http://127.0.0.1:PORT/``) and writes the state file
 (with the token, mode 0600) that ``ensure_engine`` reads. Without ``--token`` the token comes
-from ``$HERA_MAGICS_ENGINE_TOKEN`` (how ``ensure_engine`` passes it, out of sight of ``ps``) or
-is generated. SIGTERM or Ctrl-C stops it; tasks still running are killed and marked as such.
+from stdin (``--token-stdin``, how ``ensure_engine`` passes it, out of sight of ``ps``), from
+``$HERA_MAGICS_ENGINE_TOKEN``, or is generated. SIGTERM or Ctrl-C stops it; tasks still running are killed and marked as such.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--token", help=f"the bearer token clients must send (default: ${TOKEN_VARIABLE} or a new one)")
+    parser.add_argument("--token-stdin", action="store_true",
+                        help="read the token from the first line of stdin (keeps it out of ps and the environment)")
     parser.add_argument("--workers", type=_positive, default=default_workers(),
                         help="how many task processes may run at once (default: the number of CPUs)")
     parser.add_argument("--state-dir", help="where workflows, logs and the state file live")
@@ -70,7 +73,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     # Tasks inherit this process's environment: the token must not be part of it.
-    token = arguments.token or os.environ.pop(TOKEN_VARIABLE, None) or secrets.token_urlsafe(32)
+    token = arguments.token
+    if arguments.token_stdin:
+        token = sys.stdin.readline().strip()
+        if not token:
+            print("--token-stdin: no token on stdin", file=sys.stderr)
+            return 2
+    token = token or os.environ.pop(TOKEN_VARIABLE, None) or secrets.token_urlsafe(32)
     os.environ.pop(TOKEN_VARIABLE, None)
     folder = state_directory(arguments.state_dir).resolve()
     ensure_private_directory(folder)
@@ -84,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "token": token,
         "pid": os.getpid(),
         "workers": arguments.workers,
+        "volumes": {claim: str(path) for claim, path in arguments.volume},
     })
 
     stopping = threading.Event()

@@ -31,8 +31,9 @@ from .store import write_atomically
 STATE_FILE_NAME = "local-engine.json"
 LOG_FILE_NAME = "local-engine.log"
 LOCK_FILE_NAME = "local-engine.lock"
-# The token reaches a new engine through this variable, never on its command line (which
-# every user of the machine can read in ``ps``).
+# ``python -m hera_magics.local`` also accepts its token from this variable; ``ensure_engine``
+# hands it over on the engine's stdin instead, so it is neither on the command line (which every
+# user of the machine can read in ``ps``) nor in the environment that tasks inherit.
 TOKEN_VARIABLE = "HERA_MAGICS_ENGINE_TOKEN"
 START_TIMEOUT_SECONDS = 60.0
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -138,32 +139,37 @@ def running_engine(state_dir: str | os.PathLike[str] | None = None) -> dict[str,
 
 
 def ensure_engine(workers: int | None = None,
-                  state_dir: str | os.PathLike[str] | None = None) -> tuple[str, str]:
+                  state_dir: str | os.PathLike[str] | None = None,
+                  volumes: dict[str, str | os.PathLike[str]] | None = None) -> tuple[str, str]:
     """``(url, token)`` of the user's running local engine, starting one when needed.
 
-    ``url`` ends in ``/``. A running engine is reused even when ``workers`` differs (its
-    running workflows would be lost otherwise); ``read_engine_state()["workers"]`` tells.
+    ``url`` ends in ``/``. A running engine is reused even when ``workers`` or ``volumes``
+    differ (its running workflows would be lost otherwise); ``read_engine_state()`` tells
+    which it has. ``volumes`` maps claim names to local folders (created if missing).
     """
     folder = state_directory(state_dir)
     with _locked(folder):
         state = running_engine(folder)
         if state is not None:
             return state["url"], state["token"]
-        return _start_engine(folder, workers or default_workers())
+        return _start_engine(folder, workers or default_workers(), volumes or {})
 
 
-def _start_engine(folder: Path, workers: int) -> tuple[str, str]:
+def _start_engine(folder: Path, workers: int, volumes: dict[str, str | os.PathLike[str]]) -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
     environment = dict(os.environ)
-    environment[TOKEN_VARIABLE] = token
+    environment.pop(TOKEN_VARIABLE, None)
     environment["PYTHONUNBUFFERED"] = "1"
     command = [sys.executable, "-m", "hera_magics.local", "--port", "0", "--workers", str(workers),
-               "--state-dir", str(folder)]
+               "--state-dir", str(folder), "--token-stdin"]
+    for claim, local_folder in sorted(volumes.items()):
+        Path(local_folder).mkdir(parents=True, exist_ok=True)
+        command += ["--volume", f"{claim}={local_folder}"]
     log_path = folder / LOG_FILE_NAME
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=log,
             stderr=log,
             env=environment,
@@ -171,6 +177,12 @@ def _start_engine(folder: Path, workers: int) -> tuple[str, str]:
             start_new_session=True,  # survives the kernel: no SIGHUP/SIGINT from its terminal
             close_fds=True,
         )
+    assert process.stdin is not None
+    try:
+        process.stdin.write(token.encode("ascii") + b"\n")
+        process.stdin.close()
+    except OSError:
+        pass  # it died at once; the loop below reports it with its log
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         state = read_engine_state(folder)

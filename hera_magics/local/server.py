@@ -18,7 +18,6 @@ import re
 import sys
 import time
 import traceback
-from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -75,6 +74,18 @@ def _parse_int(value: str | None, name: str) -> int | None:
         return int(value)
     except ValueError:
         raise bad_request(f"{name}: invalid integer {value!r}") from None
+
+
+def _cookie(header: str, name: str) -> str | None:
+    """One cookie's value, percent-decoded (the Argo UI's ``authorization`` cookie holds a space)."""
+    for part in header.split(";"):
+        key, separator, value = part.strip().partition("=")
+        if separator and key == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return unquote(value)
+    return None
 
 
 class _Route:
@@ -202,13 +213,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _authenticate(self) -> None:
         value = self.headers.get("Authorization")
         if not value:
-            cookie = SimpleCookie()
-            try:
-                cookie.load(self.headers.get("Cookie") or "")
-            except Exception:
-                pass
-            if "authorization" in cookie:
-                value = unquote(cookie["authorization"].value)
+            value = _cookie(self.headers.get("Cookie") or "", "authorization")
         if not value:
             raise ApiError(UNAUTHENTICATED, TOKEN_NOT_VALID)
         scheme, _, credential = value.strip().partition(" ")
