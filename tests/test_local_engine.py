@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -518,14 +519,11 @@ def test_workflow_deadline_fails_the_workflow(engine):
 
 @pytest.mark.parametrize("action", ["stop", "terminate"])
 def test_stop_and_terminate_kill_the_whole_process_tree(engine, tmp_path, action):
-    child_pid_file = tmp_path / "child.pid"
     # The task starts a child process (sleep) and waits for it: both must die.
-    script = f"sleep 60 & echo $! > {child_pid_file}; wait"
-    name = engine.submit(workflow([dag([task("busy", "busy"), task("later", "busy", depends="busy")]),
-                                   shell("busy", script)]))
-    wait_for(lambda: child_pid_file.exists() and child_pid_file.read_text().strip(), what="the child's pid")
-    child = int(child_pid_file.read_text())
-    assert not process_gone(child)
+    document = busy_workflow(tmp_path / "child.pid")
+    document["spec"]["templates"][0]["dag"]["tasks"].append(task("later", "busy", depends="busy"))
+    name = engine.submit(document)
+    child = started_child(tmp_path / "child.pid")
 
     running = engine.request("PUT", f"api/v1/workflows/argo/{name}/retry", json={})
     assert error_of(running) == (400, 3, "Cannot retry a workflow in phase Running")
@@ -685,20 +683,54 @@ def test_a_hand_written_hera_workflow_runs_through_heras_own_client(engine):
     assert [json.loads(line)["result"]["content"] for line in log.text.splitlines()] == ["41", "42"]
 
 
-def test_finished_workflows_and_logs_survive_an_engine_restart(tmp_path):
-    first = start_engine(tmp_path / "state", workers=2)
+def busy_workflow(child_pid_file: Path) -> dict:
+    """One task that starts a child process (sleep 60), records its pid, and waits for it."""
+    return workflow([dag([task("busy", "busy")]), shell("busy", f"sleep 60 & echo $! > {child_pid_file}; wait")])
+
+
+def started_child(child_pid_file: Path) -> int:
+    wait_for(lambda: child_pid_file.exists() and child_pid_file.read_text().strip(), what="the child's pid")
+    child = int(child_pid_file.read_text())
+    assert not process_gone(child)
+    return child
+
+
+def test_deleting_a_running_workflow_kills_its_tasks(engine, tmp_path):
+    name = engine.submit(busy_workflow(tmp_path / "child.pid"))
+    child = started_child(tmp_path / "child.pid")
+    deleted = engine.request("DELETE", f"api/v1/workflows/argo/{name}")
+    assert deleted.status_code == 200 and deleted.json() == {}
+    wait_for(lambda: process_gone(child), timeout=10, what=f"child process {child} to be gone")
+    assert engine.request("GET", f"api/v1/workflows/argo/{name}").status_code == 404
+
+
+def test_an_engine_restart_keeps_finished_work_and_ends_interrupted_work(tmp_path):
+    state = tmp_path / "state"
+    first = start_engine(state, workers=2)
     try:
-        name = first.submit(workflow([shell("main", "echo remembered")]))
-        first.wait(name)
+        finished = first.submit(workflow([shell("main", "echo remembered")]))
+        first.wait(finished)
+        clash = subprocess.run([sys.executable, "-m", "hera_magics.local", "--port", "0", "--token", "other",
+                                "--state-dir", str(state)], capture_output=True, text=True, timeout=60)
+        assert clash.returncode == 1 and "already uses" in clash.stderr and not clash.stdout
+        interrupted = first.submit(busy_workflow(tmp_path / "child.pid"))
+        child = started_child(tmp_path / "child.pid")
     finally:
         first.stop()
-    second = start_engine(tmp_path / "state", workers=2, token="another-token-abcdef")
+    # Stopping the engine stops what it runs: no orphan keeps going.
+    wait_for(lambda: process_gone(child), timeout=10, what=f"child process {child} to be gone")
+
+    second = start_engine(state, workers=2, token="another-token-abcdef")
     try:
-        assert second.get(name)["status"]["phase"] == "Succeeded"
-        log = second.request("GET", f"api/v1/workflows/argo/{name}/log", params={"logOptions.container": "main"})
-        assert json.loads(log.text)["result"] == {"content": "remembered", "podName": name}
+        assert second.get(finished)["status"]["phase"] == "Succeeded"
+        log = second.request("GET", f"api/v1/workflows/argo/{finished}/log", params={"logOptions.container": "main"})
+        assert json.loads(log.text)["result"] == {"content": "remembered", "podName": finished}
         listed = second.request("GET", "api/v1/workflows/argo").json()["items"]
-        assert [item["metadata"]["name"] for item in listed] == [name]
+        assert sorted(item["metadata"]["name"] for item in listed) == sorted([finished, interrupted])
+        done = second.wait(interrupted)
+        assert done["status"]["phase"] == "Error"
+        busy = nodes_by_display_name(done)["busy"]
+        assert (busy["phase"], busy["message"]) == ("Error", "the local engine stopped while this task ran")
     finally:
         second.stop()
 

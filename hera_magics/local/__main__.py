@@ -70,6 +70,32 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+ENGINE_LOCK_NAME = "engine.lock"
+
+
+def _claim_state_folder(folder: Path):
+    """An open, exclusively locked file in ``folder``, or None (said why) when another engine has it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows has no flock; run without the guard
+        return object()
+    handle = open(folder / ENGINE_LOCK_NAME, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        print(f"another local engine (pid {holder}) already uses {folder}; stop it first "
+              "(hera_magics.local.stop_engine()) or choose another --state-dir", file=sys.stderr)
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     # Tasks inherit this process's environment: the token must not be part of it.
@@ -83,10 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop(TOKEN_VARIABLE, None)
     folder = state_directory(arguments.state_dir).resolve()
     ensure_private_directory(folder)
+    # Held for the whole life of the process: two engines writing the same workflow files
+    # would corrupt each other's state.
+    owner = _claim_state_folder(folder)
+    if owner is None:
+        return 1
 
     engine = Engine(folder / "engine", workers=arguments.workers, volumes=dict(arguments.volume))
+    try:
+        server = make_server(engine, token, arguments.port)
+    except OSError as error:
+        print(f"cannot listen on 127.0.0.1:{arguments.port}: {error}", file=sys.stderr)
+        return 1
     engine.start()
-    server = make_server(engine, token, arguments.port)
     write_engine_state(folder, {
         "url": server.url,
         "port": server.port,
