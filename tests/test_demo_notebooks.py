@@ -11,6 +11,8 @@ and no output may contain the engine's token.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +219,20 @@ def test_07_ends_with_the_placeholder_for_large_data() -> None:
                 for line in cell.source.splitlines() if line.startswith("#")]
     assert headings[-1] == "## Large data through a shared volume"
 
+
+
+def test_make_demo_prints_the_final_task_table(engine_state: Path) -> None:
+    """``make demo``: run 01 headlessly, then print its workflow's task table; the engine stays."""
+    answer = subprocess.run(
+        [sys.executable, "-m", "hera_magics.demo", str(NOTEBOOK_DIR / "01_quickstart.ipynb")],
+        env=kernel_environment(engine_state), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    lines = answer.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("01-quickstart-"))
+    assert "Succeeded  progress 2/2" in header
+    assert any(line.startswith("hello-world ") and " Succeeded " in line for line in lines)
+    assert any(line.startswith("multiline-function ") and " Succeeded " in line for line in lines)
+    assert "The local engine keeps running" in answer.stdout
+    engine = read_engine_state(engine_state)
+    assert engine is not None and engine["token"] not in answer.stdout + answer.stderr
