@@ -59,6 +59,8 @@ MAX_POLL_FAILURES = 5
 """Consecutive failed polls (each already retried by the client) before ``wait()`` gives up."""
 
 LOG_TAIL_LINES = 30
+# How much of each task's log is kept on disk when a run ends (pods and logs go with the TTL).
+KEPT_LOG_LINES = 200
 """Lines of a failed task's log shown when no traceback is found in it."""
 
 MAX_TRACEBACK_LINES = 80
@@ -339,6 +341,61 @@ def load_log_tail(
         return None
 
 
+def final_state_path(namespace: str, workflow: str, *, directory: Path | None = None) -> Path:
+    """``<state dir>/logs/<namespace>/<workflow>/workflow.json``: the workflow as it ended."""
+    return log_tail_path(namespace, workflow, "x", directory=directory).parent / "workflow.json"
+
+
+def load_final_state(namespace: str, workflow: str, *, directory: Path | None = None) -> dict[str, Any] | None:
+    try:
+        return json.loads(final_state_path(namespace, workflow, directory=directory).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class KeptStateSource:
+    """The client, as the status widget sees it: a workflow that ended is kept on disk (its JSON
+    and every task's log tail), and served from there once the server forgets it (TTL, 404)."""
+
+    def __init__(self, run: "WorkflowRun") -> None:
+        self.run = run
+        self.client = run.client
+
+    def get_workflow(self, name: str, *, fields: str | None = None, namespace: str | None = None) -> dict[str, Any]:
+        try:
+            answer = self.client.get_workflow(name, fields=fields, namespace=namespace)
+        except NotFoundError:
+            kept = load_final_state(self.run.namespace, self.run.name)
+            if kept is None:
+                raise
+            return kept
+        if str((answer.get("status") or {}).get("phase") or "") in FINAL_PHASES:
+            self.run.keep_final_state()
+        return answer
+
+    def workflow_logs(self, name: str, **options: Any) -> Iterator[dict[str, str]]:
+        try:
+            yield from self.client.workflow_logs(name, **options)
+        except NotFoundError:
+            pod_name = options.get("pod_name")
+            kept = load_final_state(self.run.namespace, self.run.name) or {}
+            task = next((row["task"] for row in _task_rows(kept) if row.get("pod_name") == pod_name), None)
+            text = load_log_tail(self.run.namespace, self.run.name, task) if task else None
+            if text is None:
+                raise
+            for line in text.splitlines():
+                yield {"content": line, "podName": pod_name or ""}
+
+    def stop_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.client.stop_workflow(name, namespace=namespace)
+
+    def terminate_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.client.terminate_workflow(name, namespace=namespace)
+
+    def retry_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.client.retry_workflow(name, namespace=namespace)
+
+
 # --------------------------------------------------------------------------------------------
 # the handle
 
@@ -362,6 +419,26 @@ def _spec_task_names(workflow: Mapping[str, Any]) -> list[str]:
                 if isinstance(step, Mapping) and step.get("name"):
                     names.append(str(step["name"]))
     return names
+
+
+DATA_NODE_INPUT = "hera-magics-node"  # see capture.DATA_NODE_INPUT
+DATA_VOLUME_NAME = "hera-magics-data"
+
+
+def _is_data_volume_task(template: Mapping[str, Any]) -> bool:
+    parameters = (template.get("inputs") or {}).get("parameters") or []
+    return any(parameter.get("name") == DATA_NODE_INPUT for parameter in parameters)
+
+
+def data_volume_claim(workflow: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """``(claim, subPath)`` of the workflow's data volume (--data-volume tasks), if it has one."""
+    for template in (workflow.get("spec") or {}).get("templates") or []:
+        for volume in template.get("volumes") or []:
+            if volume.get("name") == DATA_VOLUME_NAME and volume.get("persistentVolumeClaim"):
+                mounts = (template.get("script") or template.get("container") or {}).get("volumeMounts") or []
+                mount = next((item for item in mounts if item.get("name") == DATA_VOLUME_NAME), {})
+                return volume["persistentVolumeClaim"]["claimName"], mount.get("subPath")
+    return None
 
 
 def _template(workflow: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
@@ -405,6 +482,10 @@ class WorkflowRun:
         self._data: dict[str, Any] | None = None
         self._data_is_final = False  # the last *full* answer showed a finished workflow
         self._phase: str | None = None
+        self._kept = False  # the ended state and log tails are on disk
+        self.gone_from_server = False  # the server forgot it; we show what was kept
+        # where this notebook sees the workflow's data volume (--data-volume), if it has one
+        self.data_folder: Path | None = None
         if data is not None:
             self._store(data)
 
@@ -489,9 +570,48 @@ class WorkflowRun:
         self._data_is_final = phase in FINAL_PHASES
 
     def refresh(self) -> "WorkflowRun":
-        """Fetch the whole workflow from the server now."""
-        self._store(self.client.get_workflow(self.name, namespace=self.namespace))
+        """Fetch the whole workflow from the server now.
+
+        Once the server has forgotten a workflow that ended (its TTL), the state kept on disk
+        when it ended is used instead, so tasks, results and logs stay available.
+        """
+        try:
+            data = self.client.get_workflow(self.name, namespace=self.namespace)
+        except NotFoundError:
+            kept = load_final_state(self.namespace, self.name)
+            if kept is None:
+                raise
+            self.gone_from_server = True
+            self._store(kept)
+            return self
+        self._store(data)
+        if self._data_is_final:
+            self.keep_final_state()
         return self
+
+    def keep_final_state(self) -> None:
+        """Keep the ended workflow and each task's log tail on disk (once), before a TTL deletes them."""
+        if self._kept or self.gone_from_server:
+            return
+        data = self._data if self._data_is_final else None
+        if data is None:
+            data = self.client.get_workflow(self.name, namespace=self.namespace)
+            if str((data.get("status") or {}).get("phase") or "") not in FINAL_PHASES:
+                return
+        self._kept = True
+        for row in _task_rows(data):
+            if not row.get("pod_name") or row["phase"] in NOT_RUN_PHASES:
+                continue
+            try:
+                lines = self._log_lines(row["pod_name"])
+            except ArgoServerError as error:
+                logger.info("could not keep the log of %s/%s: %s", self.name, row["task"], error.message)
+                continue
+            save_log_tail(self.namespace, self.name, row["task"], "\n".join(lines[-KEPT_LOG_LINES:]))
+        try:
+            _write_private(final_state_path(self.namespace, self.name), json.dumps(data))
+        except OSError as exc:
+            logger.warning("could not keep the final state of %s: %s", self.name, exc)
 
     def _current(self) -> dict[str, Any]:
         """The latest workflow JSON: fetched unless we hold it finished already."""
@@ -513,9 +633,13 @@ class WorkflowRun:
         A workflow the controller has not picked up yet is ``Pending``.
         """
         if not self._data_is_final:
-            answer = self.client.get_workflow(
-                self.name, fields=POLL_FIELDS, namespace=self.namespace
-            )
+            try:
+                answer = self.client.get_workflow(
+                    self.name, fields=POLL_FIELDS, namespace=self.namespace
+                )
+            except NotFoundError:
+                self.refresh()  # the kept final state, or NotFoundError
+                return self._phase or "Pending"
             self._phase = str((answer.get("status") or {}).get("phase") or "")
         return self._phase or "Pending"
 
@@ -705,6 +829,8 @@ class WorkflowRun:
                     if saved is not None:
                         return KEPT_LOG_NOTE + saved
             raise
+        if self.gone_from_server:
+            return self._kept_logs(task, workflow)
         if task is None:
             task_of_pod = {
                 row["pod_name"]: row["task"] for row in _task_rows(workflow) if row["pod_name"]
@@ -725,6 +851,25 @@ class WorkflowRun:
                 hint="wait with run.wait(), or watch run.widget",
             )
         return "\n".join(self._log_lines(row["pod_name"]))
+
+    def _kept_logs(self, task: str | None, workflow: Mapping[str, Any]) -> str:
+        """Logs after the server forgot the workflow: the tails kept when it ended."""
+        rows = [self._row(task, workflow)] if task is not None else _task_rows(workflow)
+        parts = []
+        for row in rows:
+            saved = load_log_tail(self.namespace, self.name, row["task"])
+            if saved is None:
+                continue
+            if task is not None:
+                return KEPT_LOG_NOTE + saved
+            parts.extend(f"{row['task']} | {line}" for line in saved.splitlines())
+        if task is not None or not parts:
+            raise NotFoundError(
+                f"workflow {self.name} is gone from the server and no log was kept"
+                + (f" for task {task}" if task else ""),
+                hint="logs are kept when a run is seen ending (run.wait(), the widget, %argo_status)",
+            )
+        return KEPT_LOG_NOTE + "\n".join(parts)
 
     def result(self, task: str, stdout: bool = False) -> Any:
         """What ``task`` returned, JSON-decoded (a function cell's ``return`` value).
@@ -750,6 +895,9 @@ class WorkflowRun:
                 hint="wait with run.wait() first",
             )
         outputs = self._outputs(workflow, row)
+        template = _template(workflow, row.get("template") or "") or {}
+        if not stdout and _is_data_volume_task(template):
+            return self._value_from_data_volume(workflow, row)
         if stdout:
             if isinstance(outputs.get("result"), str):
                 return outputs["result"]
@@ -770,6 +918,23 @@ class WorkflowRun:
             f"task {name} has no return value (a script cell returns nothing)",
             hint=f"run.result({name!r}, stdout=True) gives what it printed",
         )
+
+    def _value_from_data_volume(self, workflow: Mapping[str, Any], row: Mapping[str, Any]) -> Any:
+        """A --data-volume task's return value: the file it wrote on the data volume."""
+        from .datafiles import load_value
+
+        node = ((workflow.get("status") or {}).get("nodes") or {}).get(row.get("node_id") or "") or {}
+        node_name = next((parameter.get("value") for parameter in (node.get("inputs") or {}).get("parameters") or []
+                          if parameter.get("name") == DATA_NODE_INPUT), None) or row["task"]
+        if self.data_folder is None:
+            raise TaskResultError(
+                f"task {row['task']} returned its value as a file on its data volume, which this notebook cannot see",
+                hint="set HERA_MAGICS_DATA_FOLDER to where that volume is mounted here",
+            )
+        try:
+            return load_value(str(self.data_folder), f"{self.name}/{node_name}/return")
+        except FileNotFoundError as error:
+            raise TaskResultError(f"task {row['task']}: {error}") from None
 
     @staticmethod
     def _outputs(workflow: Mapping[str, Any], row: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -802,7 +967,7 @@ class WorkflowRun:
         if self._widget is None:
             from .widget import StatusView
 
-            self._widget = StatusView(self.client, self.name, self.namespace, ui_url=self.url)
+            self._widget = StatusView(KeptStateSource(self), self.name, self.namespace, ui_url=self.url)
         return self._widget
 
     # -- display ------------------------------------------------------------------------------

@@ -323,6 +323,13 @@ class Session:
         else:
             run = WorkflowRun.attach(self.client(), name, namespace=namespace)
         run.refresh()
+        if run.data_folder is None:
+            from .capture import DATA_MOUNT, VolumeSpec
+            from .run import data_volume_claim
+
+            claim = data_volume_claim(run.data)
+            if claim is not None:
+                run.data_folder = self.data_folder(VolumeSpec(claim[0], claim[1], DATA_MOUNT, False))
         return run
 
     def follow_logs(self, run: Any, task: str | None = None) -> Iterator[str]:
