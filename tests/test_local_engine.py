@@ -570,6 +570,20 @@ def test_retry_reruns_what_failed_and_keeps_what_succeeded(engine, tmp_path):
     assert error_of(succeeded_retry)[:2] == (400, 3)
 
 
+def test_resubmit_creates_a_new_workflow_from_the_same_spec(engine):
+    original = engine.submit(workflow([shell("main", "echo {{workflow.parameters.word}}")], generate_name="again-",
+                                      arguments={"parameters": [{"name": "word", "value": "first"}]}))
+    engine.wait(original)
+    answer = engine.request("PUT", f"api/v1/workflows/argo/{original}/resubmit", json={"parameters": ["word=second"]})
+    assert answer.status_code == 200
+    copy = answer.json()["metadata"]
+    assert copy["name"] != original and copy["name"].startswith("again-")
+    assert copy["labels"]["workflows.argoproj.io/resubmitted-from-workflow"] == original
+    done = engine.wait(copy["name"])
+    log = engine.request("GET", f"api/v1/workflows/argo/{copy['name']}/log", params={"logOptions.container": "main"})
+    assert done["status"]["phase"] == "Succeeded" and json.loads(log.text)["result"]["content"] == "second"
+
+
 def test_parameters_outputs_and_private_folders(engine, claim_folder):
     produce = python_script("produce", """import json, os, sys
 print("executable", sys.executable)

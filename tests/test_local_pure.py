@@ -6,10 +6,12 @@ from __future__ import annotations
 import copy
 import datetime
 import re
+import sys
 
 import pytest
 import yaml
 
+from hera_magics.local.engine import backoff_delay, retry_allowed
 from hera_magics.local.expressions import (
     ContinueOn,
     ExpressionError,
@@ -29,6 +31,7 @@ from hera_magics.local.naming import (
     rfc3339,
     rfc3339_nano,
 )
+from hera_magics.local.runner import RESULT_LIMIT, CommandNotFound, _StdoutTail, resolve_argv
 from hera_magics.local.selectors import (
     SelectorError,
     filter_fields,
@@ -511,3 +514,54 @@ def test_fixture_timestamps_are_strings_for_the_wire():
     # The old fixtures have unquoted YAML times; make sure we would serialise them as Argo does.
     moment = datetime.datetime(2020, 6, 2, 0, 26, 32, tzinfo=datetime.timezone.utc)
     assert rfc3339(moment.timestamp()) == "2020-06-02T00:26:32Z"
+
+
+# -- retries, results, commands ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "phase", "expected"),
+    [
+        (None, "Failed", True), (None, "Error", False),
+        ("OnFailure", "Failed", True), ("OnFailure", "Error", False),
+        ("OnError", "Failed", False), ("OnError", "Error", True),
+        ("Always", "Failed", True), ("Always", "Error", True),
+        ("OnTransientError", "Failed", False), ("OnTransientError", "Error", False),
+    ],
+)
+def test_retry_policies(policy, phase, expected):
+    assert retry_allowed(policy, phase) is expected
+
+
+@pytest.mark.parametrize(
+    ("backoff", "attempts", "seconds"),
+    [
+        ({}, 3, 0),
+        ({"duration": "1s"}, 1, 1),
+        ({"duration": "2", "factor": 2}, 1, 2),
+        ({"duration": "2", "factor": 2}, 3, 8),
+        ({"duration": "1m", "factor": "3", "cap": "2m"}, 4, 120),
+    ],
+)
+def test_retry_backoff(backoff, attempts, seconds):
+    assert backoff_delay(backoff, attempts) == pytest.approx(seconds)
+
+
+def test_result_keeps_the_last_256_kib_and_trims_one_newline():
+    tail = _StdoutTail()
+    for _ in range(100):
+        tail.add(b"x" * 10_000 + b"\n")
+    tail.add(b"the end\n\n")
+    text = tail.text()
+    assert len(text) == RESULT_LIMIT - 1 and text.endswith("the end\n")
+    small = _StdoutTail()
+    small.add(b"42\n")
+    assert small.text() == "42"
+
+
+def test_python_means_this_interpreter_and_other_commands_come_from_path():
+    assert resolve_argv(["python", "-u", "x.py"]) == [sys.executable, "-u", "x.py"]
+    assert resolve_argv(["python3"], "/opt/kernel/bin/python") == ["/opt/kernel/bin/python"]
+    assert resolve_argv(["sh", "-c", "true"])[0].endswith("/sh")
+    with pytest.raises(CommandNotFound):
+        resolve_argv(["no-such-command-here"])

@@ -5,8 +5,35 @@ local processes — see DESIGN §5. Start it from Python with ``ensure_engine()`
 with ``python -m hera_magics.local``.
 
 Modules: ``server`` (HTTP), ``engine`` (controller), ``runner`` (processes), ``validation``
-(create-time checks), and pure helpers ``naming``, ``expressions``, ``templating``,
-``selectors``, ``spec``.
+(create-time checks), ``launcher`` (state file, start/stop), ``store`` (files on disk), and
+pure helpers ``naming``, ``expressions``, ``templating``, ``selectors``, ``spec``, ``wire``.
+
+What it runs: DAG templates (nested too) of ``script`` and ``container`` templates, with
+``depends``/``dependencies``, ``when``, ``continueOn``, ``dag.target``, parameters (inputs with
+defaults, workflow arguments, task arguments, output parameters from files, DAG outputs),
+``outputs.result``/``exitCode``, env, ``workingDir``, retries (limit, policy, backoff), template
+timeouts, the workflow deadline, parallelism (workflow and DAG template), failFast, stop,
+terminate, retry, resubmit, ``emptyDir`` volumes and claims it was given with ``--volume``.
+
+Where it knowingly differs from Argo:
+
+* ``failFast`` (default true) follows Argo's documentation: after a task fails, no new task of
+  that DAG starts — including tasks whose ``depends`` expects the failure (``X.Failed``); give
+  such DAGs ``failFast: false``. Omitted nodes are still recorded.
+* A Pod node's ``startedAt`` is when its process started; while it waits for one of the
+  ``--workers`` process slots it is ``Pending``. Template ``timeout``/``activeDeadlineSeconds``
+  count from the process start.
+* Only the ``main`` container exists: logs need ``logOptions.container=main`` (as on a real
+  server, where other containers share the pod) and there are no init/wait containers.
+* stdout and stderr are separate pipes, as in a container, so their relative order in the log
+  is only as good as the timestamps of the reads.
+* ``python`` and ``python3`` as the first word of a command run the engine's own interpreter.
+* Not implemented (refused at create with a 400 naming the field): artifacts, steps, sidecars,
+  init containers, exit handlers and hooks, ``withItems``/``withParam``/``withSequence``,
+  WorkflowTemplates, resource/suspend/http/data/plugin templates, secrets and config maps,
+  ``{{=expression}}`` tags, memoization, synchronization, metrics, daemons, host paths and
+  claims without a ``--volume`` folder. Suspend/resume/set answer 501; there is no
+  ``workflow-events`` watch (poll with ``fields`` instead).
 """
 
 from __future__ import annotations

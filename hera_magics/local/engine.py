@@ -246,6 +246,8 @@ class Engine:
 
     def stop(self, grace_seconds: float = 5.0) -> None:
         """Kill every running process tree, record it in the nodes, and stop the controller."""
+        # First, so that nothing new starts while the running trees are being killed.
+        self._stopping.set()
         with self._lock:
             actives = list(self._active.values())
             for active in actives:
@@ -257,7 +259,6 @@ class Engine:
         for active in actives:
             if active.thread is not None:
                 active.thread.join(max(0.0, deadline - time.monotonic()))
-        self._stopping.set()
         if self._controller is not None:
             self._controller.join(2.0)
         with self._lock:
@@ -635,7 +636,9 @@ class Engine:
                 return
             with self._lock:
                 record = self._workflows.get(active.key)
-                if record is None or active.cancelled.is_set():
+                if record is None or active.cancelled.is_set() or self._stopping.is_set():
+                    # Deleted, stopped, or the engine is going down: the node stays Pending
+                    # (marked as interrupted when the engine starts again).
                     self._active.pop((active.key, active.node_id), None)
                     return
                 node = record.nodes.get(active.node_id)
@@ -1296,7 +1299,7 @@ class _Operation:
                 node.pop("message", None)
                 self.finish_node(node, SUCCEEDED)
                 return node
-            if self.stop_reason or not self.retry_allowed(strategy, last["phase"]):
+            if self.stop_reason or not retry_allowed(strategy.get("retryPolicy"), last["phase"]):
                 self.finish_node(node, last["phase"], last.get("message"))
                 return node
             limit = strategy.get("limit")
@@ -1312,7 +1315,7 @@ class _Operation:
                     if elapsed > _seconds(maximum):
                         self.finish_node(node, last["phase"], MAX_DURATION_EXCEEDED)
                         return node
-                delay = _backoff_delay(backoff, len(children))
+                delay = backoff_delay(backoff, len(children))
                 due = parse_rfc3339(last["finishedAt"]) + delay if last.get("finishedAt") else self.now
                 if self.now < due:
                     self.schedule(due - self.now)
@@ -1328,17 +1331,6 @@ class _Operation:
             if is_fulfilled(attempt):
                 self.schedule(0.01)
         return node
-
-    @staticmethod
-    def retry_allowed(strategy: dict[str, Any], phase: str) -> bool:
-        policy = strategy.get("retryPolicy") or "OnFailure"
-        if policy == "Always":
-            return phase in (FAILED, ERROR)
-        if policy == "OnError":
-            return phase == ERROR
-        if policy == "OnTransientError":
-            return False  # the local engine has no transient (Kubernetes) errors to retry
-        return phase == FAILED
 
     # -- DAGs -----------------------------------------------------------------------------------------
 
@@ -1570,6 +1562,18 @@ class _Operation:
         return {"parameters": parameters} if parameters else None
 
 
+def retry_allowed(policy: str | None, phase: str) -> bool:
+    """Whether ``retryPolicy`` retries an attempt that ended in ``phase`` (default OnFailure)."""
+    policy = policy or "OnFailure"
+    if policy == "Always":
+        return phase in (FAILED, ERROR)
+    if policy == "OnError":
+        return phase == ERROR
+    if policy == "OnTransientError":
+        return False  # the local engine has no transient (Kubernetes) errors to retry
+    return phase == FAILED
+
+
 def _continues_on(options: Any, phase: str) -> bool:
     if options is None:
         return False
@@ -1582,7 +1586,7 @@ def _seconds(value: Any) -> float:
     return parse_duration(str(value))
 
 
-def _backoff_delay(backoff: dict[str, Any], attempts_done: int) -> float:
+def backoff_delay(backoff: dict[str, Any], attempts_done: int) -> float:
     """Argo's retry backoff: ``duration * factor^(attempt-1)``, capped by ``cap``."""
     if backoff.get("duration") is None:
         return 0.0

@@ -43,12 +43,15 @@ def state_directory(state_dir: str | os.PathLike[str] | None = None) -> Path:
     """``state_dir``, else ``$HERA_MAGICS_STATE_DIR``, else ``$XDG_STATE_HOME/hera-magics``,
     else ``~/.local/state/hera-magics``."""
     if state_dir is not None:
-        return Path(state_dir).expanduser()
-    if os.environ.get("HERA_MAGICS_STATE_DIR"):
-        return Path(os.environ["HERA_MAGICS_STATE_DIR"]).expanduser()
-    if os.environ.get("XDG_STATE_HOME"):
-        return Path(os.environ["XDG_STATE_HOME"]).expanduser() / "hera-magics"
-    return Path.home() / ".local" / "state" / "hera-magics"
+        folder = Path(state_dir).expanduser()
+    elif os.environ.get("HERA_MAGICS_STATE_DIR"):
+        folder = Path(os.environ["HERA_MAGICS_STATE_DIR"]).expanduser()
+    elif os.environ.get("XDG_STATE_HOME"):
+        folder = Path(os.environ["XDG_STATE_HOME"]).expanduser() / "hera-magics"
+    else:
+        folder = Path.home() / ".local" / "state" / "hera-magics"
+    # Absolute, so the engine (started in another working folder) finds the same place.
+    return folder.absolute()
 
 
 def default_workers() -> int:
