@@ -163,6 +163,12 @@ def _start_engine(folder: Path, workers: int, volumes: dict[str, str | os.PathLi
     environment = dict(os.environ)
     environment.pop(TOKEN_VARIABLE, None)
     environment["PYTHONUNBUFFERED"] = "1"
+    # The engine starts in the state folder: make sure it imports this very hera_magics even
+    # when the kernel found it through its working folder rather than an installation.
+    package_parent = str(Path(__file__).resolve().parents[2])
+    python_path = [entry for entry in environment.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    if package_parent not in python_path:
+        environment["PYTHONPATH"] = os.pathsep.join(python_path + [package_parent])
     command = [sys.executable, "-m", "hera_magics.local", "--port", "0", "--workers", str(workers),
                "--state-dir", str(folder), "--token-stdin"]
     for claim, local_folder in sorted(volumes.items()):

@@ -294,6 +294,16 @@ class ApiHandler(BaseHTTPRequestHandler):
         if method != "HEAD":
             self.wfile.write(data)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Status polls would fill the log: keep changes and failures, skip successful reads.
+        try:
+            status = int(code)
+        except (TypeError, ValueError):
+            status = 0
+        if self.command == "GET" and 200 <= status < 400:
+            return
+        super().log_request(code, size)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         # Request line and status only: never headers, so the token cannot reach the log.
         sys.stderr.write(f"{self.log_date_time_string()} {format % args}\n")
