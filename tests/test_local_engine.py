@@ -407,6 +407,21 @@ def test_parallelism_one_runs_one_task_at_a_time(engine, tmp_path, where):
     assert second["startedAt"] >= first["finishedAt"]
 
 
+def test_workers_bound_how_many_processes_run_at_once(tmp_path):
+    single = start_engine(tmp_path / "state", workers=1)
+    try:
+        events = tmp_path / "events"
+        done = single.wait(single.submit(workflow([
+            dag([task("a", "sleep", arguments={"label": "a"}), task("b", "sleep", arguments={"label": "b"})]),
+            recorder("sleep", events, 0.3),
+        ])))
+    finally:
+        single.stop()
+    assert done["status"]["phase"] == "Succeeded"
+    order = events.read_text().split("\n")[:-1]
+    assert order in (["start a", "end a", "start b", "end b"], ["start b", "end b", "start a", "end a"]), order
+
+
 def _fail_fast_workflow(tmp_path: Path, fail_fast: bool | None) -> dict:
     gate = tmp_path / "failed"
     main = dag([
