@@ -14,6 +14,7 @@ failed task.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -122,10 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = arguments.notebook.expanduser().resolve()
     if not path.is_file():
         parser.error(f"{arguments.notebook}: no such notebook")
-    try:
-        import nbclient  # noqa: F401
-        import nbformat  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("nbclient") is None or importlib.util.find_spec("nbformat") is None:
         print("the demo needs nbclient and nbformat: pip install -e '.[test]' (make demo does this)",
               file=sys.stderr)
         return 2
