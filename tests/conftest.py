@@ -40,6 +40,25 @@ def ip(tmp_path, monkeypatch):
     InteractiveShell.clear_instance()
 
 
+@pytest.fixture(scope="module")
+def engine_state(tmp_path_factory):
+    """One local engine per test module (started by the first %argo_env --local), stopped after."""
+    from hera_magics.local import stop_engine
+
+    folder = tmp_path_factory.mktemp("engine")
+    yield folder
+    stop_engine(folder)
+
+
+@pytest.fixture
+def local_ip(ip, engine_state, monkeypatch, request):
+    """A shell connected to the module's local engine (Nebari mode with ``@pytest.mark.nebari``)."""
+    monkeypatch.setenv("HERA_MAGICS_STATE_DIR", str(engine_state))
+    nebari = " --nebari" if request.node.get_closest_marker("nebari") else ""
+    ip.run_line_magic("argo_env", "--local --workers 4" + nebari)
+    return ip
+
+
 def magics_of(shell):
     """The ArgoMagics instance (its Session holds the registry and config)."""
     from hera_magics.magics import ArgoMagics

@@ -13,21 +13,6 @@ from tests.conftest import magics_of
 from tests.test_seed_workflows import SEED_DAG_BODIES, SEED_EXPRESSIONS, define_seed_tasks
 
 
-@pytest.fixture(scope="module")
-def engine_state(tmp_path_factory):
-    """One local engine for this module (started by the first %argo_env --local)."""
-    from hera_magics.local import stop_engine
-
-    folder = tmp_path_factory.mktemp("engine")
-    yield folder
-    stop_engine(folder)
-
-
-@pytest.fixture
-def local_ip(ip, engine_state, monkeypatch):
-    monkeypatch.setenv("HERA_MAGICS_STATE_DIR", str(engine_state))
-    ip.run_line_magic("argo_env", "--local --workers 4")
-    return ip
 
 
 def run_dag(ip, line: str = "", cell: str | None = None):

@@ -152,22 +152,9 @@ def test_nebari_summary_warns_about_the_override(ip, monkeypatch, capsys):
 # on the local engine
 
 
-@pytest.fixture(scope="module")
-def engine_state(tmp_path_factory):
-    from hera_magics.local import stop_engine
-
-    folder = tmp_path_factory.mktemp("engine")
-    yield folder
-    stop_engine(folder)
 
 
-@pytest.fixture
-def local_ip(ip, engine_state, monkeypatch):
-    monkeypatch.setenv("HERA_MAGICS_STATE_DIR", str(engine_state))
-    ip.run_line_magic("argo_env", "--local --nebari")
-    return ip
-
-
+@pytest.mark.nebari
 def test_large_numpy_array_and_dataframe_travel_through_the_volume(local_ip):
     numpy = pytest.importorskip("numpy")
     pandas = pytest.importorskip("pandas")
@@ -204,6 +191,7 @@ def test_large_numpy_array_and_dataframe_travel_through_the_volume(local_ip):
     assert (data_root / "make-array" / "return.npy").stat().st_size > 50 * 1024 * 1024
 
 
+@pytest.mark.nebari
 def test_logs_are_still_shown_after_the_server_forgets_the_workflow(local_ip):
     from hera_magics.widget import render_text
 

@@ -13,8 +13,8 @@ import re
 import secrets
 import time
 
-FNV32_OFFSET_BASIS = 2166136261
-FNV32_PRIME = 16777619
+from ..status import fnv32a  # one hash for the client and the engine: they must agree
+
 
 # Kubernetes' rand.String alphabet: no vowels (no accidental words) and no look-alike 0/1/3.
 GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -24,15 +24,6 @@ GENERATE_NAME_MAX_PREFIX = 58
 
 # Argo keeps pod names within Kubernetes' 253 characters: prefix + "-" + up to 10 digits.
 POD_NAME_MAX_PREFIX = 253 - 10 - 1
-
-
-def fnv32a(text: str) -> int:
-    """The 32-bit FNV-1a hash of the UTF-8 bytes of ``text`` (Go's ``hash/fnv.New32a``)."""
-    value = FNV32_OFFSET_BASIS
-    for byte in text.encode("utf-8"):
-        value ^= byte
-        value = (value * FNV32_PRIME) % 2**32
-    return value
 
 
 def node_id(workflow_name: str, node_name: str) -> str:
