@@ -56,14 +56,19 @@ def kernel_environment(state: Path) -> dict[str, str]:
 
 def execute(path: Path, state: Path, workdir: Path) -> Any:
     """Run the notebook in a fresh kernel working in ``workdir``; returns the executed notebook."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
     notebook = nbformat.read(path, as_version=4)
+    # "python3" of this venv only (ipykernel's own spec), whatever other kernelspecs exist.
+    kernel_manager = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
     client = nbclient.NotebookClient(
         notebook,
-        kernel_name="python3",
+        km=kernel_manager,
         timeout=CELL_TIMEOUT_SECONDS,
         resources={"metadata": {"path": str(workdir)}},
     )
-    client.execute(env=kernel_environment(state))
+    client.execute(env=kernel_environment(state), cleanup_kc=True)
     return notebook
 
 
