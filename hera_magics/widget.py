@@ -810,7 +810,11 @@ class StatusView:
                 if tuple(self.task_select.options) != tasks:
                     selected = self.task_select.value
                     self.task_select.options = tasks
-                    if selected in tasks and self.task_select.value != selected:
+                    if selected not in tasks:
+                        # Offer the task one most likely wants to read: the first that failed.
+                        failed = [row["task"] for row in self._rows if row["phase"] in status.FAILED_PHASES]
+                        selected = failed[0] if failed else (tasks[0] if tasks else None)
+                    if self.task_select.value != selected:
                         self.task_select.value = selected
                 for key, disabled in wanted_disabled.items():
                     if self.buttons[key].disabled != disabled:
