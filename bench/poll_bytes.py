@@ -1,0 +1,128 @@
+"""Bytes per status poll of a finished 50-task workflow, with and without the ``fields`` filter.
+
+What it measures
+    A private local engine (temporary state folder, stopped at the end) runs two workflows of
+    N_TASKS function-task nodes each (every node carries an input and an output parameter) to
+    ``Succeeded``: one where all nodes use the same task ``square(x: int) -> int`` (one
+    template), and one with N_TASKS different tasks (one template each, as in a DAG of many
+    cells). For each it reads the finished workflow:
+
+    * ``full``: ``GET /api/v1/workflows/argo/NAME`` with no ``fields`` — what a naive poller
+      (or ``WorkflowRun.refresh()``) receives;
+    * ``fields``: the same with ``fields=POLL_FIELDS`` (``hera_magics.widget.POLL_FIELDS``);
+    * ``widget poll``: one ``StatusView.poll_once()`` through ``ArgoClient``, counted with a
+      response hook on the client's ``requests`` session (every request of that poll).
+
+    Sizes are the response bodies (``Content-Length``; the local engine does not compress).
+    ``gzip`` is the same body compressed with ``gzip -6`` here, for an idea of what a server or
+    proxy that compresses would put on the wire.
+
+How to read it
+    ``ratio`` = full / that row. The filter drops ``spec`` (the templates with their source) and
+    the rest of the status the table does not need, so it saves most when there are many
+    templates. The node map stays whole (its keys are node ids, unknown in advance, and Argo's
+    filter matches path prefixes), so the filtered size grows with the number of tasks — see
+    ``per task``. Figures are from one run on one machine; bytes do not depend on the machine.
+
+Run: ``.venv/bin/python bench/poll_bytes.py``
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import requests  # noqa: E402
+
+N_TASKS = 50
+FINAL = ("Succeeded", "Failed", "Error")
+
+
+def wait_until_final(client, name: str) -> str:
+    deadline = time.monotonic() + 120
+    while True:
+        phase = (client.get_workflow(name, fields="status.phase").get("status") or {}).get("phase")
+        if phase in FINAL or time.monotonic() > deadline:
+            return str(phase)
+        time.sleep(0.1)
+
+
+def measure_case(session, label: str, expression: str) -> None:
+    from hera_magics.widget import POLL_FIELDS, StatusView
+
+    run = session.submit(expression, name="bench-poll-bytes")
+    client = session.client()
+    phase = wait_until_final(client, run.name)
+    if phase != "Succeeded":
+        raise SystemExit(f"workflow {run.name} ended {phase}")
+
+    config = session.require_config()
+    url = f"{config.host}api/v1/workflows/{run.namespace}/{run.name}"
+    headers = {"Authorization": f"Bearer {config.token.reveal()}"}
+
+    def measure(params: dict[str, str] | None) -> tuple[int, int]:
+        response = requests.get(url, params=params, headers=headers, timeout=30)
+        response.raise_for_status()
+        wire = int(response.headers.get("Content-Length") or len(response.content))
+        return wire, len(gzip.compress(response.content, compresslevel=6))
+
+    full, full_gzip = measure(None)
+    filtered, filtered_gzip = measure({"fields": POLL_FIELDS})
+
+    responses: list[requests.Response] = []
+    client._session.hooks["response"].append(lambda response, *args, **kwargs: responses.append(response))
+    view = StatusView(client, run.name, run.namespace, widgets=False)
+    view.poll_once()
+    widget_bytes = sum(int(r.headers.get("Content-Length") or len(r.content)) for r in responses)
+    widget_gzip = sum(len(gzip.compress(r.content, compresslevel=6)) for r in responses)
+    if view.phase != "Succeeded" or len(view.rows) != N_TASKS:
+        raise SystemExit(f"the widget saw {view.phase} with {len(view.rows)} rows")
+    client.close()
+
+    print(f"\n{label}")
+    header = f"{'request':<28} | {'bytes':>9} {'per task':>9} {'ratio':>6} | {'gzip':>7} {'ratio':>6}"
+    print(header)
+    print("-" * len(header))
+    rows = [
+        ("full (no fields)", full, full_gzip),
+        ("fields=POLL_FIELDS", filtered, filtered_gzip),
+        (f"widget poll_once ({len(responses)} req)", widget_bytes, widget_gzip),
+    ]
+    for name, size, compressed in rows:
+        print(f"{name:<28} | {size:>9,} {size / N_TASKS:>9,.0f} {full / size:>5.1f}x | "
+              f"{compressed:>7,} {full_gzip / compressed:>5.1f}x")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="hera-magics-bench-") as state:
+        os.environ["HERA_MAGICS_STATE_DIR"] = state
+        from hera_magics import Session
+        from hera_magics.local import stop_engine
+
+        print(f"bytes per poll of a finished {N_TASKS}-task workflow (local engine)")
+        try:
+            session = Session()
+            session.configure_local(workers=2)
+            session.define_task("def square(x: int) -> int:\n    return x * x\n")
+            for index in range(N_TASKS):
+                session.define_task(f"def square{index}(x: int) -> int:\n    return x * x + {index}\n")
+            measure_case(
+                session, f"one task, {N_TASKS} nodes (1 template)",
+                "[" + ", ".join(f"square(x={index}, name='s{index}')" for index in range(N_TASKS)) + "]",
+            )
+            measure_case(
+                session, f"{N_TASKS} different tasks ({N_TASKS} templates)",
+                "[" + ", ".join(f"square{index}(x={index})" for index in range(N_TASKS)) + "]",
+            )
+        finally:
+            stop_engine()
+
+
+if __name__ == "__main__":
+    main()
