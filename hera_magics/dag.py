@@ -13,6 +13,7 @@ The same namespace also understands Hera's own spelling — ``arguments={...}``,
 from __future__ import annotations
 
 import ast
+import heapq
 import json
 import re
 import sys
@@ -616,14 +617,26 @@ def build_workflow(
 
 
 def dag_order(dag: DagSpec) -> list[str]:
-    """Node names in an order where each comes after everything it depends on."""
+    """Node names in an order where each comes after everything it depends on.
+
+    Kahn's algorithm, taking ready nodes in the order they were made, so the result is stable.
+    """
+    position = {node.name: index for index, node in enumerate(dag.nodes)}
+    waiting_on = {node.name: len(set(node.depends())) for node in dag.nodes}
+    dependents: dict[str, list[str]] = {node.name: [] for node in dag.nodes}
+    for node in dag.nodes:
+        for upstream in set(node.depends()):
+            dependents[upstream].append(node.name)
+    ready = [(position[name], name) for name, count in waiting_on.items() if count == 0]
+    heapq.heapify(ready)
     placed: list[str] = []
-    remaining = {node.name: node for node in dag.nodes}
-    while remaining:
-        ready = [name for name, node in remaining.items() if all(dep in placed for dep in node.depends())]
-        placed.extend(ready)
-        for name in ready:
-            del remaining[name]
+    while ready:
+        _, name = heapq.heappop(ready)
+        placed.append(name)
+        for downstream in dependents[name]:
+            waiting_on[downstream] -= 1
+            if waiting_on[downstream] == 0:
+                heapq.heappush(ready, (position[downstream], downstream))
     return placed
 
 
