@@ -127,6 +127,16 @@ def test_every_resource_flag_lands_in_the_right_place():
     assert script["command"] == ["torchrun", "--nproc-per-node", "2"]
 
 
+def test_image_env_and_secret_env_land_in_the_container():
+    template = _template("def f():\n    pass\n", image="ghcr.io/me/trainer:1.2", env=["MODE=fast", "EMPTY="],
+                         secret_env=["AWS_KEY=s3-creds:access-key"])
+    script = template["script"]
+    assert script["image"] == "ghcr.io/me/trainer:1.2"
+    assert {"name": "MODE", "value": "fast"} in script["env"]
+    assert {"name": "EMPTY", "value": ""} in script["env"]
+    assert {"name": "AWS_KEY", "valueFrom": {"secretKeyRef": {"name": "s3-creds", "key": "access-key"}}} in script["env"]
+
+
 def test_gpu_resource_for_another_vendor():
     template = _template("def f():\n    pass\n", gpu=1, gpu_resource="amd.com/gpu")
     assert template["script"]["resources"]["limits"]["amd.com/gpu"] == "1"

@@ -78,6 +78,8 @@ def test_failing_task_fails_the_workflow_with_its_traceback(local_ip):
     assert rows["explode"]["phase"] == "Failed"
     assert rows["explode"]["message"] == "main: Error (exit code 1)"
     assert rows["after"]["phase"] == "Omitted"
+    assert rows["after"]["message"] == "omitted: depends condition not met"
+    assert rows["explode"]["exit_code"] in ("1", 1)
     assert "RuntimeError: level 7 failure" in run.logs("explode")
     assert run.phase == "Failed"
 
@@ -131,3 +133,9 @@ def test_status_reattaches_after_a_kernel_restart(local_ip, engine_state):
     assert again.name == run.name
     assert again.result("quick") == 42
     assert magics_of(fresh).session.config.host == magics_of(local_ip).session.config.host
+
+
+def test_check_against_the_local_engine(local_ip, capsys):
+    local_ip.run_line_magic("argo_env", "--local --check")
+    text = capsys.readouterr().out
+    assert "check      OK: you are" in text and "Argo v" in text
