@@ -23,8 +23,11 @@ from .errors import (
     PermissionDeniedError,
     ServerError,
     TaskDefinitionError,
+    TaskResultError,
     UnexpectedResponseError,
+    UnknownTaskError,
     WorkflowFailed,
+    WorkflowTimeout,
 )
 
 __version__ = "0.1.0"
@@ -47,8 +50,11 @@ __all__ = [
     "Session",
     "StatusView",
     "TaskDefinitionError",
+    "TaskResultError",
     "UnexpectedResponseError",
+    "UnknownTaskError",
     "WorkflowFailed",
+    "WorkflowTimeout",
     "WorkflowRun",
     "load_ipython_extension",
     "task_rows",

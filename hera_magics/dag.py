@@ -26,7 +26,6 @@ from .capture import (
     PodContext,
     resolve_volume,
     TaskSpec,
-    argo_name,
     build_script,
     check_argo_name,
     closest_names,

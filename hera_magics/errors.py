@@ -20,6 +20,9 @@ with an HTML page) is a ``HeraMagicsError``. IPython shows those as one short li
     │   ├── UnexpectedResponseError  HTML login page, invalid JSON, ...
     │   └── ConnectionFailedError    refused, DNS, TLS, timeout
     ├── LocalEngineError         the embedded local engine could not start
+    ├── UnknownTaskError         a run has no task of that name (also a LookupError)
+    ├── TaskResultError          a task has no result to give (not finished, failed, ...)
+    ├── WorkflowTimeout          run.wait(timeout=...) ran out (also a TimeoutError)
     └── WorkflowFailed           a workflow we waited for ended Failed/Error
 """
 
@@ -108,6 +111,18 @@ class UnexpectedResponseError(ArgoServerError):
 
 class ConnectionFailedError(ArgoServerError):
     """The server could not be reached: refused, DNS, TLS or a timeout."""
+
+
+class UnknownTaskError(HeraMagicsError, LookupError):
+    """The workflow has no task of that name."""
+
+
+class TaskResultError(HeraMagicsError):
+    """A task has no result to give: not finished, failed, did not run, or returns nothing."""
+
+
+class WorkflowTimeout(HeraMagicsError, TimeoutError):
+    """``wait(timeout=...)`` ran out; the workflow keeps running on the server."""
 
 
 class WorkflowFailed(HeraMagicsError):

@@ -288,13 +288,22 @@ def _split_options(line: str) -> tuple[str, str]:
     return " ".join(words[:index]), " ".join(words[index:])
 
 
+_DRY_RUN_CLASSES: dict[type, type] = {}
+
+
 def _quiet_workflow(workflow: Any) -> Any:
-    """The Hera Workflow, with a one-line repr: the YAML was shown already, once."""
-    class DryRunWorkflow(type(workflow)):  # type: ignore[misc, valid-type]
-        def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    """The Hera Workflow, with a one-line repr: the YAML was shown already, once.
+
+    It stays a ``Workflow`` (a subclass made once per Hera class) so that ``w.create()``,
+    ``w.to_yaml()`` and the rest work as usual.
+    """
+    kind = type(workflow)
+    if kind not in _DRY_RUN_CLASSES:
+        def _repr_pretty_(self: Any, printer: Any, cycle: bool) -> None:
             printer.text(f"<Workflow {self.generate_name or self.name} (dry run) — YAML above; .to_yaml() for text>")
 
-    workflow.__class__ = DryRunWorkflow
+        _DRY_RUN_CLASSES[kind] = type("DryRunWorkflow", (kind,), {"_repr_pretty_": _repr_pretty_})
+    workflow.__class__ = _DRY_RUN_CLASSES[kind]
     return workflow
 
 
@@ -306,5 +315,3 @@ def _show_widget(run: Any) -> None:
         start()
 
 
-def shlex_join(words: list[str]) -> str:
-    return " ".join(shlex.quote(word) for word in words)

@@ -35,7 +35,10 @@ from .errors import (
     HeraMagicsError,
     NotFoundError,
     ServerError,
+    TaskResultError,
+    UnknownTaskError,
     WorkflowFailed,
+    WorkflowTimeout,
 )
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
@@ -59,9 +62,10 @@ MAX_POLL_FAILURES = 5
 """Consecutive failed polls (each already retried by the client) before ``wait()`` gives up."""
 
 LOG_TAIL_LINES = 30
-# How much of each task's log is kept on disk when a run ends (pods and logs go with the TTL).
-KEPT_LOG_LINES = 200
 """Lines of a failed task's log shown when no traceback is found in it."""
+
+KEPT_LOG_LINES = 200
+"""Lines of each task's log kept on disk when a run ends (pods and their logs go with the TTL)."""
 
 MAX_TRACEBACK_LINES = 80
 """A traceback longer than this is cut from the top (the end says what went wrong)."""
@@ -71,18 +75,6 @@ MAX_REMEMBERED_RUNS = 200
 TRACEBACK_START = "Traceback (most recent call last):"
 
 KEPT_LOG_NOTE = "(kept when the run ended; the workflow is gone from the server)\n"
-
-
-class UnknownTaskError(HeraMagicsError, LookupError):
-    """The workflow has no task of that name."""
-
-
-class TaskResultError(HeraMagicsError):
-    """A task has no result to give: not finished, failed, did not run, or returns nothing."""
-
-
-class WorkflowTimeout(HeraMagicsError, TimeoutError):
-    """``wait(timeout=...)`` ran out; the workflow keeps running on the server."""
 
 
 # --------------------------------------------------------------------------------------------

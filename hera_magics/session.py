@@ -27,7 +27,7 @@ from . import config as config_module
 from .capture import PodContext, TaskSpec, TolerationSpec, capture_cell, parse_task_options
 from .config import ArgoConfig, Secret
 from .dag import DagSpec, WorkflowOptions, build_workflow, data_volume_of, evaluate, parse_workflow_options
-from .errors import ConfigError, DagError, HeraMagicsError
+from .errors import ConfigError, DagError
 
 NEBARI_OVERRIDE_LABEL = "jupyterflow-override"
 NEBARI_USER_LABEL = "workflows.argoproj.io/creator-preferred-username"
@@ -216,13 +216,6 @@ class Session:
     ) -> tuple[TaskSpec, TaskSpec | None]:
         """Capture a cell as a task (replacing one of the same name); returns (new, replaced)."""
         spec = capture_cell(cell, parse_task_options(**options), name=name, notebook_names=notebook_names)
-        clash = next((other for other in self.tasks.values()
-                      if other.argo_name == spec.argo_name and other.name != spec.name), None)
-        if clash is not None:
-            raise DagError(
-                f"task {spec.name!r} and task {clash.name!r} have the same Argo name {spec.argo_name!r}",
-                hint="rename one of them",
-            )
         previous = self.tasks.get(spec.name)
         self.tasks[spec.name] = spec
         return spec, previous

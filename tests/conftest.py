@@ -61,6 +61,4 @@ def local_ip(ip, engine_state, monkeypatch, request):
 
 def magics_of(shell):
     """The ArgoMagics instance (its Session holds the registry and config)."""
-    from hera_magics.magics import ArgoMagics
-
     return shell.magics_manager.registry["ArgoMagics"]
