@@ -83,9 +83,21 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext hera_magics`` registers the magics."""
+    import threading
+
     from .magics import ArgoMagics
 
     ipython.register_magics(ArgoMagics(ipython))
+    # Importing Hera takes about a second; do it while the user writes the next cells, so the
+    # first %argo_env / %argo_dag does not pay for it.
+    threading.Thread(target=_import_hera, name="hera-magics-preload", daemon=True).start()
+
+
+def _import_hera() -> None:
+    try:
+        import hera.workflows  # noqa: F401
+    except Exception:  # the magic that needs Hera reports the problem itself
+        pass
 
 
 def unload_ipython_extension(ipython: Any) -> None:

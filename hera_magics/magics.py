@@ -223,10 +223,10 @@ class ArgoMagics(Magics):
             display(_YamlText(yaml_text))
             return _quiet_workflow(built.workflow)
         run = self.session.submit(built)
-        if args.no_widget or args.wait:
+        if args.no_widget:
             print(f"submitted {run.name} in {run.namespace}: {run.url}")
         else:
-            _show_widget(run)
+            _show_widget(run)  # also with --wait: the table keeps updating while the cell blocks
         if args.wait:
             run.wait()
         return run

@@ -41,16 +41,12 @@ from .errors import (
     WorkflowTimeout,
 )
 
+from .status import FAILED_PHASES, FINAL_PHASES, NOT_RUN_PHASES, task_rows
+
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
     from .client import ArgoClient
 
 logger = logging.getLogger(__name__)
-
-FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
-"""Workflow phases after which nothing changes until a retry (Argo's "completed")."""
-
-FAILED_PHASES = frozenset({"Failed", "Error"})
-NOT_RUN_PHASES = frozenset({"Omitted", "Skipped"})
 
 POLL_FIELDS = (
     "metadata.name,metadata.namespace,status.phase,status.message,status.progress,"
@@ -371,7 +367,7 @@ class KeptStateSource:
         except NotFoundError:
             pod_name = options.get("pod_name")
             kept = load_final_state(self.run.namespace, self.run.name) or {}
-            task = next((row["task"] for row in _task_rows(kept) if row.get("pod_name") == pod_name), None)
+            task = next((row["task"] for row in task_rows(kept) if row.get("pod_name") == pod_name), None)
             text = load_log_tail(self.run.namespace, self.run.name, task) if task else None
             if text is None:
                 raise
@@ -390,13 +386,6 @@ class KeptStateSource:
 
 # --------------------------------------------------------------------------------------------
 # the handle
-
-
-def _task_rows(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
-    # Imported late: status.py is a sibling module and the run must not need it to import.
-    from .status import task_rows
-
-    return task_rows(workflow)
 
 
 def _spec_task_names(workflow: Mapping[str, Any]) -> list[str]:
@@ -591,7 +580,7 @@ class WorkflowRun:
             if str((data.get("status") or {}).get("phase") or "") not in FINAL_PHASES:
                 return
         self._kept = True
-        for row in _task_rows(data):
+        for row in task_rows(data):
             if not row.get("pod_name") or row["phase"] in NOT_RUN_PHASES:
                 continue
             try:
@@ -642,7 +631,7 @@ class WorkflowRun:
 
     def tasks(self) -> list[dict[str, Any]]:
         """One row per task in DAG order (see ``hera_magics.status.task_rows`` for the keys)."""
-        return _task_rows(self._current())
+        return task_rows(self._current())
 
     # -- waiting ------------------------------------------------------------------------------
 
@@ -722,7 +711,7 @@ class WorkflowRun:
     def _failure(self) -> WorkflowFailed:
         """The ``WorkflowFailed`` for a finished, unsuccessful workflow (fetches log tails)."""
         workflow = self._current()
-        rows = _task_rows(workflow)
+        rows = task_rows(workflow)
         failed = [row for row in rows if row["phase"] in FAILED_PHASES]
         failed_tasks = []
         sections = []
@@ -780,7 +769,7 @@ class WorkflowRun:
 
     def _row(self, task: str, workflow: Mapping[str, Any]) -> dict[str, Any]:
         """The row of ``task`` (either spelling), or a clear error."""
-        rows = _task_rows(workflow)
+        rows = task_rows(workflow)
         names = [row["task"] for row in rows]
         resolved = resolve_task_name(task, names)
         if resolved is not None:
@@ -825,7 +814,7 @@ class WorkflowRun:
             return self._kept_logs(task, workflow)
         if task is None:
             task_of_pod = {
-                row["pod_name"]: row["task"] for row in _task_rows(workflow) if row["pod_name"]
+                row["pod_name"]: row["task"] for row in task_rows(workflow) if row["pod_name"]
             }
             entries = self.client.workflow_logs(self.name, namespace=self.namespace)
             return "\n".join(
@@ -846,7 +835,7 @@ class WorkflowRun:
 
     def _kept_logs(self, task: str | None, workflow: Mapping[str, Any]) -> str:
         """Logs after the server forgot the workflow: the tails kept when it ended."""
-        rows = [self._row(task, workflow)] if task is not None else _task_rows(workflow)
+        rows = [self._row(task, workflow)] if task is not None else task_rows(workflow)
         parts = []
         for row in rows:
             saved = load_log_tail(self.namespace, self.name, row["task"])

@@ -52,6 +52,9 @@ FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 FAILED_PHASES = frozenset({"Failed", "Error"})
 """Node phases that mean the task did not do its work."""
 
+NOT_RUN_PHASES = frozenset({"Skipped", "Omitted"})
+"""Node phases of tasks that never ran (``when`` false, or ``depends`` not met)."""
+
 DONE_PHASES = frozenset({"Succeeded", "Skipped", "Omitted"})
 """Node phases that Argo's ``progress`` counts as done."""
 

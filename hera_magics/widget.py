@@ -190,7 +190,18 @@ def _safe_link(url: str | None) -> str | None:
     return None
 
 
+def _ran(row: Mapping[str, Any]) -> bool:
+    """Omitted and Skipped nodes never ran: Argo gives them start == finish, we show no time."""
+    return str(row.get("phase")) not in status.NOT_RUN_PHASES
+
+
+def _row_started_text(row: Mapping[str, Any]) -> str:
+    return format_clock(row.get("started")) if _ran(row) else ""
+
+
 def _row_duration_text(row: Mapping[str, Any]) -> str:
+    if not _ran(row):
+        return ""
     if row.get("duration") is None and row.get("started") and not row.get("finished"):
         return "…"  # still running: no clock is read, so nothing ticks between polls
     return format_duration(row.get("duration"))
@@ -281,7 +292,7 @@ def render_html(
             "<tr>"
             f"<td {cell}>{_escape(row.get('task'))}</td>"
             f'<td {cell}><span style="color:{colour};font-weight:600">{_escape(phase)}</span></td>'
-            f"<td {cell}>{_escape(format_clock(row.get('started')))}</td>"
+            f"<td {cell}>{_escape(_row_started_text(row))}</td>"
             f"<td {cell}>{_escape(_row_duration_text(row))}</td>"
             f"<td {cell}>{_escape(row.get('message'))}</td>"
             f"<td {cell}>{_escape(row.get('retries') or '')}</td>"
@@ -329,7 +340,7 @@ def render_text(
         (
             str(row.get("task") or ""),
             str(row.get("phase") or "Pending"),
-            format_clock(row.get("started")),
+            _row_started_text(row),
             _row_duration_text(row),
             str(row.get("retries") or ""),
             str(row.get("message") or ""),

@@ -457,7 +457,7 @@ def test_render_text_is_a_table_of_the_latest_state() -> None:
         "train    Failed     10:01:00  30s                main: Error (exit code 1)",
         f"    last lines of the log of train (pod {pod_of('train')}):",
         "    | boom",
-        "report   Omitted    10:02:00  30s                omitted: depends condition not met",
+        "report   Omitted                                 omitted: depends condition not met",
     ]
 
 
