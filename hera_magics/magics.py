@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, line_magic, cell_magic, magics_class, no_var_expand
@@ -211,16 +210,10 @@ class ArgoMagics(Magics):
             parallelism=args.parallelism, label=args.label, ttl=args.ttl, timeout=args.timeout,
             no_fail_fast=args.no_fail_fast, image_pull_secret=args.image_pull_secret,
         )
-        yaml_text = built.to_yaml()
         if args.yaml:
-            path = Path(args.yaml).expanduser()
-            try:
-                path.write_text(yaml_text, encoding="utf-8")
-            except OSError as error:
-                raise DagError(f"--yaml {args.yaml}: cannot write the file ({error.strerror})") from None
-            print(f"wrote {path}")
+            print(f"wrote {built.write_yaml(args.yaml)}")
         if args.dry_run:
-            display(_YamlText(yaml_text))
+            display(_YamlText(built.to_yaml()))
             return _quiet_workflow(built.workflow)
         run = self.session.submit(built)
         if args.no_widget:

@@ -66,6 +66,15 @@ class BuiltWorkflow:
     def to_yaml(self) -> str:
         return self.workflow.to_yaml()
 
+    def write_yaml(self, path: str | os.PathLike[str]) -> Path:
+        """Write the workflow's YAML to ``path``; returns the path written."""
+        target = Path(path).expanduser()
+        try:
+            target.write_text(self.to_yaml(), encoding="utf-8")
+        except OSError as error:
+            raise DagError(f"--yaml {path}: cannot write the file ({error.strerror})") from None
+        return target
+
 
 class Session:
     """Connection settings, registered tasks and the last run of one notebook (or script)."""
