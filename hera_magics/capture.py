@@ -468,6 +468,8 @@ def _script_inputs(declared: Iterable[str]) -> tuple[InputSpec, ...]:
 def _check_task_name(name: str) -> None:
     if not name.isidentifier() or keyword.iskeyword(name):
         suggestion = re.sub(r"\W", "_", name)
+        if keyword.iskeyword(suggestion) or not suggestion.isidentifier():
+            suggestion = ("task_" + suggestion) if not suggestion[:1].isalpha() else suggestion + "_task"
         raise TaskDefinitionError(
             f"task name {name!r} is not a Python identifier",
             hint=f"tasks are named like variables so %argo_dag can use them, e.g. {suggestion!r}"
@@ -512,8 +514,22 @@ def _replace_ipython_syntax(cell: str) -> tuple[str, list[str]]:
             hint="use Python instead (e.g. subprocess.run(...) or the module the magic wraps); "
             "only `!command` lines on their own are turned into shell commands",
         )
-    shipped = transformed.replace(IPYTHON_SYSTEM_CALL, "_hera_magics_system(")
+    # Inline, so it works wherever the line is (the helpers of the preamble may come later).
+    shipped = transformed.replace(IPYTHON_SYSTEM_CALL, 'import_module("subprocess").run(shell=True, check=True, args=')
+    shipped = shipped.replace('import_module("subprocess")', '__import__("subprocess")')
     return shipped, notes
+
+
+def _has_main_guard(tree: ast.Module) -> bool:
+    """A top-level ``if __name__ == "__main__":``."""
+    for statement in tree.body:
+        if isinstance(statement, ast.If) and isinstance(statement.test, ast.Compare):
+            names = [node for node in ast.walk(statement.test) if isinstance(node, ast.Name) and node.id == "__name__"]
+            constants = [node for node in ast.walk(statement.test)
+                         if isinstance(node, ast.Constant) and node.value == "__main__"]
+            if names and constants:
+                return True
+    return False
 
 
 def _undefined_names(code: str, tree: ast.Module, known: Iterable[str]) -> list[tuple[str, int]]:
@@ -609,10 +625,11 @@ def capture_cell(
             name = function.name
             _check_task_name(name)
         elif not functions:
-            raise TaskDefinitionError(
-                "this cell defines no function, so the task needs a name",
-                hint="write %%argo_task NAME (a script cell), or put the code in one function",
-            )
+            hint = "write %%argo_task NAME (a script cell), or put the code in one function"
+            if options.inputs:
+                # `--inputs x report` reads report as one more input
+                hint = f"the name goes before the options: %%argo_task NAME --inputs {' '.join(options.inputs)}"
+            raise TaskDefinitionError("this cell defines no function, so the task needs a name", hint=hint)
         else:
             raise TaskDefinitionError(
                 f"this cell defines {len(functions)} functions ({', '.join(f.name for f in functions)}); "
@@ -629,19 +646,25 @@ def capture_cell(
         )
 
     if function is not None:
+        if _has_main_guard(tree):
+            raise TaskDefinitionError(
+                "the cell has an `if __name__ == \"__main__\":` block; in the pod it would run, and then the "
+                f"task calls {function.name}() itself",
+                hint="remove the block: the task calls the function with its inputs",
+            )
         if options.inputs:
             raise TaskDefinitionError(
                 "--inputs is for script cells; a function cell takes its inputs from the signature",
                 hint=f"add parameters to {function.name}(...) instead",
             )
         inputs = _function_inputs(function)
-        _check_names(code, tree, ["_hera_magics_system"], notebook_names,
+        _check_names(code, tree, [], notebook_names,
                      f"add a parameter `{{name}}` to {function.name}() and pass it in %argo_dag: "
                      f"{name}({{name}}={{name}})")
         kind = "function"
     else:
         inputs = _script_inputs(options.inputs)
-        _check_names(code, tree, [spec.name for spec in inputs] + ["_hera_magics_system"], notebook_names,
+        _check_names(code, tree, [spec.name for spec in inputs], notebook_names,
                      f"declare it with %%argo_task {name} --inputs {{name}} and pass it in %argo_dag: "
                      f"{name}({{name}}={{name}})")
         kind = "script"
@@ -654,54 +677,86 @@ def capture_cell(
 # ---------------------------------------------------------------------------------------------
 # the source the pod runs
 
-_PREAMBLE = '''\
-import json as _hera_magics_json, os as _hera_magics_os
-def _hera_magics_input(name, raw=False):  # inputs arrive as environment variables, never as code
+_PREAMBLE = """\
+import json as _hera_magics_json, os as _hera_magics_os, sys as _hera_magics_sys
+def _hera_magics_input(name, text_only=False):  # inputs arrive as environment variables, never as code
     value = _hera_magics_os.environ["HERA_MAGICS_INPUT_" + name]
-    if raw:
-        return value
+    if value.startswith(%(encoded)r):  # a value with Argo's braces travels base64-encoded
+        value = __import__("base64").b64decode(value[len(%(encoded)r):]).decode("utf-8")
     try:
-        value = _hera_magics_json.loads(value)
+        decoded = _hera_magics_json.loads(value)
     except ValueError:
         return value
-    if isinstance(value, dict) and list(value) == ["__hera_magics_file__"]:  # a value on the data volume
-        return _hera_magics_data.load_value(_hera_magics_data_root(), value["__hera_magics_file__"])
-    return value
-'''
-_SYSTEM_HELPER = '''\
-def _hera_magics_system(command):  # a `!command` line of the cell
-    __import__("subprocess").run(command, shell=True, check=True)
-'''
-_DATA_FILES_HELPER = '''\
+    if text_only:  # annotated str: a JSON string is unwrapped, anything else stays text
+        return decoded if isinstance(decoded, str) else value
+    if isinstance(decoded, dict) and list(decoded) == ["__hera_magics_file__"]:  # a value on the data volume
+        return _hera_magics_data.load_value(_hera_magics_data_root(), decoded["__hera_magics_file__"])
+    return decoded
+def _hera_magics_excepthook(kind, value, trace, first=%(first)d, last=%(last)d, label=%(label)r):
+    # Tracebacks name the cell's own lines ("<cell train>", line 3) and leave out our wrapper.
+    import traceback
+    def frames(trace):
+        shown = []
+        for frame in traceback.extract_tb(trace):
+            filename, line = frame.filename, frame.lineno
+            if filename == __file__:
+                if not first <= line <= last:
+                    continue
+                filename, line = label, line - first + 1
+            shown.append('  File "%%s", line %%s, in %%s\\n' %% (filename, line, frame.name)
+                         + ("    %%s\\n" %% frame.line.strip() if frame.line else ""))
+        return shown
+    def report(error):
+        cause, context = error.__cause__, error.__context__
+        text = []
+        if cause is not None:
+            text = report(cause) + ["\\nThe above exception was the direct cause of the following exception:\\n\\n"]
+        elif context is not None and not error.__suppress_context__:
+            text = report(context) + ["\\nDuring handling of the above exception, another exception occurred:\\n\\n"]
+        shown = frames(error.__traceback__) or traceback.format_tb(error.__traceback__)[-1:]
+        header = ["Traceback (most recent call last):\\n"] if shown else []
+        return text + header + shown + traceback.format_exception_only(type(error), error)
+    _hera_magics_sys.stderr.write("".join(report(value)))
+_hera_magics_sys.excepthook = _hera_magics_excepthook
+"""
+ENCODED_PREFIX = "__hera_magics_base64__:"
+_DATA_FILES_HELPER = """\
 # hera_magics.datafiles, inlined so that the pod needs no hera_magics: values on the data volume
 import types as _hera_magics_types
 _hera_magics_data = _hera_magics_types.ModuleType("hera_magics_datafiles")
 exec(compile({source!r}, "hera_magics/datafiles.py", "exec"), _hera_magics_data.__dict__)
 def _hera_magics_data_root():
     return _hera_magics_os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + _hera_magics_os.environ["HERA_MAGICS_DATA_DIR"]
-'''
+"""
 
-_CALL_AND_RETURN = '''
-# --- hera-magics: call {function}() with the task's inputs and keep its return value ---
+_CALL_AND_RETURN = """\
 _hera_magics_arguments = {{}}
-for _hera_magics_name, _hera_magics_raw in {inputs!r}:
+for _hera_magics_name, _hera_magics_text_only in {inputs!r}:
     if _hera_magics_os.environ["HERA_MAGICS_INPUT_" + _hera_magics_name] != {marker!r}:
-        _hera_magics_arguments[_hera_magics_name] = _hera_magics_input(_hera_magics_name, _hera_magics_raw)
-_hera_magics_value = {function}(**_hera_magics_arguments)
+        _hera_magics_arguments[_hera_magics_name] = _hera_magics_input(_hera_magics_name, _hera_magics_text_only)
+try:
+    _hera_magics_value = {function}(**_hera_magics_arguments)
+except SystemExit as _hera_magics_exit:
+    if _hera_magics_exit.code not in (None, 0):
+        raise
+    _hera_magics_value = None  # sys.exit(0): the task ended well and returned nothing
+def _hera_magics_plain(value):  # numpy scalars and arrays become numbers and lists
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError("{function}() returned a " + type(value).__name__ + ", which is not JSON; "
+                    "return numbers, strings, lists or dicts, or give the task --data-volume")
 if _hera_magics_os.environ.get("HERA_MAGICS_DATA_NODE"):  # --data-volume: a file on the data volume
     _hera_magics_data.save_value(_hera_magics_value, _hera_magics_data_root(), _hera_magics_os.environ[
         "HERA_MAGICS_WORKFLOW"] + "/" + _hera_magics_os.environ["HERA_MAGICS_DATA_NODE"] + "/return")
 else:  # the output parameter "return", as JSON
-    try:
-        _hera_magics_text = _hera_magics_json.dumps(_hera_magics_value)
-    except (TypeError, ValueError) as _hera_magics_error:
-        raise TypeError("{function}() returned a " + type(_hera_magics_value).__name__ + ", which is not JSON; "
-                        "return numbers, strings, lists or dicts, or use --data-volume") from _hera_magics_error
+    _hera_magics_text = _hera_magics_json.dumps(_hera_magics_value, default=_hera_magics_plain)
     _hera_magics_path = _hera_magics_os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + {return_path!r}
     _hera_magics_os.makedirs(_hera_magics_os.path.dirname(_hera_magics_path), exist_ok=True)
     with open(_hera_magics_path, "w", encoding="utf-8") as _hera_magics_file:
         _hera_magics_file.write(_hera_magics_text)
-'''
+"""
 
 
 def _data_files_helper() -> str:
@@ -710,6 +765,10 @@ def _data_files_helper() -> str:
     from . import datafiles
 
     return _DATA_FILES_HELPER.format(source=inspect.getsource(datafiles))
+
+
+def _preamble(*, first: int, last: int, label: str) -> str:
+    return _PREAMBLE % {"encoded": ENCODED_PREFIX, "first": first, "last": last, "label": label}
 
 
 def _cell_block(code: str, label: str) -> str:
@@ -722,17 +781,13 @@ def _cell_block(code: str, label: str) -> str:
     if "{{" not in code:
         return code if code.endswith("\n") else code + "\n"
     encoded = base64.b64encode(code.encode("utf-8")).decode("ascii")
-    filename = f"<cell {label}>"
     return (
         "# the cell contains Argo's template braces, which Argo would substitute; it travels base64-encoded\n"
-        "import base64 as _hera_magics_base64, linecache as _hera_magics_linecache, sys as _hera_magics_sys\n"
-        "import traceback as _hera_magics_traceback\n"
-        "# Python's own traceback printer reads linecache (the C one only reads files)\n"
-        "_hera_magics_sys.excepthook = _hera_magics_traceback.print_exception\n"
+        "import base64 as _hera_magics_base64, linecache as _hera_magics_linecache\n"
         f"_hera_magics_code = _hera_magics_base64.b64decode({encoded!r}).decode('utf-8')\n"
-        f"_hera_magics_linecache.cache[{filename!r}] = (len(_hera_magics_code), None, "
-        f"_hera_magics_code.splitlines(True), {filename!r})\n"
-        f"exec(compile(_hera_magics_code, {filename!r}, 'exec'))\n"
+        f"_hera_magics_linecache.cache[{label!r}] = (len(_hera_magics_code), None, "
+        f"_hera_magics_code.splitlines(True), {label!r})\n"
+        f"exec(compile(_hera_magics_code, {label!r}, 'exec'))\n"
     )
 
 
@@ -757,24 +812,41 @@ def _hoist_future_imports(code: str) -> tuple[str, str]:
     return "".join(hoisted), "".join(lines)
 
 
+def _line_count(text: str) -> int:
+    return text.count("\n")
+
+
 def pod_source(spec: "TaskSpec", *, data_files: bool = False) -> str:
-    """The script the pod runs for ``spec``; ``data_files`` adds the helpers for values on a volume."""
+    """The script the pod runs for ``spec``; ``data_files`` adds the helpers for values on a volume.
+
+    A function cell comes first, as written, so its tracebacks have the notebook's line numbers;
+    the helpers and the call follow it. A script cell needs its inputs bound before it runs, so
+    the helpers come first and the traceback hook renumbers the cell's lines.
+    """
     if spec.kind == "shell":
         return spec.code if spec.code.endswith("\n") else spec.code + "\n"
-    future, code = _hoist_future_imports(spec.code)
-    preamble = _PREAMBLE + (_SYSTEM_HELPER if "_hera_magics_system(" in code else "")
-    preamble += _data_files_helper() if data_files else ""
+    label = f"<cell {spec.name}>"
+    data_helper = _data_files_helper() if data_files else ""
     if spec.kind == "function":
         assert spec.function_name is not None
+        cell = _cell_block(spec.code, label)
+        last = _line_count(cell) if "{{" not in spec.code else 0
         call = _CALL_AND_RETURN.format(
             function=spec.function_name,
             inputs=[(item.name, item.raw_string) for item in spec.inputs],
             marker=PYTHON_DEFAULT_MARKER,
             return_path=RETURN_PATH,
         )
-        return future + preamble + "# --- cell ---\n" + _cell_block(code, spec.function_name) + call
+        return (cell + f"# --- hera-magics: call {spec.function_name}() with the task's inputs, keep what it returns ---\n"
+                + _preamble(first=1, last=last, label=label) + data_helper + call)
+    future, code = _hoist_future_imports(spec.code)
     bindings = "".join(f"{item.name} = _hera_magics_input({item.name!r})\n" for item in spec.inputs)
-    return future + preamble + bindings + "# --- cell ---\n" + _cell_block(code, "script")
+    head_without_hook = future + data_helper + bindings + "# --- cell ---\n"
+    cell = _cell_block(code, label)
+    preamble_lines = _line_count(_preamble(first=0, last=0, label=label))
+    first = _line_count(head_without_hook) + preamble_lines + 1
+    last = first + _line_count(cell) - 1 if "{{" not in code else 0
+    return future + _preamble(first=first, last=last, label=label) + data_helper + bindings + "# --- cell ---\n" + cell
 
 
 def _check_shell_script(cell: str) -> None:

@@ -18,6 +18,9 @@ from typing import Mapping
 from .errors import ConfigError
 
 TOKEN_VARIABLES = ("HERA_TOKEN", "ARGO_TOKEN")
+NAMESPACE_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# The seed's .env ends lines with shell-style comments: ARGO_NAMESPACE=argo ;# or whatever ...
+SHELL_COMMENT = re.compile(r"\s*;\s*#.*$")
 
 
 class Secret:
@@ -120,13 +123,21 @@ def normalise_host(raw: str) -> str:
             f"the Argo host {raw!r} must use http:// or https://",
             hint="write the host as https://your-domain/argo",
         )
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(raw)
+    if not parts.hostname or any(ch.isspace() for ch in raw):
+        raise ConfigError(
+            f"the Argo host {raw!r} is not a URL",
+            hint="write it as https://your-domain/argo (or host:port in ARGO_SERVER)",
+        )
     return raw if raw.endswith("/") else raw + "/"
 
 
 def strip_bearer(token: str) -> str:
     token = token.strip()
-    if token.lower().startswith("bearer "):
-        token = token[len("bearer "):].strip()
+    if token.lower() == "bearer" or token.lower().startswith("bearer "):
+        token = token[len("bearer"):].strip()
     return token
 
 
@@ -197,7 +208,7 @@ def resolve_config(
     candidates = (token_var,) if token_var else TOKEN_VARIABLES
     for name in candidates:
         value = variables.get(name)
-        if value is not None and value.strip():
+        if value is not None and strip_bearer(value):
             token = Secret(strip_bearer(value))
             sources["token"] = name
             break
@@ -216,6 +227,11 @@ def resolve_config(
     if namespace:
         resolved_namespace = namespace
         sources["namespace"] = "--namespace"
+    if resolved_namespace is not None and not NAMESPACE_PATTERN.match(resolved_namespace):
+        raise ConfigError(
+            f"namespace {resolved_namespace!r} (from {sources['namespace']}) is not a valid Kubernetes namespace",
+            hint="lower-case letters, digits and '-', e.g. ARGO_NAMESPACE=dev",
+        )
 
     # TLS
     verify_ssl = True
@@ -269,7 +285,7 @@ def read_env_file(path: Path) -> dict[str, str]:
         values = dotenv_values(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read env file {str(path)!r}: {exc}") from None
-    return {key: value for key, value in values.items() if value is not None}
+    return {key: SHELL_COMMENT.sub("", value) for key, value in values.items() if value is not None}
 
 
 def env_file_is_shared(path: Path) -> bool:

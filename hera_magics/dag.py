@@ -13,6 +13,7 @@ The same namespace also understands Hera's own spelling — ``arguments={...}``,
 from __future__ import annotations
 
 import ast
+import base64
 import heapq
 import json
 import re
@@ -22,6 +23,7 @@ from typing import Any, Iterable, Mapping
 
 from .capture import (
     DATA_NODE_INPUT,
+    ENCODED_PREFIX,
     RETURN_PARAMETER,
     PodContext,
     resolve_volume,
@@ -41,6 +43,19 @@ OUTPUT_REFERENCE = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.outputs\.(result|
 FILE_OUTPUT_REFERENCE = re.compile(r'"__hera_magics_file__": "\{\{workflow\.name\}\}/([A-Za-z0-9-]+)/return"')
 # Notebook values bigger than this go through the data volume when the task has one.
 LARGEST_PARAMETER_BYTES = 32 * 1024
+
+
+class ArgoReference(str):
+    """An Argo expression we made on purpose (``{{tasks.a.outputs.result}}``): passed to Argo as is.
+
+    Any other argument text that contains ``{{`` is the user's data, which Argo would try to
+    substitute; it travels encoded instead (see ``TaskHandle._argument_text``).
+    """
+
+
+# Largest argument value: it reaches the process as one environment variable, and Linux refuses
+# a single one of 128 KiB or more (MAX_ARG_STRLEN); Argo objects are small anyway (etcd).
+LARGEST_ARGUMENT_BYTES = 128 * 1024 - 1
 
 
 def encode_value(value: Any) -> str:
@@ -146,6 +161,17 @@ class _Chainable:
 
     _builder: DagBuilder
 
+    def __str__(self) -> str:
+        # f"{a}" would silently pass the text "<task a>" (and not make a a node).
+        name = self._task.name if isinstance(self, TaskHandle) else getattr(self, "node_name", "a")
+        raise DagError(
+            f"`{name}` is a task; it cannot be turned into text inside a DAG expression",
+            hint=f"pass {name} itself as an argument (its return value) or {name}.result (what it printed)",
+        )
+
+    def __format__(self, spec: str) -> str:
+        return self.__str__()
+
     def _node_names(self) -> list[str]:
         raise NotImplementedError
 
@@ -190,7 +216,7 @@ class NodeHandle(_Chainable):
     @property
     def result(self) -> str:
         """This node's stdout (Argo ``outputs.result``)."""
-        return "{{tasks.%s.outputs.result}}" % self.node_name
+        return ArgoReference("{{tasks.%s.outputs.result}}" % self.node_name)
 
     @property
     def value(self) -> str:
@@ -202,11 +228,11 @@ class NodeHandle(_Chainable):
         if task.options.data_volume is not None:
             from .datafiles import file_reference
 
-            return json.dumps(file_reference("{{workflow.name}}/%s/return" % self.node_name))
-        return "{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, RETURN_PARAMETER)
+            return ArgoReference(json.dumps(file_reference("{{workflow.name}}/%s/return" % self.node_name)))
+        return ArgoReference("{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, RETURN_PARAMETER))
 
     def get_parameter(self, name: str) -> str:
-        return "{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, name)
+        return ArgoReference("{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, name))
 
     def __repr__(self) -> str:
         return f"<node {self.node_name}>"
@@ -274,16 +300,41 @@ class TaskHandle(_Chainable):
                 self._builder.files[path] = value
                 return json.dumps(file_reference(path))
             return text
+        if isinstance(value, ArgoReference):
+            return value
         try:
-            return encode_value(value)
+            text = encode_value(value)
         except DagError as error:
             hint = error.hint
-            if self._task.has_return or self._task.kind == "script":
+            if self._task.kind != "shell":
                 hint = (hint or "") + f"; or give {self._task.name} --data-volume to pass any Python object as a file"
             raise DagError(f"{self._task.name}({key}=...): {error.message}", hint=hint) from None
+        if len(text.encode("utf-8")) > LARGEST_ARGUMENT_BYTES:
+            raise DagError(
+                f"{self._task.name}({key}=...): the value is {len(text.encode('utf-8')) // 1024} KiB, too large for "
+                "an Argo parameter (at most 128 KiB)",
+                hint=f"give {self._task.name} --data-volume to pass large values as files, or pass a path to the data",
+            )
+        if "{{" in text:
+            if self._task.kind == "shell":
+                raise DagError(
+                    f"{self._task.name}({key}=...): the value contains '{{{{', which Argo would substitute",
+                    hint="a --shell task receives values as they are; pass it to a Python task instead",
+                )
+            # The pod's preamble decodes it, so the user's braces arrive untouched.
+            return ENCODED_PREFIX + base64.b64encode(text.encode("utf-8")).decode("ascii")
+        return text
 
     def __repr__(self) -> str:
         return f"<task {self._task.name}>"
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        raise DagError(
+            f"task `{self._task.name}` has no attribute {attribute!r}",
+            hint=f"use {self._task.name}.result (what it printed) or pass {self._task.name} itself (its return value)",
+        )
 
 
 def _hera_arguments(arguments: Any, task: TaskSpec) -> dict[str, Any]:

@@ -193,3 +193,47 @@ def test_missing_server_error_is_a_config_error():
     with pytest.raises(ConfigError) as caught:
         resolve_config({})
     assert "no Argo server configured" in caught.value.message
+
+
+def test_the_seed_env_file_works_verbatim(ip, tmp_path, capsys):
+    """The .env block of the seed document, pasted as it is (with its `;#` comments)."""
+    (tmp_path / ".env").write_text(textwrap.dedent("""\
+        # Copied from Argo UI
+        ARGO_SERVER='nebari.example.org:443'
+        ARGO_HTTP1=true
+        ARGO_SECURE=true
+        ARGO_BASE_HREF=/argo
+        ARGO_TOKEN='Bearer seed-file-token-7890'
+        ARGO_NAMESPACE=argo ;# or whatever your namespace is
+        KUBECONFIG=/dev/null ;# recommended
+
+        # Specify Hera arguments for the global config
+        GLOBAL_CONFIG_HOST='nebari.example.org/argo'
+        GLOBAL_CONFIG_NAMESPACE='dev'  # might be different from Argo namespace, e.g., 'dev'
+        """))
+    (tmp_path / ".env").chmod(0o600)
+    ip.run_line_magic("argo_env", "")
+    config = magics_of(ip).session.config
+    assert config.namespace == "dev"
+    assert config.host == "https://nebari.example.org/argo/"
+    assert config.token.reveal() == "seed-file-token-7890"
+    from hera_magics.config import read_env_file
+
+    assert read_env_file(tmp_path / ".env")["ARGO_NAMESPACE"] == "argo"
+    assert read_env_file(tmp_path / ".env")["KUBECONFIG"] == "/dev/null"
+
+
+@pytest.mark.parametrize("variables, overrides, message", [
+    ({"ARGO_SERVER": "h:1", "ARGO_NAMESPACE": "Bad NS"}, {}, "not a valid Kubernetes namespace"),
+    ({"ARGO_SERVER": "h:1"}, {"namespace": "Under_score"}, "not a valid Kubernetes namespace"),
+    ({}, {"host": "not a url"}, "is not a URL"),
+    ({"GLOBAL_CONFIG_HOST": "https://"}, {}, "is not a URL"),
+])
+def test_bad_settings_are_refused(variables, overrides, message):
+    with pytest.raises(ConfigError) as caught:
+        resolve_config(variables, **overrides)
+    assert message in caught.value.message
+
+
+def test_a_bearer_prefix_alone_is_no_token():
+    assert resolve_config({"ARGO_SERVER": "h:1", "ARGO_TOKEN": "Bearer "}).token is None

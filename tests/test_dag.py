@@ -158,7 +158,29 @@ def test_cycle_is_named(tasks):
         assert name in caught.value.message
 
 
-def test_output_of_a_node_outside_the_dag_is_refused(tasks):
+def test_braces_typed_by_the_user_are_data_not_argo_expressions(tasks):
+    """Only references made by the handles (a.result, passing a) are Argo expressions."""
+    import base64
+
+    from hera_magics.capture import ENCODED_PREFIX
+
+    dag = evaluate("report(metrics='{{tasks.ghost.outputs.result}} and {{workflow.name}}')", tasks)
+    node = dag.nodes[0]
+    assert node.depends() == []
+    assert node.arguments["metrics"].startswith(ENCODED_PREFIX)
+    encoded = node.arguments["metrics"][len(ENCODED_PREFIX):]
+    assert base64.b64decode(encoded).decode() == "{{tasks.ghost.outputs.result}} and {{workflow.name}}"
+
+
+def test_too_large_values_are_refused_before_submission(tasks):
     with pytest.raises(DagError) as caught:
-        evaluate("report(metrics='{{tasks.ghost.outputs.result}}')", tasks)
-    assert "'ghost', which is not a node of this DAG" in caught.value.message
+        evaluate("train(path='x' * 200_000)", tasks)
+    assert "too large for an Argo parameter" in caught.value.message and "--data-volume" in caught.value.hint
+
+
+def test_a_task_inside_a_string_is_refused(tasks):
+    with pytest.raises(DagError) as caught:
+        evaluate("train(path=f'prefix-{prepare}')", tasks)
+    assert "cannot be turned into text" in caught.value.message and "prepare.result" in caught.value.hint
+    with pytest.raises(DagError, match="has no attribute 'nope'"):
+        evaluate("train(path=prepare.nope)", tasks)

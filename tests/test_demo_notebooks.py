@@ -112,7 +112,7 @@ EXPECTED: dict[str, list[tuple[str, list[str]]]] = {
         ("dag_template = ", ["hello-world          depends on: -",
                              "multiline-function   depends on: hello-world",
                              "another-script       depends on: hello-world"]),
-        ("%%argo_dag --wait --name dependency-test", ["submitted dependency-test-", "phase='Succeeded'"]),
+        ("%%argo_dag --wait --name dependency-test", ["WorkflowRun(name='dependency-test-", "phase='Succeeded'"]),
         ("seed_run = _", ["Another script"]),
     ],
     "03_parameter_passing.ipynb": [
