@@ -139,3 +139,26 @@ def test_check_against_the_local_engine(local_ip, capsys):
     local_ip.run_line_magic("argo_env", "--local --check")
     text = capsys.readouterr().out
     assert "check      OK: you are" in text and "Argo v" in text
+
+
+def test_values_arrive_exactly_through_argo(local_ip):
+    """The README example: a string return into a `str` parameter; and braces Argo must not touch."""
+    local_ip.run_cell_magic("argo_task", "", "def prepare() -> str:\n    return '/home/me/data.parquet'\n")
+    local_ip.run_cell_magic("argo_task", "", "def train(path: str, lr: float = 0.1) -> dict:\n    return {'path': path, 'lr': lr}\n")
+    local_ip.run_cell_magic("argo_task", "", "def echo(text: str, data):\n    return [text, data]\n")
+    local_ip.user_ns["tricky"] = 'naïve "quote" \\ {{workflow.name}} \'\'\' {{inputs.parameters.text}}'
+    local_ip.user_ns["structure"] = {"template": "{{tasks.x.outputs.result}}", "n": [1, 2]}
+    run = run_dag(local_ip, "[prepare >> train(path=prepare, lr=0.01), echo(text=tricky, data=structure)]")
+    run.wait(timeout=120)
+    assert run.result("train") == {"path": "/home/me/data.parquet", "lr": 0.01}
+    assert run.result("echo") == [local_ip.user_ns["tricky"], local_ip.user_ns["structure"]]
+
+
+def test_a_failing_cell_shows_its_own_line_numbers(local_ip):
+    local_ip.run_cell_magic("argo_task", "", "import json\n\ndef parse(text: str):\n    return json.loads(text)\n")
+    run = run_dag(local_ip, "parse(text='{not json')")
+    with pytest.raises(WorkflowFailed) as caught:
+        run.wait(timeout=120)
+    message = str(caught.value)
+    assert 'File "<cell parse>", line 4, in parse' in message
+    assert "_hera_magics" not in message  # none of our wrapper frames
