@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping
 from .capture import (
     DATA_NODE_INPUT,
     ENCODED_PREFIX,
+    argo_name,
     RETURN_PARAMETER,
     PodContext,
     resolve_volume,
@@ -399,9 +400,21 @@ def evaluate(code: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, An
     except NameError as error:
         missing = getattr(error, "name", None) or str(error)
         suggestions = closest_names(missing, tasks)
+        dashed = [name for name in tasks if argo_name(name).startswith(missing + "-")]
+        if dashed:
+            # hello-world reads as hello minus world
+            raise DagError(
+                f"unknown name `{missing}`: in %argo_dag a '-' is a minus sign",
+                hint=f"write task names as in the notebook: {dashed[0]}",
+            ) from None
+        if suggestions:
+            raise DagError(
+                f"unknown task `{missing}`; did you mean {' or '.join(f'`{s}`' for s in suggestions)}?",
+                hint=f"registered tasks: {', '.join(sorted(tasks))} (see %argo_tasks)",
+            ) from None
         raise DagError(
-            f"unknown task `{missing}`" + (f"; did you mean {' or '.join(f'`{s}`' for s in suggestions)}?" if suggestions else ""),
-            hint=f"registered tasks: {', '.join(sorted(tasks))} (see %argo_tasks)",
+            f"`{missing}` is neither a registered task nor a notebook variable",
+            hint=f"registered tasks: {', '.join(sorted(tasks))} (see %argo_tasks); define variables before %argo_dag",
         ) from None
     except Exception as error:  # the user's expression raised: report it where it happened
         line = _error_line(error)

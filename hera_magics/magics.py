@@ -23,6 +23,9 @@ def parse_argstring(magic: Any, line: str) -> Any:
         words = shlex.split(line, posix=True)
     except ValueError as error:
         raise UsageError(f"cannot parse the options: {error}") from None
+    if "-h" in words or "--help" in words:
+        print(magic.__doc__)  # the generated help: usage line, description, every option
+        return None
     return magic.parser.parse_args(words)
 
 
@@ -70,6 +73,8 @@ class ArgoMagics(Magics):
             %argo_env --local         # no cluster: run workflows as local processes
         """
         args = parse_argstring(self.argo_env, line)
+        if args is None:  # -h printed the help
+            return None
         if args.workers is not None and not args.local:
             raise HeraMagicsError("--workers only applies with --local")
         if args.workers is not None and args.workers < 1:
@@ -77,7 +82,8 @@ class ArgoMagics(Magics):
         if args.local:
             if args.env_file or args.host or args.token_var:
                 raise HeraMagicsError("--local runs its own engine; do not combine it with an env file, --host or --token-var")
-            report = self.session.configure_local(workers=args.workers, namespace=args.namespace)
+            report = self.session.configure_local(workers=args.workers, namespace=args.namespace,
+                                                  nebari=args.nebari)
         else:
             report = self.session.configure(
                 args.env_file, host=args.host, namespace=args.namespace, token_var=args.token_var,
@@ -138,6 +144,8 @@ class ArgoMagics(Magics):
             print("best:", metrics)
         """
         args = parse_argstring(self.argo_task, line)
+        if args is None:  # -h printed the help
+            return None
         spec, previous = self.session.define_task(
             cell, args.name, notebook_names=self.shell.user_ns,
             image=args.image, env=args.env, secret_env=args.secret_env, inputs=args.inputs, gpu=args.gpu,
@@ -198,10 +206,18 @@ class ArgoMagics(Magics):
         # Options come first; the expression is the rest of the line (or the cell).
         options_text, expression = _split_options(line) if cell is None else (line, cell)
         args = parse_argstring(self.argo_dag, options_text)
+        if args is None:  # -h printed the help
+            return None
         if cell is not None and args.expression:
             raise DagError("give the DAG either on the line or in the cell, not both")
         if cell is None:
             expression = " ".join(args.expression) if not expression else expression
+            misplaced = [word for word in expression.split() if word.split("=", 1)[0] in DAG_OPTIONS]
+            if misplaced:
+                raise DagError(
+                    f"{misplaced[0]} comes after the DAG expression; options go first",
+                    hint=f"%argo_dag {misplaced[0]} ... a >> b",
+                )
         if args.dry_run and args.wait:
             raise DagError("--wait cannot be combined with --dry-run (nothing is submitted)")
         built = self.session.build(
@@ -234,6 +250,8 @@ class ArgoMagics(Magics):
     def argo_status(self, line: str) -> Any:
         """Re-attach the live status table to a workflow; returns its WorkflowRun."""
         args = parse_argstring(self.argo_status, line)
+        if args is None:  # -h printed the help
+            return None
         if args.name and args.last:
             raise HeraMagicsError("give a workflow NAME or --last, not both")
         run = self.session.attach(args.name)
@@ -254,31 +272,72 @@ class ArgoMagics(Magics):
     def argo_logs(self, line: str) -> None:
         """Print the logs of a workflow, or of one of its tasks."""
         args = parse_argstring(self.argo_logs, line)
+        if args is None:  # -h printed the help
+            return None
         run = self.session.attach(None if args.name == "last" else args.name)
         if args.follow:
-            for text in self.session.follow_logs(run, args.task):
-                print(text, flush=True)
+            try:
+                for text in self.session.follow_logs(run, args.task):
+                    print(text, flush=True)
+            except KeyboardInterrupt:
+                print("stopped following the log; the workflow keeps running", flush=True)
+                return
         else:
             print(run.logs(args.task))
 
 
-def _split_options(line: str) -> tuple[str, str]:
-    """Split ``--flag value ... EXPRESSION`` where the expression may contain spaces and quotes."""
-    words = line.split(" ")
-    index = 0
-    value_flags = {"--name", "--yaml", "--timeout", "--namespace", "--service-account", "--parallelism",
-                   "--label", "--ttl", "--image-pull-secret"}
-    while index < len(words):
-        word = words[index]
-        if not word:
+DAG_VALUE_OPTIONS = {"--name", "--yaml", "--timeout", "--namespace", "--service-account", "--parallelism",
+                     "--label", "--ttl", "--image-pull-secret"}
+
+
+DAG_OPTIONS = DAG_VALUE_OPTIONS | {"--dry-run", "--wait", "--no-fail-fast", "--no-widget"}
+
+
+def _shell_word_end(line: str, start: int) -> int:
+    """Where the shell word starting at ``start`` ends (quotes and backslashes respected)."""
+    quote = None
+    index = start
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == quote:
+                quote = None
+            elif char == "\\" and quote == '"':
+                index += 1
+        elif char in "'\"":
+            quote = char
+        elif char == "\\":
             index += 1
-            continue
-        if word.startswith("--"):
-            flag = word.split("=", 1)[0]
-            index += 1 if ("=" in word or flag not in value_flags) else 2
-            continue
-        break
-    return " ".join(words[:index]), " ".join(words[index:])
+        elif char.isspace():
+            break
+        index += 1
+    if quote:
+        raise UsageError(f"cannot parse the options: no closing {quote} in {line[start:]!r}")
+    return index
+
+
+def _split_options(line: str) -> tuple[str, str]:
+    """Split ``--flag value ... EXPRESSION``: the options come first, the expression is the rest.
+
+    Options are read with shell quoting (``--yaml 'my file.yaml'``); the expression is left exactly
+    as written (it is Python, with its own quotes and spaces).
+    """
+    index = 0
+    expects_value = False
+    while True:
+        while index < len(line) and line[index].isspace():
+            index += 1
+        if index >= len(line):
+            return line, ""
+        if not expects_value and line[index] != "-":
+            return line[:index], line[index:]
+        end = _shell_word_end(line, index)
+        word = line[index:end]
+        if expects_value:
+            expects_value = False
+        elif "=" not in word and word in DAG_VALUE_OPTIONS:
+            expects_value = True
+        index = end
 
 
 _DRY_RUN_CLASSES: dict[type, type] = {}
@@ -302,7 +361,12 @@ def _quiet_workflow(workflow: Any) -> Any:
 
 def _show_widget(run: Any) -> None:
     view = run.widget
-    display(view)
+    # With a display id the view can re-send this display when the run ends, so front ends
+    # without widgets (nbconvert, papermill) keep the final table, not the first poll.
+    handle = display(view, display_id=True)
+    attach = getattr(view, "attach_display", None)
+    if callable(attach):
+        attach(handle)
     start = getattr(view, "start", None)
     if callable(start):
         start()

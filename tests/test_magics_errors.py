@@ -30,6 +30,7 @@ def prepared(ip, tmp_path):
     ip.run_cell_magic("argo_task", "", "def prepare() -> str:\n    return 'data.csv'\n")
     ip.run_cell_magic("argo_task", "", "def train(path: str, lr: float = 0.1):\n    return {'loss': lr}\n")
     ip.run_cell_magic("argo_task", "report --inputs metrics", "print(metrics)\n")
+    ip.run_cell_magic("argo_task", "", "def make_report():\n    pass\n")
     ip.user_ns["df"] = [1, 2, 3]
     ip.user_ns["not_json"] = object()
     return ip
@@ -70,7 +71,7 @@ CASES = [
     ("%%argo_task\nprint('no function')\n", "defines no function, so the task needs a name"),
     ("%%argo_task\ndef a():\n    pass\ndef b():\n    pass\n", "defines 2 functions (a, b)"),
     ("%%argo_task 1bad\nprint(1)\n", "task name '1bad' is not a Python identifier"),
-    ("%%argo_task class\nprint(1)\n", "task name 'class' is not a Python identifier"),
+    ("%%argo_task class\nprint(1)\n", "e.g. 'class_task'"),
     ("%%argo_task Parameter\nprint(1)\n", "task name 'Parameter' is reserved"),
     ("%%argo_task --inputs x\ndef f(y):\n    pass\n", "--inputs is for script cells"),
     ("%%argo_task s --inputs bad-name\nprint(1)\n", "is not a Python variable name"),
@@ -97,8 +98,19 @@ CASES = [
     ("%argo_dag --dry-run --wait prepare", "--wait cannot be combined with --dry-run"),
     ("%argo_dag --dry-run --yaml /nonexistent-dir/x.yaml prepare", "cannot write the file"),
     ("%argo_dag --dry-run", "no DAG given"),
+    ("%argo_dag --dry-run prepare >> train(path=prepare) --name nightly", "--name comes after the DAG expression"),
+    ("%argo_dag --dry-run train(path=undefined_thing)", "`undefined_thing` is neither a registered task nor a notebook variable"),
+    ("%argo_dag --dry-run prepare >> make-report", "in %argo_dag a '-' is a minus sign"),
+    ("%argo_dag --dry-run train(path=f'{prepare}.csv')", "`prepare` is a task; it cannot be turned into text"),
+    ("%argo_dag --dry-run train(path=prepare.output)", "task `prepare` has no attribute 'output'"),
+    ("%argo_dag --dry-run train(path='x' * 200_000)", "too large for an Argo parameter"),
+    ("%argo_dag --dry-run --yaml 'unterminated prepare", "cannot parse the options"),
+    ("%%argo_task\ndef run_me():\n    pass\nif __name__ == '__main__':\n    run_me()\n", "`if __name__ == \"__main__\":` block"),
+    ("%%argo_task --inputs x report\nprint(x)\n", "the name goes before the options"),
     # %argo_env
     ("%argo_env missing.env", "env file 'missing.env' does not exist"),
+    ("%argo_env --namespace Bad_NS", "is not a valid Kubernetes namespace"),
+    ("%argo_env --host 'not a url'", "is not a URL"),
     ("%argo_env --token-var NOPE_TOKEN", "--token-var NOPE_TOKEN: that variable is not set or empty"),
     ("%argo_env --workers 2", "--workers only applies with --local"),
     ("%argo_env --host ftp://argo.example.org", "must use http:// or https://"),
@@ -171,3 +183,17 @@ def test_errors_still_stop_a_notebook_run(prepared):
     result = prepared.run_cell("%argo_dag --dry-run trian")
     assert result.error_in_exec is not None
     assert type(result.error_in_exec).__name__ == "DagError"
+
+
+def test_help_flag_prints_help_and_changes_nothing(prepared, capsys):
+    before = _state(prepared)
+    for line in ("%argo_dag -h", "%argo_env --help", "%argo_status -h"):
+        result = prepared.run_cell(line)
+        text = capsys.readouterr().out
+        assert result.success and line.split()[0] in text and "Traceback" not in text
+    assert _state(prepared) == before
+
+
+def test_quoted_option_values_with_spaces(prepared, tmp_path):
+    workflow = prepared.run_line_magic("argo_dag", "--dry-run --yaml 'my file.yaml' --label 'team=ml' prepare")
+    assert (tmp_path / "my file.yaml").read_text() == workflow.to_yaml()
