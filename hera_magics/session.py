@@ -134,14 +134,24 @@ class Session:
         ``conda-store-<ns>-share``) from folders in the state folder, so notebooks that use
         ``--volume home`` or ``--data-volume`` run unchanged.
         """
-        from .local import ensure_engine, read_engine_state, state_directory
+        from .local import read_engine_state, state_directory
+        from .local.launcher import ensure_engine_started
 
         namespace = namespace or "argo"
         folder = state_directory()
         volumes = {claim: folder / "volumes" / claim for claim in local_claims(namespace)}
-        url, token = ensure_engine(workers=workers, volumes=volumes)
-        served = (read_engine_state() or {}).get("volumes") or {}
+        url, token, started = ensure_engine_started(workers=workers, volumes=volumes)
+        engine_state = read_engine_state() or {}
+        served = engine_state.get("volumes") or {}
         warnings = []
+        running_workers = engine_state.get("workers")
+        if not started and workers is not None and running_workers != workers:
+            warnings.append(
+                f"the running local engine keeps its {running_workers} workers (--workers {workers} applies "
+                "only to a new engine); to change it, stop it when nothing runs "
+                "(from hera_magics.local import stop_engine; stop_engine()) and run "
+                f"%argo_env --local --workers {workers} again"
+            )
         missing = [claim for claim in volumes if claim not in served]
         if missing:
             warnings.append(
@@ -157,7 +167,8 @@ class Session:
             local=True,
             nebari=bool(nebari),
             username=username,
-            sources={"host": "--local", "token": "local engine (fresh random token)",
+            sources={"host": "--local",
+                     "token": "local engine (fresh random token)" if started else "the local engine's own token",
                      "namespace": "--namespace" if namespace != "argo" else "--local default",
                      "nebari": "--nebari" if nebari else "--local"},
         )

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .engine import Engine
 from .launcher import (
+    ARGO_TOKEN_VARIABLES,
     TOKEN_VARIABLE,
     default_workers,
     ensure_private_directory,
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     token = token or os.environ.pop(TOKEN_VARIABLE, None) or secrets.token_urlsafe(32)
     os.environ.pop(TOKEN_VARIABLE, None)
+    for name in ARGO_TOKEN_VARIABLES:  # started by hand from a shell that holds the Argo token
+        os.environ.pop(name, None)
     folder = state_directory(arguments.state_dir).resolve()
     ensure_private_directory(folder)
     # Held for the whole life of the process: two engines writing the same workflow files

@@ -35,6 +35,9 @@ LOCK_FILE_NAME = "local-engine.lock"
 # hands it over on the engine's stdin instead, so it is neither on the command line (which every
 # user of the machine can read in ``ps``) nor in the environment that tasks inherit.
 TOKEN_VARIABLE = "HERA_MAGICS_ENGINE_TOKEN"
+# The user's real Argo token (every Nebari Jupyter pod has it in its environment). The engine's
+# tasks inherit the engine's environment, so the engine is started without these.
+ARGO_TOKEN_VARIABLES = ("ARGO_TOKEN", "HERA_TOKEN", "GLOBAL_CONFIG_TOKEN")
 START_TIMEOUT_SECONDS = 60.0
 PROBE_TIMEOUT_SECONDS = 3.0
 
@@ -150,18 +153,34 @@ def ensure_engine(workers: int | None = None,
     differ (its running workflows would be lost otherwise); ``read_engine_state()`` tells
     which it has. ``volumes`` maps claim names to local folders (created if missing).
     """
+    url, token, _started = ensure_engine_started(workers, state_dir, volumes)
+    return url, token
+
+
+def ensure_engine_started(workers: int | None = None,
+                          state_dir: str | os.PathLike[str] | None = None,
+                          volumes: dict[str, str | os.PathLike[str]] | None = None) -> tuple[str, str, bool]:
+    """Like ``ensure_engine``, plus whether the engine was started now (False: reused)."""
     folder = state_directory(state_dir)
     with _locked(folder):
         state = running_engine(folder)
         if state is not None:
-            return state["url"], state["token"]
-        return _start_engine(folder, workers or default_workers(), volumes or {})
+            return state["url"], state["token"], False
+        url, token = _start_engine(folder, workers or default_workers(), volumes or {})
+        return url, token, True
+
+
+def engine_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the engine (and so every local task) starts with: no token of any kind."""
+    environment = dict(os.environ if environ is None else environ)
+    for name in (TOKEN_VARIABLE, *ARGO_TOKEN_VARIABLES):
+        environment.pop(name, None)
+    return environment
 
 
 def _start_engine(folder: Path, workers: int, volumes: dict[str, str | os.PathLike[str]]) -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    environment = dict(os.environ)
-    environment.pop(TOKEN_VARIABLE, None)
+    environment = engine_environment()
     environment["PYTHONUNBUFFERED"] = "1"
     # The engine starts in the state folder: make sure it imports this very hera_magics even
     # when the kernel found it through its working folder rather than an installation.
