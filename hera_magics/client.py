@@ -437,6 +437,7 @@ class ArgoClient:
         grep: str | None = None,
         namespace: str | None = None,
         container: str = "main",
+        tail_lines: int | None = None,
     ) -> Iterator[dict[str, str]]:
         """Log lines of a workflow (or of one pod) as ``{"content", "podName"}`` dicts.
 
@@ -445,7 +446,8 @@ class ArgoClient:
         a ``wait`` sidecar. ``pod_name`` is a pod name (``status.task_rows`` gives it), not a
         node id. With ``follow`` the stream stays open until the workflow ends, so there is no
         read timeout (Ctrl-C stops following); it asks for server-sent events, whose keepalives
-        keep proxies from closing a quiet stream.
+        keep proxies from closing a quiet stream. ``tail_lines`` asks only for the last lines of
+        each pod's log (``logOptions.tailLines``).
         """
         target = self._namespace(namespace)
         call = _Call(
@@ -462,6 +464,8 @@ class ArgoClient:
             params["logOptions.follow"] = "true"
         if grep:
             params["grep"] = grep
+        if tail_lines is not None:
+            params["logOptions.tailLines"] = str(max(0, int(tail_lines)))
         response, url = self._send(
             call,
             params=params,

@@ -68,6 +68,9 @@ MAX_TRACEBACK_LINES = 80
 
 MAX_REMEMBERED_RUNS = 200
 
+MAX_RESULT_BYTES = 256 * 1024
+"""Argo keeps at most the last 256 KiB of what a script printed as ``outputs.result``."""
+
 TRACEBACK_START = "Traceback (most recent call last):"
 
 KEPT_LOG_NOTE = "(kept when the run ended; the workflow is gone from the server)\n"
@@ -145,6 +148,25 @@ def decode_value(text: str) -> Any:
         return json.loads(text)
     except (TypeError, ValueError):
         return text
+
+
+def argo_result(text: str) -> str:
+    """``text`` as Argo would keep it in ``outputs.result``: one trailing newline trimmed, then
+    at most the last 256 KiB (a character cut in two at the start is dropped)."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    data = text.encode("utf-8")
+    if len(data) <= MAX_RESULT_BYTES:
+        return text
+    return data[-MAX_RESULT_BYTES:].decode("utf-8", errors="ignore")
+
+
+def _end_of(workflow: Mapping[str, Any] | None) -> tuple[Any, Any] | None:
+    """How a workflow ended, ``(phase, finishedAt)``: a retried run ends again at another time."""
+    if not workflow:
+        return None
+    status = workflow.get("status") or {}
+    return (status.get("phase"), status.get("finishedAt"))
 
 
 def public_host(host: str) -> str:
@@ -381,7 +403,9 @@ class KeptStateSource:
         return self.client.terminate_workflow(name, namespace=namespace)
 
     def retry_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return self.client.retry_workflow(name, namespace=namespace)
+        answer = self.client.retry_workflow(name, namespace=namespace)
+        self.run._forget_kept_state()
+        return answer
 
 
 # --------------------------------------------------------------------------------------------
@@ -463,7 +487,8 @@ class WorkflowRun:
         self._data: dict[str, Any] | None = None
         self._data_is_final = False  # the last *full* answer showed a finished workflow
         self._phase: str | None = None
-        self._kept = False  # the ended state and log tails are on disk
+        # the end (phase, finish time) whose state and log tails are on disk, if any
+        self._kept: tuple[Any, Any] | None = None
         self.gone_from_server = False  # the server forgot it; we show what was kept
         # where this notebook sees the workflow's data volume (--data-volume), if it has one
         self.data_folder: Path | None = None
@@ -571,20 +596,33 @@ class WorkflowRun:
         return self
 
     def keep_final_state(self) -> None:
-        """Keep the ended workflow and each task's log tail on disk (once), before a TTL deletes them."""
-        if self._kept or self.gone_from_server:
+        """Keep the ended workflow and each task's log tail on disk (once), before a TTL deletes them.
+
+        Nothing is fetched when that very end is on disk already (re-attaching to a finished run,
+        another kernel kept it); otherwise only the last ``KEPT_LOG_LINES`` lines of each log are
+        asked for. After a retry the run ends again, with another finish time, and is kept anew.
+        """
+        if self.gone_from_server:
+            return
+        if self._data_is_final and self._kept is not None and self._kept == _end_of(self._data):
             return
         data = self._data if self._data_is_final else None
         if data is None:
             data = self.client.get_workflow(self.name, namespace=self.namespace)
             if str((data.get("status") or {}).get("phase") or "") not in FINAL_PHASES:
                 return
-        self._kept = True
+            self._store(data)
+        end = _end_of(data)
+        if self._kept == end:
+            return
+        self._kept = end
+        if _end_of(load_final_state(self.namespace, self.name)) == end:
+            return  # kept already: by this kernel before a restart, or by another one
         for row in task_rows(data):
             if not row.get("pod_name") or row["phase"] in NOT_RUN_PHASES:
                 continue
             try:
-                lines = self._log_lines(row["pod_name"])
+                lines = self._log_lines(row["pod_name"], tail_lines=KEPT_LOG_LINES)
             except ArgoServerError as error:
                 logger.info("could not keep the log of %s/%s: %s", self.name, row["task"], error.message)
                 continue
@@ -593,6 +631,12 @@ class WorkflowRun:
             _write_private(final_state_path(self.namespace, self.name), json.dumps(data))
         except OSError as exc:
             logger.warning("could not keep the final state of %s: %s", self.name, exc)
+
+    def _forget_kept_state(self) -> None:
+        """The run goes on again (a retry): what was kept describes an end that is no more."""
+        self._kept = None
+        with contextlib.suppress(OSError):
+            final_state_path(self.namespace, self.name).unlink()
 
     def _current(self) -> dict[str, Any]:
         """The latest workflow JSON: fetched unless we hold it finished already."""
@@ -791,8 +835,11 @@ class WorkflowRun:
             message, hint=f"its tasks: {', '.join(known)}" if known else "it has no tasks yet"
         )
 
-    def _log_lines(self, pod_name: str | None) -> list[str]:
-        entries = self.client.workflow_logs(self.name, pod_name=pod_name, namespace=self.namespace)
+    def _log_lines(self, pod_name: str | None, *, tail_lines: int | None = None) -> list[str]:
+        options: dict[str, Any] = {"tail_lines": tail_lines} if tail_lines is not None else {}
+        entries = self.client.workflow_logs(
+            self.name, pod_name=pod_name, namespace=self.namespace, **options
+        )
         return [entry["content"] for entry in entries]
 
     def logs(self, task: str | None = None) -> str:
@@ -882,13 +929,12 @@ class WorkflowRun:
         if stdout:
             if isinstance(outputs.get("result"), str):
                 return outputs["result"]
-            return self.logs(name)
+            return argo_result(self.logs(name))
         for parameter in outputs.get("parameters") or []:
             if parameter.get("name") == "return":
                 if "value" not in parameter:
                     raise TaskResultError(f"the server reported no value for task {name}'s return")
                 return decode_value(str(parameter["value"]))
-        template = _template(workflow, row.get("template") or "") or {}
         declared = [p.get("name") for p in (template.get("outputs") or {}).get("parameters") or []]
         if "return" in declared:
             raise TaskResultError(
@@ -940,6 +986,7 @@ class WorkflowRun:
         """Re-run the failed tasks of a Failed/Error workflow (the same workflow, in place)."""
         self._store(self.client.retry_workflow(self.name, namespace=self.namespace))
         self._data_is_final = False  # the answer may still show the old, final phase
+        self._forget_kept_state()  # kept again when it ends again
         return self
 
     @property
