@@ -24,6 +24,9 @@ with an HTML page) is a ``HeraMagicsError``. IPython shows those as one short li
     ├── TaskResultError          a task has no result to give (not finished, failed, ...)
     ├── WorkflowTimeout          run.wait(timeout=...) ran out (also a TimeoutError)
     └── WorkflowFailed           a workflow we waited for ended Failed/Error
+
+    KeyboardInterrupt
+    └── WorkflowInterrupted      Ctrl-C while waiting for a workflow (one line, no traceback)
 """
 
 from __future__ import annotations
@@ -136,8 +139,32 @@ class WorkflowFailed(HeraMagicsError):
         phase: str,
         failed_tasks: list[dict[str, Any]] | None = None,
         hint: str | None = None,
+        run: Any = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.workflow_name = workflow_name
         self.phase = phase
         self.failed_tasks = failed_tasks or []
+        # The WorkflowRun that failed: ``run = %argo_dag --wait ...`` assigns nothing when it
+        # raises, so the run is reachable here (and through ``%argo_status --last``).
+        self.run = run
+
+
+class WorkflowInterrupted(KeyboardInterrupt):
+    """Ctrl-C while waiting for a workflow; the message says what became of the workflow.
+
+    Still a ``KeyboardInterrupt`` (so scripts and notebook runners stop as they would), but
+    IPython shows only the message: it asks any exception, ``BaseException`` ones included, for
+    ``_render_traceback_``.
+    """
+
+    def __init__(self, message: str, *, workflow_name: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.workflow_name = workflow_name
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"KeyboardInterrupt: {self.message}"]

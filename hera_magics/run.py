@@ -38,6 +38,7 @@ from .errors import (
     TaskResultError,
     UnknownTaskError,
     WorkflowFailed,
+    WorkflowInterrupted,
     WorkflowTimeout,
 )
 
@@ -696,11 +697,30 @@ class WorkflowRun:
                 self.refresh()
                 if self._phase in FINAL_PHASES:  # else someone retried it meanwhile
                     break
-            if self._phase == "Succeeded":
-                return self
-            raise self._failure()
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(self._stop_after_interrupt()) from None
+            raise WorkflowInterrupted(self._stop_after_interrupt(), workflow_name=self.name) from None
+        self._show_end_in_widget()
+        if self._phase == "Succeeded":
+            return self
+        raise self._failure()
+
+    def _show_end_in_widget(self) -> None:
+        """Bring the status view to the end and re-send its displays.
+
+        Without a widget front end (nbconvert, papermill, plain IPython) a display shows only
+        what it was when displayed; re-sending it from here, the cell that waited, makes the
+        saved notebook show the final table.
+        """
+        view = self._widget
+        if view is None:
+            return
+        try:
+            view.poll_once()
+            update = getattr(view, "update_displays", None)
+            if callable(update):
+                update()
+        except Exception:  # a display problem must never hide the workflow's outcome
+            logger.exception("could not update the status display of %s", self.name)
 
     def _wait_until_final(
         self, deadline: float | None, timeout: float | None, poll_interval: float
@@ -787,13 +807,19 @@ class WorkflowRun:
             if status_message:
                 headline += f": {status_message}"
         first = failed[0]["task"] if failed else None
-        hint = (f"full log: run.logs({first!r}); " if first else "") + f"Argo UI: {self.url}"
+        hint = (
+            "the run was not assigned; get it back with: run = %argo_status --last "
+            "(or the exception's .run); "
+            + (f"full log: run.logs({first!r}); " if first else "")
+            + f"Argo UI: {self.url}"
+        )
         return WorkflowFailed(
             "\n".join([headline, *sections]),
             workflow_name=self.name,
             phase=phase,
             failed_tasks=failed_tasks,
             hint=hint,
+            run=self,
         )
 
     def _failed_log_tail(self, row: Mapping[str, Any]) -> str:
@@ -834,6 +860,40 @@ class WorkflowRun:
         raise UnknownTaskError(
             message, hint=f"its tasks: {', '.join(known)}" if known else "it has no tasks yet"
         )
+
+    def _fresh(self) -> dict[str, Any]:
+        """The workflow JSON, fetched now."""
+        self.refresh()
+        assert self._data is not None
+        return self._data
+
+    def _wait_for_pod(self, task: str, poll_seconds: float = 0.5) -> str:
+        """The pod name of ``task`` once it has one (``%argo_logs NAME TASK --follow`` on a task
+        that has not started yet); a clear error when it never will."""
+        while True:
+            workflow = self._fresh()
+            try:
+                row: dict[str, Any] | None = self._row(task, workflow)
+            except TaskResultError:  # declared in the DAG, no node yet
+                row = None
+            if row is not None and row.get("pod_name"):
+                return str(row["pod_name"])
+            if row is not None and row["phase"] in NOT_RUN_PHASES:
+                raise TaskResultError(
+                    f"task {row['task']} did not run ({row.get('message') or row['phase']}), so it has no log"
+                )
+            if row is not None and row["phase"] in FINAL_PHASES:  # ended without ever getting a pod
+                raise TaskResultError(
+                    f"task {row['task']} ended {row['phase']} without a pod "
+                    f"({row.get('message') or 'no message'}), so it has no log"
+                )
+            if self._phase in FINAL_PHASES:
+                raise TaskResultError(
+                    f"task {row['task'] if row else task} never started: workflow {self.name} ended "
+                    f"{self._phase} before it did, so it has no log",
+                    hint=f"see its tasks with %argo_status {self.name}",
+                )
+            time.sleep(poll_seconds)
 
     def _log_lines(self, pod_name: str | None, *, tail_lines: int | None = None) -> list[str]:
         options: dict[str, Any] = {"tail_lines": tail_lines} if tail_lines is not None else {}

@@ -204,6 +204,8 @@ class Session:
         global_config.token = resolved.token.reveal() if resolved.token else None
         global_config.namespace = resolved.namespace
         global_config.verify_ssl = resolved.verify_ssl
+        if self.last_run is not None and self.last_run.client.config.host != resolved.host:
+            self.last_run = None  # a run of another server: attach() must not return it
         self.config = resolved
 
     def require_config(self) -> ArgoConfig:
@@ -345,13 +347,33 @@ class Session:
                 run.data_folder = self.data_folder(VolumeSpec(claim[0], claim[1], DATA_MOUNT, False))
         return run
 
-    def follow_logs(self, run: Any, task: str | None = None) -> Iterator[str]:
-        """Lines of a workflow's (or one task's) log as they are written, until it ends."""
-        pod_name = None
+    def follow_logs(self, run: Any, task: str | None = None, *, poll_seconds: float = 0.5) -> Iterator[str]:
+        """Lines of a workflow's (or one task's) log as they are written, until it ends.
+
+        A workflow's lines start with their task's name, as in ``run.logs()``. A task that has
+        not started yet is waited for (the workflow is asked again every ``poll_seconds``).
+        """
+        from .status import task_rows
+
         if task is not None:
-            pod_name = run._row(task, run.data).get("pod_name")
-        for entry in run.client.workflow_logs(run.name, pod_name=pod_name, follow=True, namespace=run.namespace):
-            yield entry["content"] if task else f"{entry['podName']} | {entry['content']}"
+            pod_name = run._wait_for_pod(task, poll_seconds)
+            for entry in run.client.workflow_logs(run.name, pod_name=pod_name, follow=True, namespace=run.namespace):
+                yield entry["content"]
+            return
+        task_of_pod: dict[str, str] = {}
+        asked_about: set[str] = set()
+
+        def learn(workflow: Mapping[str, Any]) -> None:
+            # Added to, never replaced: a retried task's earlier attempts keep their name.
+            task_of_pod.update((row["pod_name"], row["task"]) for row in task_rows(workflow) if row.get("pod_name"))
+
+        learn(run.data)
+        for entry in run.client.workflow_logs(run.name, follow=True, namespace=run.namespace):
+            pod = entry.get("podName") or ""
+            if pod not in task_of_pod and pod not in asked_about:
+                asked_about.add(pod)  # a pod started since: ask the server once for its task
+                learn(run._fresh())
+            yield f"{task_of_pod.get(pod, pod)} | {entry['content']}"
 
 
 def local_claims(namespace: str) -> list[str]:

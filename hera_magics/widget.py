@@ -21,6 +21,11 @@ Three parts, kept apart so each can be tested alone:
 Without a widget front end (nbconvert, plain IPython, a JupyterLab whose widget extension does
 not match) the same object still shows the latest state: ``_repr_mimebundle_`` always carries
 ``text/html`` and ``text/plain`` next to the widget view, and ``repr()`` is the text table.
+Such a front end keeps what was displayed, so the view re-sends its displays (the handles given
+to :meth:`StatusView.attach_display`) once whenever its poller stops — at a final phase, on a
+fatal error, on :meth:`stop` — and ``WorkflowRun.wait()`` does so when the run ends: the saved
+notebook shows the final table. A widget front end re-renders the same widget model in place,
+so no second widget appears.
 
 Widget values are assigned from the poll thread; ipykernel >= 7.1 delivers such updates (7.0
 did not, see STYLE.md §4). The token never reaches this module: it lives inside the source, and
@@ -395,6 +400,18 @@ def read_log_lines(
     return list(kept), count > max_lines
 
 
+def _display_updates_may_be_dropped() -> bool:
+    """True unless displays go straight to a terminal (IPython's own publisher prints them)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.displaypub import DisplayPublisher
+    except ImportError:  # pragma: no cover - displays come from IPython
+        return True
+    shell = get_ipython()
+    publisher = getattr(shell, "display_pub", None)
+    return publisher is None or type(publisher) is not DisplayPublisher
+
+
 def _error_text(error: BaseException) -> str:
     message = error.message if isinstance(error, HeraMagicsError) else str(error)
     text = scrub(" ".join(str(message).split()))
@@ -459,6 +476,11 @@ class StatusView:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
+        # IPython DisplayHandles of the places this view is shown (see attach_display), and
+        # the (html, log html) they were last sent with
+        self._display_handles: list[Any] = []
+        self._display_lock = threading.Lock()
+        self._displayed: tuple[str, str] | None = None
         # the widgets (all None without ipywidgets): the main HTML, the log viewer, the task
         # dropdown and the buttons "logs", "stop", "terminate", "retry", "refresh"
         self.html_widget: ipywidgets.HTML | None = None
@@ -626,7 +648,48 @@ class StatusView:
         """Poll now: wake the running poller, or start it again if it had stopped."""
         self.start()
 
+    def attach_display(self, handle: Any) -> None:
+        """Remember a display of this view (``display(view, display_id=True)`` returns it).
+
+        When the poller stops (a final phase, an error, :meth:`stop`) and when
+        :meth:`update_displays` is called, each display is sent again with the latest state:
+        front ends without widgets (nbconvert, papermill, plain IPython) keep only what was
+        sent, so the saved notebook shows the end instead of the first poll.
+        """
+        if handle is None:
+            return
+        with self._state_lock:
+            if all(handle is not known for known in self._display_handles):
+                self._display_handles.append(handle)
+            self._displayed = (self._html, self._log_html)
+
+    def update_displays(self) -> None:
+        """Send every attached display again with the current state (never raises).
+
+        A widget front end renders the same widget model again in place: no duplicate. In a
+        terminal an unchanged state is not printed again; through a kernel it is always sent,
+        since a front end drops display updates that arrive between two cells (nbclient does).
+        """
+        with self._display_lock:
+            with self._state_lock:
+                handles = list(self._display_handles)
+                state = (self._html, self._log_html)
+            if not handles or (state == self._displayed and not _display_updates_may_be_dropped()):
+                return
+            self._displayed = state
+            for handle in handles:
+                try:
+                    handle.update(self)
+                except Exception:  # a front end gone away must not break polling
+                    logger.debug("could not update a display of %s", self.name, exc_info=True)
+
     def _run(self) -> None:
+        try:
+            self._poll_until_stopped()
+        finally:
+            self.update_displays()  # the end of polling: show the last state everywhere
+
+    def _poll_until_stopped(self) -> None:
         # Every decision to end is taken under the state lock together with clearing
         # ``_running``, so a start() at that moment either keeps this thread going or starts a
         # new one — never neither.
@@ -902,6 +965,8 @@ class StatusView:
 
     def close(self) -> None:
         """Stop polling and close the widgets (their front-end views disappear)."""
+        with self._state_lock:
+            self._display_handles.clear()  # a closed widget is not displayed again
         self.stop()
         if self.widget is None:
             return

@@ -232,7 +232,8 @@ def open_notebook(page: Any, lab: Lab, name: str, *, first: bool) -> None:
         page.goto(f"{lab.url}lab/tree/{name}?reset&token={lab.token}")
         page.wait_for_function("window.jupyterapp !== undefined", timeout=PAGE_SECONDS * 1000)
     else:
-        page.evaluate("(path) => window.jupyterapp.commands.execute('docmanager:open', {path})", name)
+        # Returns nothing: the opened widget is no value Playwright can serialise.
+        page.evaluate("async (path) => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }", name)
     page.wait_for_function(KERNEL_IDLE_JS, arg=name, timeout=PAGE_SECONDS * 1000)
     dismiss_notifications(page)
 
