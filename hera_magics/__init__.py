@@ -27,6 +27,7 @@ from .errors import (
     UnexpectedResponseError,
     UnknownTaskError,
     WorkflowFailed,
+    WorkflowInterrupted,
     WorkflowTimeout,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "UnexpectedResponseError",
     "UnknownTaskError",
     "WorkflowFailed",
+    "WorkflowInterrupted",
     "WorkflowTimeout",
     "WorkflowRun",
     "load_ipython_extension",

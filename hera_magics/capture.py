@@ -492,7 +492,10 @@ def _replace_ipython_syntax(cell: str) -> tuple[str, list[str]]:
     """
     from IPython.core.inputtransformer2 import TransformerManager
 
-    transformed = TransformerManager().transform_cell(cell)
+    # IPython's transformer drops leading blank lines; keep them, so line numbers stay the cell's.
+    body = cell.lstrip("\n")
+    leading = cell[: len(cell) - len(body)]
+    transformed = leading + TransformerManager().transform_cell(body)
     if transformed.rstrip("\n") == cell.rstrip("\n"):
         return cell, []
     original_lines = cell.splitlines()

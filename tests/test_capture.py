@@ -287,3 +287,12 @@ def test_a_raising_cell_shows_its_traceback(tmp_path):
 def test_yaml_of_a_task_is_plain_yaml():
     spec = capture_cell("def f():\n    return 1\n", parse_task_options())
     assert yaml.safe_load(yaml.safe_dump(template_of(build_script(spec))))["name"] == "f"
+
+
+def test_leading_blank_lines_are_kept(tmp_path):
+    for cell in ("\ndef f():\n    return 1\n", "\n\n!echo shell\nprint('x')\n"):
+        spec = capture_cell(cell, parse_task_options(), name=None if "def" in cell else "t")
+        assert spec.code.count("\n") == cell.count("\n")
+    template = _template("\n\ndef g():\n    raise ValueError('third line')\n")
+    result = _run_like_a_pod(template, {}, tmp_path)
+    assert 'File "<cell g>", line 4, in g' in result.stderr
