@@ -827,13 +827,14 @@ class WorkflowRun:
         if not row.get("pod_name"):
             return "(no log: the task never got a pod)"
         try:
-            lines = self._log_lines(row["pod_name"])
+            # The traceback is at the end: the last lines are enough (keep_final_state kept them too).
+            lines = self._log_lines(row["pod_name"], tail_lines=KEPT_LOG_LINES)
         except ArgoServerError as error:
             saved = load_log_tail(self.namespace, self.name, row["task"])
-            return saved if saved is not None else f"(log not available: {error.message})"
-        tail = log_tail(lines) if lines else "(the log is empty)"
-        save_log_tail(self.namespace, self.name, row["task"], tail)
-        return tail
+            if saved is None:
+                return f"(log not available: {error.message})"
+            lines = saved.splitlines()
+        return log_tail(lines) if lines else "(the log is empty)"
 
     # -- tasks, logs and results --------------------------------------------------------------
 
