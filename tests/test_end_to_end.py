@@ -162,3 +162,49 @@ def test_a_failing_cell_shows_its_own_line_numbers(local_ip):
     message = str(caught.value)
     assert 'File "<cell parse>", line 4, in parse' in message
     assert "_hera_magics" not in message  # none of our wrapper frames
+
+
+def test_a_killed_kernel_neither_stops_nor_forgets_its_workflow(ip, tmp_path, monkeypatch):
+    """A kernel process submits a slow workflow and is killed (as a restart does); a new one
+    finds the same engine, re-attaches with --last, and the workflow finishes."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap as text
+
+    from hera_magics.local import stop_engine
+
+    state = tmp_path / "kernel-state"
+    monkeypatch.setenv("HERA_MAGICS_STATE_DIR", str(state))
+    marker = tmp_path / "finished"
+    kernel = text.dedent(f"""
+        import sys, time
+        from IPython.core.interactiveshell import InteractiveShell
+        ip = InteractiveShell.instance()
+        ip.run_line_magic("load_ext", "hera_magics")
+        ip.run_line_magic("argo_env", "--local")
+        ip.run_cell_magic("argo_task", "", "def slow():\\n    import time, pathlib\\n    time.sleep(4)\\n"
+                          "    pathlib.Path({str(marker)!r}).write_text('done')\\n    return 7\\n")
+        run = ip.run_line_magic("argo_dag", "--no-widget slow")
+        print("SUBMITTED", run.name, flush=True)
+        time.sleep(600)  # killed long before
+        """)
+    process = subprocess.Popen([sys.executable, "-c", kernel], stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        while line and not line.startswith("SUBMITTED"):
+            line = process.stdout.readline()
+        assert line.startswith("SUBMITTED"), "the first kernel did not submit"
+        name = line.split()[1]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        assert not marker.exists()  # still running when its kernel died
+        ip.run_line_magic("argo_env", "--local")
+        run = ip.run_line_magic("argo_status", "--last --no-widget")
+        assert run.name == name
+        run.wait(timeout=120)
+        assert run.result("slow") == 7 and marker.read_text() == "done"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        stop_engine(state)
