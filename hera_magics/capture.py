@@ -38,7 +38,7 @@ RESERVED_TASK_NAMES = frozenset({"Parameter", "Task"})
 ARGO_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 MAX_ARGO_NAME = 63
 
-QUANTITY_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+QUANTITY_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 # Units people write by habit, and the Kubernetes unit that means the same.
 HABIT_UNITS = {"KB": "k", "MB": "M", "GB": "G", "TB": "T", "KiB": "Ki", "MiB": "Mi", "GiB": "Gi",
                "TiB": "Ti", "kb": "k", "mb": "M", "gb": "G", "tb": "T"}
@@ -902,7 +902,7 @@ def task_command(spec: TaskSpec, context: PodContext) -> list[str]:
 
 def build_script(spec: TaskSpec, context: PodContext = PodContext()):
     """The Hera ``Script`` template for a task."""
-    from hera.workflows import EmptyDirVolume, Env, ExistingVolume, Parameter, Resources, RetryStrategy, Script, SecretEnv
+    from hera.workflows import EmptyDirVolume, Env, ExistingVolume, Parameter, RetryStrategy, Script, SecretEnv
     from hera.workflows.models import ValueFrom
 
     options = spec.options
@@ -917,13 +917,19 @@ def build_script(spec: TaskSpec, context: PodContext = PodContext()):
 
     resources = None
     if options.gpu or options.cpu or options.memory:
-        resources = Resources(
-            cpu_request=options.cpu,
-            memory_request=options.memory,
-            memory_limit=options.memory,
-            gpus=options.gpu or None,
-            gpu_flag=options.gpu_resource,
-        )
+        # Kubernetes' own model: Hera's Resources helper accepts only some quantity forms
+        # (no "2G" for memory), while the cluster accepts every quantity we validated.
+        from hera.workflows.models import Quantity, ResourceRequirements
+
+        requests: dict[str, Quantity] = {}
+        limits: dict[str, Quantity] = {}
+        if options.cpu:
+            requests["cpu"] = Quantity(options.cpu)
+        if options.memory:
+            requests["memory"] = limits["memory"] = Quantity(options.memory)
+        if options.gpu:
+            requests[options.gpu_resource] = limits[options.gpu_resource] = Quantity(str(options.gpu))
+        resources = ResourceRequirements(requests=requests or None, limits=limits or None)
 
     tolerations = []
     if options.gpu:

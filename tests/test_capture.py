@@ -296,3 +296,11 @@ def test_leading_blank_lines_are_kept(tmp_path):
     template = _template("\n\ndef g():\n    raise ValueError('third line')\n")
     result = _run_like_a_pod(template, {}, tmp_path)
     assert 'File "<cell g>", line 4, in g' in result.stderr
+
+
+@pytest.mark.parametrize("memory, cpu", [("2G", "1.5"), ("500M", "250m"), ("4", "2"), ("1e9", "1"), ("16Gi", "4")])
+def test_every_kubernetes_quantity_builds(memory, cpu):
+    template = _template("def f():\n    pass\n", memory=memory, cpu=cpu)
+    resources = template["script"]["resources"]
+    assert resources["requests"] == {"cpu": cpu, "memory": memory}
+    assert resources["limits"] == {"memory": memory}
