@@ -906,20 +906,27 @@ class WorkflowRun:
     def logs(self, task: str | None = None) -> str:
         """The log of one task (``task``), or of the whole workflow with ``task | `` prefixes.
 
-        After the workflow was deleted from the server (its TTL), a task's log tail kept when
-        the run failed is returned instead, when there is one.
+        After the workflow was deleted from the server (its TTL), the log tails kept when it
+        ended are returned instead, under a line that says so.
         """
+        text, kept = self._log_text(task)
+        return KEPT_LOG_NOTE + text if kept else text
+
+    def _log_text(self, task: str | None) -> tuple[str, bool]:
+        """(the log, whether it comes from what was kept on disk)."""
         try:
             workflow = self._current()
+            if not self.gone_from_server:
+                return self._server_log(task, workflow), False
         except NotFoundError:
-            if task is not None:
-                for spelling in (argo_name(task), task):
-                    saved = load_log_tail(self.namespace, self.name, spelling)
-                    if saved is not None:
-                        return KEPT_LOG_NOTE + saved
-            raise
-        if self.gone_from_server:
-            return self._kept_logs(task, workflow)
+            if load_final_state(self.namespace, self.name) is None:
+                raise
+            # The server forgot it (TTL) since we last looked: use what was kept.
+            self.refresh()
+            workflow = self._current()
+        return self._kept_logs(task, workflow), True
+
+    def _server_log(self, task: str | None, workflow: Mapping[str, Any]) -> str:
         if task is None:
             task_of_pod = {
                 row["pod_name"]: row["task"] for row in task_rows(workflow) if row["pod_name"]
@@ -950,7 +957,7 @@ class WorkflowRun:
             if saved is None:
                 continue
             if task is not None:
-                return KEPT_LOG_NOTE + saved
+                return saved
             parts.extend(f"{row['task']} | {line}" for line in saved.splitlines())
         if task is not None or not parts:
             raise NotFoundError(
@@ -958,7 +965,7 @@ class WorkflowRun:
                 + (f" for task {task}" if task else ""),
                 hint="logs are kept when a run is seen ending (run.wait(), the widget, %argo_status)",
             )
-        return KEPT_LOG_NOTE + "\n".join(parts)
+        return "\n".join(parts)
 
     def result(self, task: str, stdout: bool = False) -> Any:
         """What ``task`` returned, JSON-decoded (a function cell's ``return`` value).
@@ -990,7 +997,7 @@ class WorkflowRun:
         if stdout:
             if isinstance(outputs.get("result"), str):
                 return outputs["result"]
-            return argo_result(self.logs(name))
+            return argo_result(self._log_text(name)[0])
         for parameter in outputs.get("parameters") or []:
             if parameter.get("name") == "return":
                 if "value" not in parameter:

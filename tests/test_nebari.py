@@ -213,3 +213,16 @@ def test_logs_are_still_shown_after_the_server_forgets_the_workflow(local_ip):
     assert {row["task"]: row["phase"] for row in view.rows} == {"chatty": "Succeeded", "broken": "Failed"}
     assert "kept traceback" in view.html
     assert "Failed" in render_text(view.summary, view.rows)
+
+
+@pytest.mark.nebari
+def test_the_same_run_object_shows_kept_logs_after_deletion(local_ip):
+    local_ip.run_cell_magic("argo_task", "", "def speak():\n    print('said once')\n    return 'ok'\n")
+    run = local_ip.run_line_magic("argo_dag", "--no-widget speak")
+    run.wait(timeout=120)
+    run.client.delete_workflow(run.name, namespace=run.namespace)
+    assert run.logs("speak").splitlines() == ["(kept when the run ended; the workflow is gone from the server)",
+                                              "said once"]
+    assert run.result("speak", stdout=True) == "said once"  # no banner inside the value
+    assert run.result("speak") == "ok"
+    assert "speak | said once" in run.logs()
