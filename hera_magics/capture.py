@@ -748,13 +748,16 @@ def _hera_magics_plain(value):  # numpy scalars and arrays become numbers and li
         return value.item()
     if hasattr(value, "tolist"):
         return value.tolist()
-    raise TypeError("{function}() returned a " + type(value).__name__ + ", which is not JSON; "
+    raise TypeError("{function}() returned an object of type " + type(value).__name__ + ", which is not JSON; "
                     "return numbers, strings, lists or dicts, or give the task --data-volume")
 if _hera_magics_os.environ.get("HERA_MAGICS_DATA_NODE"):  # --data-volume: a file on the data volume
     _hera_magics_data.save_value(_hera_magics_value, _hera_magics_data_root(), _hera_magics_os.environ[
         "HERA_MAGICS_WORKFLOW"] + "/" + _hera_magics_os.environ["HERA_MAGICS_DATA_NODE"] + "/return")
 else:  # the output parameter "return", as JSON
-    _hera_magics_text = _hera_magics_json.dumps(_hera_magics_value, default=_hera_magics_plain)
+    try:
+        _hera_magics_text = _hera_magics_json.dumps(_hera_magics_value, default=_hera_magics_plain)
+    except TypeError as _hera_magics_error:
+        raise TypeError(str(_hera_magics_error)) from None  # without the json library's frames
     _hera_magics_path = _hera_magics_os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + {return_path!r}
     _hera_magics_os.makedirs(_hera_magics_os.path.dirname(_hera_magics_path), exist_ok=True)
     with open(_hera_magics_path, "w", encoding="utf-8") as _hera_magics_file:

@@ -288,9 +288,9 @@ class TaskHandle(_Chainable):
                 f"{self._task.name}({key}=[...]): a list of task outputs cannot be one argument",
                 hint="pass each output as its own input",
             )
-        if self._task.options.data_volume is not None and not isinstance(value, str):
+        if self._task.options.data_volume is not None and not isinstance(value, ArgoReference):
             try:
-                text = json.dumps(value)
+                text = value if isinstance(value, str) else json.dumps(value)
             except (TypeError, ValueError):
                 text = None
             if text is None or len(text) > LARGEST_PARAMETER_BYTES:

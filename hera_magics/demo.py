@@ -165,7 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"\nThe local engine keeps running (pid {engine.get('pid')}, {engine.get('url')}), so "
             "`%argo_env --local` in any notebook reaches these workflows again.\n"
-            "Stop it with: python -c 'from hera_magics.local import stop_engine; stop_engine()'"
+            "Stop it with: "
+            + (f"HERA_MAGICS_STATE_DIR={os.environ['HERA_MAGICS_STATE_DIR']} " if os.environ.get("HERA_MAGICS_STATE_DIR") else "")
+            + "python -c 'from hera_magics.local import stop_engine; stop_engine()'"
         )
     return status
 

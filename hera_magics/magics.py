@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from .errors import DagError, HeraMagicsError
+from .errors import DagError, HeraMagicsError, WorkflowFailed
 from .session import Session, notebook_name
 
 
@@ -237,7 +237,13 @@ class ArgoMagics(Magics):
         else:
             _show_widget(run)  # also with --wait: the table keeps updating while the cell blocks
         if args.wait:
-            run.wait()
+            try:
+                run.wait()
+            except WorkflowFailed as failure:
+                # The cell raised, so `run = %argo_dag --wait ...` assigned nothing.
+                failure.hint = "the run was not assigned; get it back with: run = %argo_status --last; " + (
+                    failure.hint or "")
+                raise
         return run
 
     # -- %argo_status / %argo_logs ---------------------------------------------------------------
@@ -361,6 +367,8 @@ def _quiet_workflow(workflow: Any) -> Any:
 
 def _show_widget(run: Any) -> None:
     view = run.widget
+    if not view.rows:
+        view.poll_once()  # show the current state at once, not an empty "Pending" table
     # With a display id the view can re-send this display when the run ends, so front ends
     # without widgets (nbconvert, papermill) keep the final table, not the first poll.
     handle = display(view, display_id=True)

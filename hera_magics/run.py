@@ -807,12 +807,7 @@ class WorkflowRun:
             if status_message:
                 headline += f": {status_message}"
         first = failed[0]["task"] if failed else None
-        hint = (
-            "the run was not assigned; get it back with: run = %argo_status --last "
-            "(or the exception's .run); "
-            + (f"full log: run.logs({first!r}); " if first else "")
-            + f"Argo UI: {self.url}"
-        )
+        hint = (f"full log: run.logs({first!r}); " if first else "") + f"Argo UI: {self.url}"
         return WorkflowFailed(
             "\n".join([headline, *sections]),
             workflow_name=self.name,

@@ -33,6 +33,7 @@ NEBARI_OVERRIDE_LABEL = "jupyterflow-override"
 NEBARI_USER_LABEL = "workflows.argoproj.io/creator-preferred-username"
 NEBARI_GPU_TOLERATION = TolerationSpec(key="dedicated", value="nebari", effect="NoSchedule")
 NEBARI_DEFAULT_TTL_SECONDS = 24 * 3600
+CHECK_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,13 @@ class Session:
         return ArgoClient(self.require_config())
 
     def check(self) -> dict[str, Any]:
-        """Ask the server who we are and which Argo it runs (``%argo_env --check``)."""
-        client = self.client()
+        """Ask the server who we are and which Argo it runs (``%argo_env --check``).
+
+        One try with a short timeout: a diagnosis should come in seconds, not minutes.
+        """
+        from .client import ArgoClient
+
+        client = ArgoClient(self.require_config(), timeout=CHECK_TIMEOUT_SECONDS, retries=0)
         return {"userinfo": client.userinfo(), "version": client.version()}
 
     # -- tasks ------------------------------------------------------------------------------

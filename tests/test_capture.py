@@ -274,7 +274,8 @@ def test_unserialisable_return_fails_with_a_clear_message(tmp_path):
     template = _template("def f():\n    return object()\n")
     result = _run_like_a_pod(template, {}, tmp_path)
     assert result.returncode == 1
-    assert "f() returned a object, which is not JSON" in result.stderr
+    assert "f() returned an object of type object, which is not JSON" in result.stderr
+    assert "json" not in result.stderr.split("TypeError")[0]
 
 
 def test_a_raising_cell_shows_its_traceback(tmp_path):

@@ -184,3 +184,14 @@ def test_a_task_inside_a_string_is_refused(tasks):
     assert "cannot be turned into text" in caught.value.message and "prepare.result" in caught.value.hint
     with pytest.raises(DagError, match="has no attribute 'nope'"):
         evaluate("train(path=prepare.nope)", tasks)
+
+
+def test_large_strings_for_a_data_volume_task_travel_as_files():
+    from hera_magics.capture import capture_cell, parse_task_options
+
+    spec = capture_cell("def use(big):\n    return len(big)\n", parse_task_options(data_volume="home"))
+    dag = evaluate("use(big='x' * 40_000)", {"use": spec})
+    assert dag.nodes[0].arguments["big"].startswith('{"__hera_magics_file__": "inputs/')
+    assert list(dag.files.values()) == ["x" * 40_000]
+    small = evaluate("use(big='short')", {"use": spec})
+    assert small.nodes[0].arguments["big"] == "short" and not small.files

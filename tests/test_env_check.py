@@ -133,3 +133,16 @@ def test_token_never_appears_anywhere(ip, tmp_path, server, capsys, isolated_sta
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
+
+
+def test_check_against_a_hung_server_answers_in_seconds(ip, tmp_path, server, capsys):
+    server.script("GET", "/api/v1/userinfo", Answer(200, USERINFO, delay=60))
+    _connect(ip, tmp_path, server.url)
+    from hera_magics.session import CHECK_TIMEOUT_SECONDS
+
+    result = ip.run_cell("%argo_env --check")
+    text = capsys.readouterr().out
+    assert not result.success
+    assert "api/v1/userinfo" in text and "Traceback" not in text
+    assert len(server.requests_to("GET", "/api/v1/userinfo")) == 1  # one try, not four
+    assert CHECK_TIMEOUT_SECONDS <= 10
