@@ -7,11 +7,10 @@ str never show it.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -75,17 +74,6 @@ class ArgoConfig:
     def __post_init__(self) -> None:
         if not self.host.endswith("/"):
             object.__setattr__(self, "host", self.host + "/")
-
-    def with_namespace(self, namespace: str) -> "ArgoConfig":
-        return replace(self, namespace=namespace)
-
-    @property
-    def ui_base(self) -> str:
-        """The Argo UI lives at the same base as the API."""
-        return self.host
-
-    def workflow_url(self, name: str, namespace: str | None = None) -> str:
-        return f"{self.host}workflows/{namespace or self.namespace}/{name}"
 
     def summary_lines(self) -> list[str]:
         """A short, token-safe description for %argo_env."""
@@ -302,7 +290,3 @@ def merge_variables(
     if file_overrides:
         return {**environ, **file_values}
     return {**file_values, **environ}
-
-
-def process_environment() -> dict[str, str]:
-    return dict(os.environ)

@@ -17,7 +17,6 @@ import base64
 import heapq
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -701,7 +700,3 @@ def dag_order(dag: DagSpec) -> list[str]:
             if waiting_on[downstream] == 0:
                 heapq.heappush(ready, (position[downstream], downstream))
     return placed
-
-
-def python_version_text() -> str:
-    return f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -14,7 +14,6 @@ traceback can still be shown after the workflow's TTL deleted it from the server
 from __future__ import annotations
 
 import contextlib
-import difflib
 import html
 import json
 import logging
@@ -42,6 +41,8 @@ from .errors import (
     WorkflowTimeout,
 )
 
+from .capture import argo_name
+from .capture import closest_names as close_matches
 from .status import FAILED_PHASES, FINAL_PHASES, NOT_RUN_PHASES, task_rows
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
@@ -97,11 +98,6 @@ def state_dir(environ: Mapping[str, str] | None = None) -> Path:
     return base / ".local" / "state" / "hera-magics"
 
 
-def argo_name(name: str) -> str:
-    """The Argo-safe spelling of a Python task name: ``hello_world`` → ``hello-world``."""
-    return name.replace("_", "-")
-
-
 def resolve_task_name(requested: str, available: Sequence[str]) -> str | None:
     """The task in ``available`` that ``requested`` means, or ``None``.
 
@@ -118,7 +114,7 @@ def resolve_task_name(requested: str, available: Sequence[str]) -> str | None:
 
 def closest_names(requested: str, available: Iterable[str]) -> list[str]:
     """Up to three names of ``available`` that look like ``requested`` (for "did you mean")."""
-    return difflib.get_close_matches(argo_name(requested), list(available), n=3, cutoff=0.6)
+    return close_matches(argo_name(requested), available)
 
 
 def log_tail(lines: Sequence[str], max_lines: int = LOG_TAIL_LINES) -> str:
