@@ -76,7 +76,7 @@ def engine_cpu() -> tuple[float, float] | None:
 def run_workflow(session, client, count: int) -> tuple[float, float | None, tuple[float, float] | None]:
     """(client wall seconds, engine-recorded span seconds, (engine, task) CPU seconds) for
     ``count`` independent tasks."""
-    from hera_magics.local.naming import parse_rfc3339
+    from hera_magics.argo import parse_rfc3339
 
     expression = "[" + ", ".join(f"noop(name='n{index}')" for index in range(count)) + "]"
     built = session.build(expression, name="bench-overhead")  # built before the clock starts

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import base64
-import heapq
 import json
 import re
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from .capture import (
     parse_label,
 )
 from .errors import DagError, TaskDefinitionError
+from .graph import find_cycle, topological_order
 
 DAG_TEMPLATE_NAME = "hera-magics-dag"
 # ``{{tasks.NAME.outputs.result}}`` / ``{{tasks.NAME.outputs.parameters.P}}`` inside argument values.
@@ -508,29 +508,12 @@ def validate(builder: DagBuilder) -> DagSpec:
 
 
 def _check_cycles(nodes: Mapping[str, DagNode]) -> None:
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    path: list[str] = []
-
-    def visit(name: str) -> None:
-        state[name] = 1
-        path.append(name)
-        for upstream in nodes[name].depends():
-            if state.get(upstream) == 1:
-                cycle = path[path.index(upstream):] + [upstream]
-                # path follows "depends on" edges; show it in the direction work flows
-                cycle.reverse()
-                raise DagError(
-                    f"the DAG has a cycle: {' >> '.join(cycle)}",
-                    hint="a task cannot (indirectly) wait for itself; remove one of these edges",
-                )
-            if state.get(upstream) is None:
-                visit(upstream)
-        path.pop()
-        state[name] = 2
-
-    for name in nodes:
-        if name not in state:
-            visit(name)
+    cycle = find_cycle({name: node.depends() for name, node in nodes.items()})
+    if cycle:
+        raise DagError(
+            f"the DAG has a cycle: {' >> '.join(cycle)}",
+            hint="a task cannot (indirectly) wait for itself; remove one of these edges",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -679,24 +662,7 @@ def build_workflow(
 
 
 def dag_order(dag: DagSpec) -> list[str]:
-    """Node names in an order where each comes after everything it depends on.
-
-    Kahn's algorithm, taking ready nodes in the order they were made, so the result is stable.
-    """
+    """Node names in an order where each comes after everything it depends on; among the ready
+    ones, the order they were made in, so the result is stable."""
     position = {node.name: index for index, node in enumerate(dag.nodes)}
-    waiting_on = {node.name: len(set(node.depends())) for node in dag.nodes}
-    dependents: dict[str, list[str]] = {node.name: [] for node in dag.nodes}
-    for node in dag.nodes:
-        for upstream in set(node.depends()):
-            dependents[upstream].append(node.name)
-    ready = [(position[name], name) for name, count in waiting_on.items() if count == 0]
-    heapq.heapify(ready)
-    placed: list[str] = []
-    while ready:
-        _, name = heapq.heappop(ready)
-        placed.append(name)
-        for downstream in dependents[name]:
-            waiting_on[downstream] -= 1
-            if waiting_on[downstream] == 0:
-                heapq.heappush(ready, (position[downstream], downstream))
-    return placed
+    return topological_order({node.name: node.depends() for node in dag.nodes}, key=position.__getitem__)

@@ -131,11 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nbclient.exceptions import CellExecutionError
 
     from .local import read_engine_state, stop_engine
-    from .run import WorkflowRun, remembered_runs, state_dir
+    from .run import WorkflowRun, remembered_runs
+    from .state import state_directory
     from .session import Session
 
     before = {(record.name, record.namespace) for record in remembered_runs()}
-    print(f"running {path} (state folder {state_dir()})", flush=True)
+    print(f"running {path} (state folder {state_directory()})", flush=True)
     try:
         execute_notebook(path, timeout=arguments.timeout, output=arguments.output)
     except CellExecutionError as error:

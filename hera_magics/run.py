@@ -17,9 +17,7 @@ import contextlib
 import html
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -43,7 +41,9 @@ from .errors import (
 
 from .capture import argo_name
 from .capture import closest_names as close_matches
-from .status import FAILED_PHASES, FINAL_PHASES, NOT_RUN_PHASES, task_rows
+from .argo import FAILED_PHASES, FINAL_PHASES, NOT_RUN_PHASES
+from .state import locked, state_directory, write_private
+from .status import task_rows
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
     from .client import ArgoClient
@@ -80,22 +80,6 @@ KEPT_LOG_NOTE = "(kept when the run ended; the workflow is gone from the server)
 
 # --------------------------------------------------------------------------------------------
 # pure helpers
-
-
-def state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Where hera_magics keeps its state (internals.md).
-
-    ``$HERA_MAGICS_STATE_DIR``, else ``$XDG_STATE_HOME/hera-magics``, else
-    ``~/.local/state/hera-magics``.
-    """
-    variables = os.environ if environ is None else environ
-    if variables.get("HERA_MAGICS_STATE_DIR"):
-        return Path(variables["HERA_MAGICS_STATE_DIR"]).expanduser()
-    if variables.get("XDG_STATE_HOME"):
-        return Path(variables["XDG_STATE_HOME"]).expanduser() / "hera-magics"
-    home = variables.get("HOME")
-    base = Path(home) if home else Path.home()
-    return base / ".local" / "state" / "hera-magics"
 
 
 def resolve_task_name(requested: str, available: Sequence[str]) -> str | None:
@@ -199,24 +183,7 @@ class RememberedRun:
 
 
 def runs_file(directory: Path | None = None) -> Path:
-    return (directory or state_dir()) / "runs.json"
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside ``path`` (two kernels may remember runs at once)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        import fcntl
-    except ImportError:  # Windows: last writer wins, which loses at most one record
-        yield
-        return
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return (directory or state_directory()) / "runs.json"
 
 
 def _read_runs(path: Path) -> list[RememberedRun]:
@@ -243,21 +210,6 @@ def _read_runs(path: Path) -> list[RememberedRun]:
     return runs
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically with mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def remember_run(
     name: str,
     namespace: str,
@@ -276,14 +228,14 @@ def remember_run(
         submitted_at=submitted_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     path = runs_file(directory)
-    with _locked(path):
+    with locked(path.with_name(path.name + ".lock")):
         runs = [
             run
             for run in _read_runs(path)
             if (run.name, run.namespace, run.host) != (record.name, record.namespace, record.host)
         ]
         runs = (runs + [record])[-MAX_REMEMBERED_RUNS:]
-        _write_private(
+        write_private(
             path, json.dumps({"version": 1, "runs": [asdict(run) for run in runs]}, indent=1)
         )
     return record
@@ -325,7 +277,7 @@ def log_tail_path(
     namespace: str, workflow: str, task: str, *, directory: Path | None = None
 ) -> Path:
     """``<state dir>/logs/<namespace>/<workflow>/<task>.log``."""
-    folder = (directory or state_dir()) / "logs" / safe_path_part(namespace)
+    folder = (directory or state_directory()) / "logs" / safe_path_part(namespace)
     return folder / safe_path_part(workflow) / f"{safe_path_part(task)}.log"
 
 
@@ -334,7 +286,7 @@ def save_log_tail(
 ) -> None:
     """Keep a task's log tail on disk (mode 0600); failures to write are only logged."""
     try:
-        _write_private(log_tail_path(namespace, workflow, task, directory=directory), text)
+        write_private(log_tail_path(namespace, workflow, task, directory=directory), text)
     except OSError as exc:
         logger.warning("could not keep the log of %s/%s: %s", workflow, task, exc)
 
@@ -625,7 +577,7 @@ class WorkflowRun:
                 continue
             save_log_tail(self.namespace, self.name, row["task"], "\n".join(lines[-KEPT_LOG_LINES:]))
         try:
-            _write_private(final_state_path(self.namespace, self.name), json.dumps(data))
+            write_private(final_state_path(self.namespace, self.name), json.dumps(data))
         except OSError as exc:
             logger.warning("could not keep the final state of %s: %s", self.name, exc)
 
@@ -1094,5 +1046,4 @@ __all__ = [
     "remembered_runs",
     "resolve_task_name",
     "save_log_tail",
-    "state_dir",
 ]

@@ -36,48 +36,33 @@ Rules (where Argo itself gives no single answer, the choice is written here):
 * **Phase.** A missing or empty phase is ``"Pending"``.
 * **Messages.** A missing message is ``""``. An Omitted node without a message gets
   ``OMITTED_MESSAGE`` and a Skipped one ``SKIPPED_MESSAGE``, so the table always says why.
-* **Pod names** follow Argo's rule (``workflow/util/pod_name.go``, see ``pod_name``).
+* **Pod names** follow Argo's rule (``workflow/util/pod_name.go``, see ``argo.pod_name``).
 """
 
 from __future__ import annotations
 
-import heapq
 import re
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
-FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
-"""Workflow phases after which nothing changes any more (Argo's "completed")."""
-
-FAILED_PHASES = frozenset({"Failed", "Error"})
-"""Node phases that mean the task did not do its work."""
-
-NOT_RUN_PHASES = frozenset({"Skipped", "Omitted"})
-"""Node phases of tasks that never ran (``when`` false, or ``depends`` not met)."""
-
-DONE_PHASES = frozenset({"Succeeded", "Skipped", "Omitted"})
-"""Node phases that Argo's ``progress`` counts as done."""
-
-CONTAINER_NODE_TYPES = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup"})
-"""Node types that only group other nodes; they are never rows."""
-
-EXECUTABLE_NODE_TYPES = frozenset({"Pod", "Container", "HTTP", "Plugin", "Suspend"})
-"""Node types Argo counts in ``progress`` (``workflow/progress/updater.go``)."""
+from .argo import (
+    CONTAINER_NODE_TYPES,
+    DONE_PHASES,
+    EXECUTABLE_NODE_TYPES,
+    FAILED_PHASES,
+    FINAL_PHASES,
+    OMITTED_MESSAGE,
+    node_template_name,
+    parse_time,
+    pod_name_of_node,
+    pod_name_version,
+)
+from .graph import topological_order
 
 ROW_NODE_TYPES = frozenset({"Pod", "Suspend", "HTTP", "Plugin", "Skipped"})
 """Node types that are a row of their own (Retry is handled separately)."""
 
-POD_NAME_FORMAT_ANNOTATION = "workflows.argoproj.io/pod-name-format"
-
-OMITTED_MESSAGE = "omitted: depends condition not met"
 SKIPPED_MESSAGE = "skipped: its when condition was false"
-
-# Kubernetes names are at most 253 characters; the pod name's hash suffix takes up to 10 plus a
-# dash. Argo cuts the "<workflow>-<template>" prefix to 242 characters (pod_name.go).
-_MAX_POD_NAME_PREFIX = 253 - 10 - 1
-
-_FNV32_OFFSET_BASIS = 2166136261
-_FNV32_PRIME = 16777619
 
 # "name(3)" -> 3: the attempt number Argo appends to a retried node's name.
 _ATTEMPT_SUFFIX = re.compile(r"\((\d+)\)$")
@@ -85,52 +70,6 @@ _ATTEMPT_SUFFIX = re.compile(r"\((\d+)\)$")
 
 # --------------------------------------------------------------------------------------------
 # small pure helpers
-
-
-def fnv32a(text: str) -> int:
-    """The 32-bit FNV-1a hash of ``text``'s UTF-8 bytes, as Argo uses in node ids and pod names."""
-    value = _FNV32_OFFSET_BASIS
-    for byte in text.encode("utf-8"):
-        value ^= byte
-        value = (value * _FNV32_PRIME) % 2**32
-    return value
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An Argo time (RFC3339 string, ``datetime``, or ``None``/``""``) as an aware UTC datetime.
-
-    A naive ``datetime`` (what ``yaml.safe_load`` gives for ``2019-06-26T09:11:58Z``) is taken
-    to be UTC, which is what Argo writes. Fractional seconds longer than microseconds
-    (RFC3339Nano) are cut to microseconds. Anything unreadable gives ``None`` rather than an
-    error: a status table must not break on one odd field.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # Python before 3.11 accepts only 3 or 6 fractional digits; normalise to 6.
-    match = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
-    if match:
-        head, fraction, zone = match.groups()
-        if fraction:
-            fraction = (fraction[1:] + "000000")[:6]
-            text = f"{head}.{fraction}{zone}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def seconds_between(started: datetime | None, finished: datetime | None) -> float | None:
@@ -171,43 +110,6 @@ def is_final(phase: str | None) -> bool:
 def failed_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The rows whose task failed (phase Failed or Error), in the order given."""
     return [dict(row) for row in rows if row.get("phase") in FAILED_PHASES]
-
-
-def pod_name_version(workflow: Mapping[str, Any]) -> str:
-    """The workflow's pod-name format: ``"v1"`` if its annotation says so, else ``"v2"``.
-
-    ``v2`` is Argo's default since v3.4, and what its UI assumes when the annotation is absent.
-    """
-    annotations = (workflow.get("metadata") or {}).get("annotations") or {}
-    return "v1" if annotations.get(POD_NAME_FORMAT_ANNOTATION) == "v1" else "v2"
-
-
-def node_template_name(node: Mapping[str, Any]) -> str:
-    """The template a node ran: ``templateName``, else ``templateRef.template``, else ``""``."""
-    if node.get("templateName"):
-        return str(node["templateName"])
-    reference = node.get("templateRef") or {}
-    return str(reference.get("template") or "") if isinstance(reference, Mapping) else ""
-
-
-def pod_name(workflow_name: str, node: Mapping[str, Any], *, version: str = "v2") -> str:
-    """The Kubernetes pod name of a Pod node, by Argo's rule (``workflow/util/pod_name.go``).
-
-    ``v1``: the node id. ``v2``: the workflow name for the root node, else
-    ``<workflow>-<template>-<fnv32a(node name)>`` with the prefix cut to 242 characters (without
-    a template name: ``<workflow>-<hash>``, which equals the node id).
-    """
-    node_id = str(node.get("id") or "")
-    if version == "v1":
-        return node_id
-    name = str(node.get("name") or "")
-    if not name:
-        return node_id
-    if name == workflow_name:
-        return workflow_name
-    template = node_template_name(node)
-    prefix = f"{workflow_name}-{template}" if template else workflow_name
-    return f"{prefix[:_MAX_POD_NAME_PREFIX]}-{fnv32a(name)}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,31 +180,13 @@ def _order_key(node_id: str, nodes: Mapping[str, Any]) -> tuple[bool, datetime, 
 
 
 def _topological(node_ids: set[str], nodes: Mapping[str, Any]) -> list[str]:
-    """Kahn's algorithm over ``node_ids``; ready nodes leave by start time, then name."""
-    in_degree = dict.fromkeys(node_ids, 0)
+    """``node_ids`` after their parents in the ``children`` graph; ready nodes by start time, then name."""
+    upstream: dict[str, list[str]] = {node_id: [] for node_id in node_ids}
     for node_id in node_ids:
         for child in _children(nodes[node_id], nodes):
-            if child in in_degree:
-                in_degree[child] += 1
-    ready = [
-        (_order_key(node_id, nodes), node_id)
-        for node_id, count in in_degree.items()
-        if count == 0
-    ]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        _, node_id = heapq.heappop(ready)
-        order.append(node_id)
-        for child in _children(nodes[node_id], nodes):
-            if child not in in_degree:
-                continue
-            in_degree[child] -= 1
-            if in_degree[child] == 0:
-                heapq.heappush(ready, (_order_key(child, nodes), child))
-    # A cycle cannot come from Argo, but a hand-made status must not lose nodes.
-    leftovers = sorted(set(node_ids) - set(order), key=lambda node_id: _order_key(node_id, nodes))
-    return order + leftovers
+            if child in upstream:
+                upstream[child].append(node_id)
+    return topological_order(upstream, key=lambda node_id: (_order_key(node_id, nodes), node_id))
 
 
 def _reachable(start: str, nodes: Mapping[str, Any]) -> set[str]:
@@ -384,7 +268,7 @@ def _row(
         "message": message,
         "retries": retries,
         "node_id": node_id,
-        "pod_name": pod_name(workflow_name, worker, version=version) if is_pod and worker else None,
+        "pod_name": pod_name_of_node(workflow_name, worker, version=version) if is_pod and worker else None,
         "exit_code": parse_exit_code(worker) if worker is not None else None,
     }
 
@@ -473,19 +357,12 @@ def summary(workflow: Mapping[str, Any], *, now: datetime | None = None) -> dict
 
 
 __all__ = [
-    "FAILED_PHASES",
-    "FINAL_PHASES",
-    "OMITTED_MESSAGE",
     "SKIPPED_MESSAGE",
     "count_progress",
     "failed_rows",
-    "fnv32a",
     "is_final",
     "node_order",
     "parse_progress",
-    "parse_time",
-    "pod_name",
-    "pod_name_version",
     "summary",
     "task_rows",
 ]

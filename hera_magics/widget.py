@@ -42,7 +42,7 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from . import status
+from . import argo, status
 from .errors import (
     ArgoServerError,
     AuthenticationError,
@@ -197,7 +197,7 @@ def _safe_link(url: str | None) -> str | None:
 
 def _ran(row: Mapping[str, Any]) -> bool:
     """Omitted and Skipped nodes never ran: Argo gives them start == finish, we show no time."""
-    return str(row.get("phase")) not in status.NOT_RUN_PHASES
+    return str(row.get("phase")) not in argo.NOT_RUN_PHASES
 
 
 def _row_started_text(row: Mapping[str, Any]) -> str:
@@ -304,7 +304,7 @@ def render_html(
             "</tr>"
         )
         tail = log_tails.get(str(row.get("pod_name"))) if row.get("pod_name") else None
-        if tail is not None and phase in status.FAILED_PHASES:
+        if tail is not None and phase in argo.FAILED_PHASES:
             parts.append(
                 '<tr><td colspan="6" style="padding:0 0 6px 12px">'
                 f'<div style="color:#757575">last lines of the log of '
@@ -364,7 +364,7 @@ def render_text(
     for row, line in zip(rows, table):
         lines.append(format_line(line))
         tail = log_tails.get(str(row.get("pod_name"))) if row.get("pod_name") else None
-        if tail is not None and row.get("phase") in status.FAILED_PHASES:
+        if tail is not None and row.get("phase") in argo.FAILED_PHASES:
             lines.append(f"    last lines of the log of {line[0]} (pod {row.get('pod_name')}):")
             lines.extend(f"    | {text}" for text in tail.splitlines())
     return "\n".join(lines)
@@ -873,7 +873,7 @@ class StatusView:
                 "logs": not tasks,
                 "stop": final,
                 "terminate": final,
-                "retry": phase not in status.FAILED_PHASES,
+                "retry": phase not in argo.FAILED_PHASES,
                 "refresh": False,
             }
             # Each trait is compared before it is assigned, so an unchanged workflow sends no
@@ -886,7 +886,7 @@ class StatusView:
                     self.task_select.options = tasks
                     if selected not in tasks:
                         # Offer the task one most likely wants to read: the first that failed.
-                        failed = [row["task"] for row in self._rows if row["phase"] in status.FAILED_PHASES]
+                        failed = [row["task"] for row in self._rows if row["phase"] in argo.FAILED_PHASES]
                         selected = failed[0] if failed else (tasks[0] if tasks else None)
                     if self.task_select.value != selected:
                         self.task_select.value = selected

@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from hera_magics.local import ensure_engine, read_engine_state, running_engine, stop_engine
-from hera_magics.local.naming import GENERATE_NAME_ALPHABET, node_id, pod_name
+from hera_magics.argo import node_id, pod_name
+from hera_magics.local.naming import GENERATE_NAME_ALPHABET
 from hera_magics.local.wire import TOKEN_NOT_VALID
 
 from .local_helpers import (

@@ -20,17 +20,9 @@ from hera_magics.local.expressions import (
     parse_depends,
     referenced_tasks,
 )
-from hera_magics.local.naming import (
-    GENERATE_NAME_ALPHABET,
-    dns_friendly,
-    fnv32a,
-    generated_name,
-    node_id,
-    parse_rfc3339,
-    pod_name,
-    rfc3339,
-    rfc3339_nano,
-)
+from hera_magics.argo import fnv32a, node_id, parse_rfc3339, pod_name, rfc3339, rfc3339_nano
+from hera_magics.graph import find_cycle
+from hera_magics.local.naming import GENERATE_NAME_ALPHABET, dns_friendly, generated_name
 from hera_magics.local.runner import RESULT_LIMIT, CommandNotFound, _StdoutTail, resolve_argv
 from hera_magics.local.selectors import (
     SelectorError,
@@ -41,7 +33,7 @@ from hera_magics.local.selectors import (
     restore_list_zero_fields,
     restore_workflow_zero_fields,
 )
-from hera_magics.local.spec import dag_targets, find_cycle
+from hera_magics.local.spec import dag_targets
 from hera_magics.local.templating import (
     ExpressionTag,
     UnresolvedReference,

@@ -35,9 +35,9 @@ from hera_magics.run import (
     remembered_runs,
     resolve_task_name,
     safe_path_part,
-    state_dir,
 )
-from hera_magics.status import fnv32a
+from hera_magics.argo import fnv32a
+from hera_magics.state import state_directory
 
 from .canned_server import Answer, CannedServer, Recorded, argo_error
 
@@ -213,8 +213,12 @@ def serve(server: CannedServer, *states: dict[str, Any], logs: dict[str, list[st
         ({"HERA_MAGICS_STATE_DIR": "", "XDG_STATE_HOME": "", "HOME": "/h"}, "/h/.local/state/hera-magics"),
     ],
 )
-def test_state_dir(environ, expected):
-    assert state_dir(environ) == Path(expected)
+def test_state_dir(environ, expected, monkeypatch):
+    for variable in ("HERA_MAGICS_STATE_DIR", "XDG_STATE_HOME", "HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environ.items():
+        monkeypatch.setenv(variable, value)
+    assert state_directory() == Path(expected)
 
 
 @pytest.mark.parametrize(

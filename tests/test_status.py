@@ -16,17 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
+from hera_magics.argo import OMITTED_MESSAGE, fnv32a, parse_time, pod_name_of_node, pod_name_version
 from hera_magics.status import (
-    OMITTED_MESSAGE,
     SKIPPED_MESSAGE,
     count_progress,
     failed_rows,
-    fnv32a,
     is_final,
     parse_progress,
-    parse_time,
-    pod_name,
-    pod_name_version,
     seconds_between,
     summary,
     task_rows,
@@ -481,7 +477,7 @@ LONG_TEMPLATE = "t" * 60
     ],
 )
 def test_pod_name(workflow_name: str, node: dict[str, Any], version: str, expected: str) -> None:
-    assert pod_name(workflow_name, node, version=version) == expected
+    assert pod_name_of_node(workflow_name, node, version=version) == expected
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,8 @@ from hera_magics.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from hera_magics.status import OMITTED_MESSAGE, fnv32a, summary, task_rows
+from hera_magics.argo import OMITTED_MESSAGE, fnv32a
+from hera_magics.status import summary, task_rows
 from hera_magics.widget import (
     EMPTY_LOG_MESSAGE,
     LOG_TAIL_LINES,

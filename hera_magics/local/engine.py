@@ -35,7 +35,29 @@ from typing import Any, Callable, Iterator
 
 from . import spec as specs
 from .expressions import ExpressionError, evaluate_depends, evaluate_when
-from .naming import dns_friendly, generated_name, node_id, parse_rfc3339, pod_name, rfc3339
+from ..argo import (
+    ERROR,
+    EXECUTABLE_NODE_TYPES as EXECUTABLE_TYPES,
+    FAILED,
+    FAILED_PHASES as FAILED_OR_ERROR,
+    FINAL_PHASES as COMPLETED,
+    FULFILLED_PHASES as FULFILLED,
+    LABEL_COMPLETED,
+    LABEL_CREATOR,
+    LABEL_PHASE,
+    OMITTED,
+    OMITTED_MESSAGE,
+    PENDING,
+    POD_NAME_FORMAT_ANNOTATION as ANNOTATION_POD_NAME_FORMAT,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    node_id,
+    parse_rfc3339,
+    pod_name,
+    rfc3339,
+)
+from .naming import dns_friendly, generated_name
 from .runner import CommandNotFound, PodLaunch, PodOutcome, PodProcess, kill_stale_group, resolve_argv
 from .selectors import Requirement, field_value, labels_match
 from .store import WorkflowStore
@@ -43,26 +65,11 @@ from .templating import ExpressionTag, UnresolvedReference, parameter_text, pars
 from .validation import WorkflowInvalid, validate_workflow
 from .wire import INTERNAL, ApiError, already_exists, bad_request, not_found
 
-# Node phases.
-PENDING, RUNNING, SUCCEEDED, FAILED, ERROR, SKIPPED, OMITTED = (
-    "Pending", "Running", "Succeeded", "Failed", "Error", "Skipped", "Omitted",
-)
-FULFILLED = {SUCCEEDED, FAILED, ERROR, SKIPPED, OMITTED}
-COMPLETED = {SUCCEEDED, FAILED, ERROR}
-FAILED_OR_ERROR = {FAILED, ERROR}
-WORKFLOW_COMPLETED = {SUCCEEDED, FAILED, ERROR}
-# Node types that run something; progress counts these.
-EXECUTABLE_TYPES = {"Pod", "Container", "HTTP", "Plugin", "Suspend"}
 
 METADATA_ORDER = ("name", "generateName", "namespace", "uid", "resourceVersion", "generation",
                   "creationTimestamp", "labels", "annotations")
-LABEL_PHASE = "workflows.argoproj.io/phase"
-LABEL_COMPLETED = "workflows.argoproj.io/completed"
-LABEL_CREATOR = "workflows.argoproj.io/creator"
-ANNOTATION_POD_NAME_FORMAT = "workflows.argoproj.io/pod-name-format"
 
 # Messages, word for word as Argo writes them.
-OMITTED_MESSAGE = "omitted: depends condition not met"
 NO_MORE_RETRIES = "No more retries left"
 MAX_DURATION_EXCEEDED = "Max duration limit exceeded"
 WORKFLOW_DEADLINE_MESSAGE = "Step exceeded its deadline"
@@ -186,7 +193,7 @@ class WorkflowRecord:
 
     @property
     def completed(self) -> bool:
-        return self.status.get("phase") in WORKFLOW_COMPLETED
+        return self.status.get("phase") in COMPLETED
 
 
 @dataclass

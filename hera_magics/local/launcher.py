@@ -23,10 +23,10 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import LocalEngineError
-from .store import write_atomically
+from ..state import ensure_private_directory, locked, state_directory, write_private
 
 STATE_FILE_NAME = "local-engine.json"
 LOG_FILE_NAME = "local-engine.log"
@@ -40,21 +40,6 @@ TOKEN_VARIABLE = "HERA_MAGICS_ENGINE_TOKEN"
 ARGO_TOKEN_VARIABLES = ("ARGO_TOKEN", "HERA_TOKEN", "GLOBAL_CONFIG_TOKEN")
 START_TIMEOUT_SECONDS = 60.0
 PROBE_TIMEOUT_SECONDS = 3.0
-
-
-def state_directory(state_dir: str | os.PathLike[str] | None = None) -> Path:
-    """``state_dir``, else ``$HERA_MAGICS_STATE_DIR``, else ``$XDG_STATE_HOME/hera-magics``,
-    else ``~/.local/state/hera-magics``."""
-    if state_dir is not None:
-        folder = Path(state_dir).expanduser()
-    elif os.environ.get("HERA_MAGICS_STATE_DIR"):
-        folder = Path(os.environ["HERA_MAGICS_STATE_DIR"]).expanduser()
-    elif os.environ.get("XDG_STATE_HOME"):
-        folder = Path(os.environ["XDG_STATE_HOME"]).expanduser() / "hera-magics"
-    else:
-        folder = Path.home() / ".local" / "state" / "hera-magics"
-    # Absolute, so the engine (started in another working folder) finds the same place.
-    return folder.absolute()
 
 
 def default_workers() -> int:
@@ -75,7 +60,7 @@ def write_engine_state(state_dir: Path, state: dict[str, Any]) -> Path:
     """Write the state file with mode 0600 (it holds the token)."""
     ensure_private_directory(state_dir)
     path = state_dir / STATE_FILE_NAME
-    write_atomically(path, json.dumps(state, indent=2), mode=0o600)
+    write_private(path, json.dumps(state, indent=2))
     return path
 
 
@@ -85,12 +70,6 @@ def remove_engine_state(state_dir: Path, pid: int) -> None:
     if state and state.get("pid") == pid:
         with contextlib.suppress(OSError):
             (state_dir / STATE_FILE_NAME).unlink()
-
-
-def ensure_private_directory(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o700)
 
 
 def pid_alive(pid: Any) -> bool:
@@ -114,23 +93,6 @@ def probe(url: str, token: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
             return response.status == 200 and "version" in json.loads(response.read() or b"{}")
     except (urllib.error.URLError, OSError, ValueError):
         return False
-
-
-@contextlib.contextmanager
-def _locked(state_dir: Path) -> Iterator[None]:
-    """An exclusive lock on the state folder, so two kernels never start two engines."""
-    ensure_private_directory(state_dir)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(state_dir / LOCK_FILE_NAME, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def running_engine(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
@@ -162,7 +124,8 @@ def ensure_engine_started(workers: int | None = None,
                           volumes: dict[str, str | os.PathLike[str]] | None = None) -> tuple[str, str, bool]:
     """Like ``ensure_engine``, plus whether the engine was started now (False: reused)."""
     folder = state_directory(state_dir)
-    with _locked(folder):
+    ensure_private_directory(folder)
+    with locked(folder / LOCK_FILE_NAME):
         state = running_engine(folder)
         if state is not None:
             return state["url"], state["token"], False

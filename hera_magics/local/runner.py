@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .naming import rfc3339_nano
+from ..argo import rfc3339_nano
 
 # Argo keeps the last 256 KiB of stdout as outputs.result.
 RESULT_LIMIT = 256 * 1024

@@ -92,33 +92,6 @@ def ancestors(task_name: str, dependencies: Mapping[str, Iterable[str]]) -> set[
     return seen
 
 
-def find_cycle(dependencies: Mapping[str, Iterable[str]]) -> list[str] | None:
-    """A dependency cycle as a list of task names (first repeated at the end), or None."""
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    path: list[str] = []
-
-    def visit(name: str) -> list[str] | None:
-        state[name] = 1
-        path.append(name)
-        for dependency in dependencies.get(name, ()):
-            if state.get(dependency) == 1:
-                return path[path.index(dependency):] + [dependency]
-            if dependency not in state and dependency in dependencies:
-                found = visit(dependency)
-                if found:
-                    return found
-        path.pop()
-        state[name] = 2
-        return None
-
-    for name in dependencies:
-        if name not in state:
-            found = visit(name)
-            if found:
-                return found
-    return None
-
-
 def result_referenced(dag_template: Mapping[str, Any], task_name: str) -> bool:
     """Argo captures a task's stdout as ``outputs.result`` only when its DAG mentions it."""
     text = json.dumps(dag_template)
@@ -141,7 +114,6 @@ __all__ = [
     "dag_fail_fast",
     "dag_targets",
     "dag_tasks",
-    "find_cycle",
     "is_pod_template",
     "result_referenced",
     "task_dependencies",

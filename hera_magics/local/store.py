@@ -14,11 +14,11 @@ Writes are atomic (temporary file, then rename) so a crash never leaves half a w
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+from ..state import write_private
 
 
 class WorkflowStore:
@@ -41,7 +41,7 @@ class WorkflowStore:
     def save(self, namespace: str, name: str, workflow: dict[str, Any]) -> None:
         folder = self.workflow_dir(namespace, name)
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(folder / "workflow.json", json.dumps(workflow, separators=(",", ":")))
+        write_private(folder / "workflow.json", json.dumps(workflow, separators=(",", ":")))
 
     def load_all(self) -> Iterator[dict[str, Any]]:
         """Every saved workflow; unreadable files are skipped (a crash mid-write leaves none)."""
@@ -56,19 +56,3 @@ class WorkflowStore:
 
     def delete_node(self, namespace: str, name: str, node_id: str) -> None:
         shutil.rmtree(self.node_dir(namespace, name, node_id), ignore_errors=True)
-
-
-def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(descriptor, mode)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise

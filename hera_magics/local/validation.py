@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Collection, Iterable, Mapping
 
+from ..graph import find_cycle
 from . import spec as specs
 from .expressions import FAN_OUT_RESULTS, ExpressionError, invalid_results, operands, parse_depends
 from .naming import (
@@ -583,9 +584,9 @@ def _validate_dag(template: dict[str, Any], where: str, context: _Context, input
             if target_name not in names:
                 raise _fail(f"{where}.dag.target: task '{target_name}' is not defined")
 
-    cycle = specs.find_cycle(dependencies)
+    cycle = find_cycle(dependencies)
     if cycle:
-        raise _fail(f"{where}.tasks dependency cycle detected: {' -> '.join(reversed(cycle))}")
+        raise _fail(f"{where}.tasks dependency cycle detected: {' -> '.join(cycle)}")
 
     def inputs_allowed(tag: str) -> bool:
         if context.is_global(tag) or tag == "inputs.parameters":
