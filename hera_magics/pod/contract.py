@@ -1,0 +1,50 @@
+"""The names a generated task, the notebook and the local engine agree on, each defined once.
+
+A task's pod receives its inputs as environment variables, writes its return value to a file
+that Argo reads as an output parameter, and (with ``--data-volume``) moves large values through
+files on a mounted volume. The local engine runs the same templates as local processes and
+places every absolute path a template declares under a per-node folder. These are the names of
+all of that; see docs/internals.md for the rules.
+
+This module imports nothing (it is a leaf both sides may use).
+"""
+
+from __future__ import annotations
+
+INPUT_ENV_PREFIX = "HERA_MAGICS_INPUT_"
+"""Input ``x`` reaches the pod as the environment variable ``HERA_MAGICS_INPUT_x``."""
+
+ENCODED_PREFIX = "__hera_magics_base64__:"
+"""A value containing Argo's ``{{`` travels base64-encoded behind this prefix."""
+
+PYTHON_DEFAULT_MARKER = "__hera_magics_python_default__"
+"""The Argo default of an input whose Python default is not a literal: the pod omits the argument."""
+
+RETURN_PARAMETER = "return"
+"""The output parameter holding a function task's JSON-encoded return value."""
+
+RETURN_PATH = "/tmp/hera-magics/return"
+"""Where the pod writes the return value (``valueFrom.path`` of ``RETURN_PARAMETER``)."""
+
+PATH_PREFIX_VARIABLE = "HERA_MAGICS_PATH_PREFIX"
+"""Unset in a real pod. The local engine sets it to a per-node folder under which every absolute
+path a template declares lives; generated code prefixes its own paths with it."""
+
+DATA_MOUNT = "/hera-magics-data"
+"""Where every template of a ``--data-volume`` workflow mounts the data volume."""
+
+DATA_VOLUME_NAME = "hera-magics-data"
+"""The name of that volume in each template."""
+
+DATA_NODE_INPUT = "hera-magics-node"
+"""The hidden input that tells a ``--data-volume`` task which node it is."""
+
+DATA_DIR_VARIABLE = "HERA_MAGICS_DATA_DIR"
+WORKFLOW_VARIABLE = "HERA_MAGICS_WORKFLOW"
+DATA_NODE_VARIABLE = "HERA_MAGICS_DATA_NODE"
+
+FILE_MARKER = "__hera_magics_file__"
+"""A value that lives on the data volume is passed as the JSON object ``{FILE_MARKER: path}``."""
+
+DATA_FOLDER = ".hera-magics"
+"""The folder on the data volume holding values: ``<workflow>/<node>/return.*`` and ``inputs/``."""
