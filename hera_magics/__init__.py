@@ -92,12 +92,14 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(ArgoMagics(ipython))
     # Importing Hera takes about a second; do it while the user writes the next cells, so the
     # first %argo_env / %argo_dag does not pay for it.
-    threading.Thread(target=_import_hera, name="hera-magics-preload", daemon=True).start()
+    threading.Thread(target=_preload_hera, name="hera-magics-preload", daemon=True).start()
 
 
-def _import_hera() -> None:
+def _preload_hera() -> None:
+    from .compile import preload
+
     try:
-        import hera.workflows  # noqa: F401
+        preload()
     except Exception:  # the magic that needs Hera reports the problem itself
         pass
 

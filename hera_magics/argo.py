@@ -63,6 +63,14 @@ LABEL_COMPLETED = "workflows.argoproj.io/completed"
 LABEL_CREATOR = "workflows.argoproj.io/creator"
 POD_NAME_FORMAT_ANNOTATION = "workflows.argoproj.io/pod-name-format"
 
+# -- names ------------------------------------------------------------------------------------
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+"""A template, task or claim name: letters, digits and '-', starting and ending alphanumeric."""
+
+MAX_NAME_LENGTH = 63
+"""The longest such name (a Kubernetes label value)."""
+
 # -- ids and pod names ------------------------------------------------------------------------------
 
 _FNV32_OFFSET_BASIS = 2166136261

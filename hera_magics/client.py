@@ -225,34 +225,6 @@ class StreamError(Exception):
         self.http_status = http_status if isinstance(http_status, int) else None
 
 
-def workflow_body(workflow: Any) -> dict[str, Any]:
-    """The JSON of a workflow to create, from a Hera ``Workflow``, a Hera model or a ``dict``.
-
-    A Hera ``Workflow`` is built and serialised exactly as Hera's own ``create_workflow`` does
-    (``WorkflowCreateRequest`` dumped by alias without unset, default or ``None`` fields), so the
-    server receives what Hera would send. A ``dict`` is deep-copied (we add a label to it) and
-    may also be a create request ``{"workflow": {...}}``.
-    """
-    if isinstance(workflow, Mapping):
-        body = copy.deepcopy(dict(workflow))
-        if "workflow" in body and "spec" not in body and isinstance(body["workflow"], Mapping):
-            body = dict(body["workflow"])
-        return body
-    if hasattr(workflow, "build") and callable(workflow.build):
-        from hera.workflows.models import WorkflowCreateRequest
-
-        request = WorkflowCreateRequest(workflow=workflow.build())
-        dumped = request.model_dump(
-            mode="json", by_alias=True, exclude_none=True, exclude_unset=True, exclude_defaults=True
-        )
-        return dumped["workflow"]
-    if hasattr(workflow, "model_dump"):
-        return workflow.model_dump(mode="json", by_alias=True, exclude_none=True)
-    raise TypeError(
-        f"cannot submit a {type(workflow).__name__}: pass a Hera Workflow or a workflow dict"
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # the client
 
@@ -312,10 +284,11 @@ class ArgoClient:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def create_workflow(self, workflow: Any, namespace: str | None = None) -> dict[str, Any]:
+    def create_workflow(self, workflow: Mapping[str, Any], namespace: str | None = None) -> dict[str, Any]:
         """Create a workflow; return the created workflow as the server sent it (a ``dict``).
 
-        ``workflow`` is a Hera ``Workflow`` or a workflow ``dict``. The namespace is, in order:
+        ``workflow`` is the workflow's JSON as a ``dict`` (``compile.workflow_body`` makes it from a
+        Hera ``Workflow``); it is copied, never changed. The namespace is, in order:
         ``namespace``, the workflow's own ``metadata.namespace``, the config's namespace.
 
         Creating is not idempotent, so a failure is never blindly retried — a retry after a lost
@@ -329,7 +302,7 @@ class ArgoClient:
           lost). Not found: the error is raised, saying that nothing was created, so the user
           can submit again knowing there is no duplicate.
         """
-        body = workflow_body(workflow)
+        body = copy.deepcopy(dict(workflow))
         metadata = body.setdefault("metadata", {})
         target = self._namespace(namespace or metadata.get("namespace"))
         metadata["namespace"] = target

@@ -1,8 +1,8 @@
 """Connection settings: resolve .env / ARGO_* / HERA_* variables into an ``ArgoConfig``.
 
 Everything here is a pure function of a mapping of variables plus explicit overrides, so the
-rules of DESIGN §2 can be tested as a table. The token is held in a ``Secret`` whose repr and
-str never show it.
+rules (listed in the README's ``%argo_env`` section) can be tested as a table. The token is held
+in a ``Secret`` whose repr and str never show it.
 """
 
 from __future__ import annotations
@@ -129,21 +129,6 @@ def strip_bearer(token: str) -> str:
     return token
 
 
-def sanitize_username(name: str) -> str:
-    """Make a user name label-safe exactly as Nebari does.
-
-    Lower-case; every character outside ``a-z0-9`` becomes ``-`` plus its code point in hex:
-    ``Jane.Doe@x.io`` → ``jane-2edoe-40x-2eio``.
-    """
-    out = []
-    for ch in name.lower():
-        if ch.isascii() and (ch.isdigit() or "a" <= ch <= "z"):
-            out.append(ch)
-        else:
-            out.append(f"-{ord(ch):x}")
-    return "".join(out)
-
-
 def detect_nebari(variables: Mapping[str, str]) -> bool:
     """Nebari runs JupyterHub and injects an Argo base href."""
     user = variables.get("JUPYTERHUB_USER") or variables.get("PREFERRED_USERNAME")
@@ -159,7 +144,7 @@ def resolve_config(
     insecure: bool = False,
     nebari: bool | None = None,
 ) -> ArgoConfig:
-    """Resolve the connection from variables and overrides, later rules winning (DESIGN §2)."""
+    """Resolve the connection from variables and overrides, later rules winning (README, ``%argo_env``)."""
     sources: dict[str, str] = {}
 
     # host

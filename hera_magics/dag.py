@@ -1,13 +1,15 @@
-"""``%argo_dag``: evaluate a DAG expression over registered tasks → ``DagSpec`` → Hera ``Workflow``.
+"""``%argo_dag``: evaluate a DAG expression over registered tasks → a validated ``DagSpec``.
 
 The expression (or cell) is ordinary Python evaluated in a namespace where every registered task
 is a ``TaskHandle``. Handles build nodes (``train(lr=0.1)``), edges (``a >> [b, c]``) and output
 references (``b(x=a)``, ``b(x=a.result)``), recording everything in a ``DagBuilder``. Nothing is
-submitted here; ``validate`` checks the whole graph and ``build_workflow`` makes the Hera object.
+built or submitted here (``hera_magics.compile`` makes the Hera ``Workflow``); ``validate``
+checks the whole graph.
 
-The same namespace also understands Hera's own spelling — ``arguments={...}``,
+The same namespace can also understand Hera's own spelling — ``arguments={...}``,
 ``arguments=[Parameter(...)]``, ``t1: Task = hello_world()`` — so the body of a seed-style
-``with DAG(...)`` block pastes in verbatim.
+``with DAG(...)`` block pastes in verbatim: the caller passes Hera's names in (``names=``), so
+this module needs no Hera itself.
 """
 
 from __future__ import annotations
@@ -17,30 +19,20 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
-from .capture import (
-    DATA_NODE_INPUT,
-    ENCODED_PREFIX,
-    argo_name,
-    RETURN_PARAMETER,
-    PodContext,
-    resolve_volume,
-    TaskSpec,
-    build_script,
-    check_argo_name,
-    closest_names,
-    parse_duration,
-    parse_label,
-)
+from .capture import TaskSpec, argo_name, check_argo_name, closest_names
 from .errors import DagError, TaskDefinitionError
 from .graph import find_cycle, topological_order
+from .options import VolumeSpec
+from .pod.contract import ENCODED_PREFIX, FILE_MARKER, RETURN_PARAMETER
+from .pod.datafiles import file_reference, return_value_path
 
 DAG_TEMPLATE_NAME = "hera-magics-dag"
 # ``{{tasks.NAME.outputs.result}}`` / ``{{tasks.NAME.outputs.parameters.P}}`` inside argument values.
 OUTPUT_REFERENCE = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.outputs\.(result|parameters\.([A-Za-z0-9_-]+))\s*\}\}")
-# A return value on the data volume: ``{"__hera_magics_file__": "{{workflow.name}}/NODE/return"}``.
-FILE_OUTPUT_REFERENCE = re.compile(r'"__hera_magics_file__": "\{\{workflow\.name\}\}/([A-Za-z0-9-]+)/return"')
+# A return value on the data volume is the file reference ``{FILE_MARKER: return_value_path(WORKFLOW, NODE)}``.
+WORKFLOW_NAME = "{{workflow.name}}"
 # Notebook values bigger than this go through the data volume when the task has one.
 LARGEST_PARAMETER_BYTES = 32 * 1024
 
@@ -79,11 +71,12 @@ class DagNode:
     explicit_depends: list[str] = field(default_factory=list)
 
     def implied_depends(self) -> list[str]:
+        """The nodes whose outputs the arguments use, in order."""
         found: list[str] = []
         for value in self.arguments.values():
-            for match in [*OUTPUT_REFERENCE.finditer(value), *FILE_OUTPUT_REFERENCE.finditer(value)]:
-                if match.group(1) not in found:
-                    found.append(match.group(1))
+            sources = [match.group(1) for match in OUTPUT_REFERENCE.finditer(value)]
+            sources.append(returned_file_source(value))
+            found.extend(source for source in sources if source is not None and source not in found)
         return found
 
     def depends(self) -> list[str]:
@@ -92,13 +85,30 @@ class DagNode:
         return ordered
 
 
-class DagBuilder:
-    """Collects nodes and edges while the expression runs."""
+def returned_file_source(value: str) -> str | None:
+    """The node whose return value on the data volume ``value`` refers to, or None."""
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(decoded, dict) or list(decoded) != [FILE_MARKER] or not isinstance(decoded[FILE_MARKER], str):
+        return None
+    parts = decoded[FILE_MARKER].split("/")
+    return parts[1] if len(parts) == 3 and decoded[FILE_MARKER] == return_value_path(WORKFLOW_NAME, parts[1]) else None
 
-    def __init__(self, tasks: Mapping[str, TaskSpec]) -> None:
+
+class DagBuilder:
+    """Collects nodes and edges while the expression runs.
+
+    ``parameter_type`` is Hera's ``Parameter`` when the caller provides Hera's names, so that
+    ``arguments=[Parameter(...)]`` works.
+    """
+
+    def __init__(self, tasks: Mapping[str, TaskSpec], parameter_type: type | None = None) -> None:
         import uuid
 
         self.tasks = dict(tasks)
+        self.parameter_type = parameter_type
         self.nodes: dict[str, DagNode] = {}
         # notebook values that travel as files on the data volume: path under .hera-magics -> value
         self.files: dict[str, Any] = {}
@@ -226,9 +236,7 @@ class NodeHandle(_Chainable):
             # A script task's only output is what it prints.
             return self.result
         if task.options.data_volume is not None:
-            from .datafiles import file_reference
-
-            return ArgoReference(json.dumps(file_reference("{{workflow.name}}/%s/return" % self.node_name)))
+            return ArgoReference(json.dumps(file_reference(return_value_path(WORKFLOW_NAME, self.node_name))))
         return ArgoReference("{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, RETURN_PARAMETER))
 
     def get_parameter(self, name: str) -> str:
@@ -268,7 +276,7 @@ class TaskHandle(_Chainable):
             )
         for input_spec, value in zip(task.inputs, args):
             values[input_spec.name] = value
-        for key, value in _hera_arguments(arguments, task).items():
+        for key, value in _hera_arguments(arguments, task, self._builder.parameter_type).items():
             values[key] = value
         for key, value in kwargs.items():
             if key in values:
@@ -294,8 +302,6 @@ class TaskHandle(_Chainable):
                 text = None
             if text is None or len(text) > LARGEST_PARAMETER_BYTES:
                 # Too big (or not JSON) for a parameter: it goes to the data volume at submission.
-                from .datafiles import file_reference
-
                 path = f"inputs/{self._builder.submission}/{len(self._builder.files)}-{key}"
                 self._builder.files[path] = value
                 return json.dumps(file_reference(path))
@@ -337,18 +343,16 @@ class TaskHandle(_Chainable):
         )
 
 
-def _hera_arguments(arguments: Any, task: TaskSpec) -> dict[str, Any]:
+def _hera_arguments(arguments: Any, task: TaskSpec, parameter_type: type | None) -> dict[str, Any]:
     """Hera's ``arguments=`` forms: a dict, a ``Parameter`` or a list of them."""
     if arguments is None:
         return {}
     if isinstance(arguments, Mapping):
         return dict(arguments)
-    from hera.workflows import Parameter
-
     items = arguments if isinstance(arguments, (list, tuple)) else [arguments]
     result: dict[str, Any] = {}
     for item in items:
-        if isinstance(item, Parameter):
+        if parameter_type is not None and isinstance(item, parameter_type):
             result[item.name] = item.value
         elif isinstance(item, Mapping):
             result.update(item)
@@ -376,15 +380,21 @@ class DagSpec:
         return list(seen.values())
 
 
-def evaluate(code: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, Any] | None = None) -> DagSpec:
-    """Run a DAG expression or cell and return the validated ``DagSpec``."""
+def evaluate(code: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, Any] | None = None, *,
+             names: Mapping[str, Any] | None = None) -> DagSpec:
+    """Run a DAG expression or cell and return the validated ``DagSpec``.
+
+    ``notebook`` holds the notebook's variables; ``names`` more names the expression may use,
+    above the notebook's (``compile.hera_names()``: Hera's ``Parameter`` and ``Task``).
+    """
     if not code.strip():
         raise DagError("no DAG given", hint="for example: %argo_dag prepare >> train(lr=0.1) >> report")
     if not tasks:
         raise DagError("no tasks are registered yet", hint="define tasks with %%argo_task cells first")
-    builder = DagBuilder(tasks)
+    names = dict(names or {})
+    builder = DagBuilder(tasks, names.get("Parameter"))
     namespace: dict[str, Any] = dict(notebook or {})
-    namespace.update(_hera_names())
+    namespace.update(names)
     namespace.update({name: TaskHandle(builder, spec) for name, spec in tasks.items()})
     try:
         tree = ast.parse(code, "<argo_dag>", "exec")
@@ -455,12 +465,6 @@ def _error_line(error: BaseException) -> int | None:
     return line
 
 
-def _hera_names() -> dict[str, Any]:
-    from hera.workflows import Parameter, Task
-
-    return {"Parameter": Parameter, "Task": Task}
-
-
 def validate(builder: DagBuilder) -> DagSpec:
     """Check inputs, references and cycles before anything is sent."""
     nodes = builder.nodes
@@ -517,90 +521,18 @@ def _check_cycles(nodes: Mapping[str, DagNode]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# workflow options and the Hera object
+# what the workflow needs besides its templates
 
 
-@dataclass(frozen=True)
-class WorkflowOptions:
-    generate_name: str = "hera-magics-"
-    namespace: str | None = None
-    service_account: str | None = None
-    parallelism: int | None = None
-    labels: tuple[tuple[str, str], ...] = ()
-    ttl_seconds: int | None = None
-    timeout_seconds: int | None = None
-    fail_fast: bool = True
-    image_pull_secrets: tuple[str, ...] = ()
-
-
-def workflow_prefix(name: str) -> str:
-    """A valid ``generateName``: lower-case DNS characters ending in ``-``."""
-    prefix = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
-    if not prefix or not prefix[0].isalnum():
-        prefix = "hera-magics"
-    return prefix[:52].rstrip("-") + "-"
-
-
-def parse_workflow_options(
-    *,
-    name: str | None = None,
-    default_name: str = "hera-magics",
-    namespace: str | None = None,
-    service_account: str | None = None,
-    parallelism: int | None = None,
-    label: Iterable[str] = (),
-    ttl: str | None = None,
-    timeout: str | None = None,
-    no_fail_fast: bool = False,
-    image_pull_secret: Iterable[str] = (),
-) -> WorkflowOptions:
-    """Check the workflow options of ``%argo_dag``."""
-    try:
-        if name is not None:
-            stripped = name.rstrip("-")
-            if not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", stripped) or len(stripped) > 52:
-                raise DagError(
-                    f"--name {name!r} is not a valid workflow name prefix",
-                    hint="use lower-case letters, digits and '-', at most 52 characters, e.g. --name train-run",
-                )
-            generate_name = stripped + "-"
-        else:
-            generate_name = workflow_prefix(default_name)
-        if namespace is not None and not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", namespace):
-            raise DagError(f"--namespace {namespace!r} is not a valid Kubernetes namespace")
-        if service_account is not None and not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", service_account):
-            raise DagError(f"--service-account {service_account!r} is not a valid service account name")
-        if parallelism is not None and parallelism < 1:
-            raise DagError(f"--parallelism {parallelism}: must be 1 or more")
-        for secret in image_pull_secret:
-            if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", secret):
-                raise DagError(f"--image-pull-secret {secret!r} is not a valid secret name")
-        return WorkflowOptions(
-            generate_name=generate_name,
-            namespace=namespace,
-            service_account=service_account,
-            parallelism=parallelism,
-            labels=tuple(parse_label(item) for item in label),
-            ttl_seconds=parse_duration(ttl, what="--ttl") if ttl is not None else None,
-            timeout_seconds=parse_duration(timeout, what="--timeout") if timeout is not None else None,
-            fail_fast=not no_fail_fast,
-            image_pull_secrets=tuple(image_pull_secret),
-        )
-    except TaskDefinitionError as error:
-        raise DagError(error.message, hint=error.hint) from None
-
-
-def data_volume_of(dag: DagSpec, context: PodContext) -> Any:
+def data_volume_of(dag: DagSpec, *, namespace: str | None, username: str | None) -> VolumeSpec | None:
     """The one (resolved) data volume the workflow's --data-volume tasks share, or None."""
-    from .capture import VolumeSpec
-
     found: dict[tuple[str, str | None], VolumeSpec] = {}
     users: dict[tuple[str, str | None], str] = {}
     for task in dag.tasks:
         if task.options.data_volume is None:
             continue
         try:
-            volume = resolve_volume(task.options.data_volume, namespace=context.namespace, username=context.username)
+            volume = task.options.data_volume.resolved(namespace=namespace, username=username)
         except TaskDefinitionError as error:
             raise DagError(f"task {task.name}: {error.message}", hint=error.hint) from None
         key = (volume.claim, volume.sub_path)
@@ -611,54 +543,6 @@ def data_volume_of(dag: DagSpec, context: PodContext) -> Any:
         raise DagError(f"the tasks of one workflow must share one data volume: {described}",
                        hint="give every task the same --data-volume")
     return next(iter(found.values()), None)
-
-
-def build_workflow(
-    dag: DagSpec,
-    options: WorkflowOptions,
-    *,
-    namespace: str | None,
-    context: PodContext | None = None,
-    extra_labels: Mapping[str, str] | None = None,
-):
-    """The Hera ``Workflow`` for a validated DAG."""
-    from dataclasses import replace as replace_fields
-
-    from hera.workflows import DAG, Task, Workflow
-    from hera.workflows.models import LocalObjectReference, TTLStrategy
-
-    context = replace_fields(context or PodContext(), namespace=namespace)
-    context = replace_fields(context, data_volume=data_volume_of(dag, context))
-    try:
-        templates = {task.name: build_script(task, context) for task in dag.tasks}
-    except TaskDefinitionError as error:
-        raise DagError(error.message, hint=error.hint) from None
-    labels = dict(extra_labels or {})
-    labels.update(dict(options.labels))
-    with Workflow(
-        generate_name=options.generate_name,
-        entrypoint=DAG_TEMPLATE_NAME,
-        namespace=namespace,
-        service_account_name=options.service_account,
-        parallelism=options.parallelism,
-        labels=labels or None,
-        ttl_strategy=TTLStrategy(seconds_after_completion=options.ttl_seconds) if options.ttl_seconds else None,
-        active_deadline_seconds=options.timeout_seconds,
-        image_pull_secrets=[LocalObjectReference(name=name) for name in options.image_pull_secrets] or None,
-    ) as workflow:
-        with DAG(name=DAG_TEMPLATE_NAME, fail_fast=None if options.fail_fast else False):
-            for node in dag.nodes:
-                depends = node.depends()
-                arguments = dict(node.arguments)
-                if node.task.options.data_volume is not None:
-                    arguments[DATA_NODE_INPUT] = node.name
-                Task(
-                    name=node.name,
-                    template=templates[node.task.name],
-                    arguments=arguments or None,
-                    depends=" && ".join(depends) if depends else None,
-                )
-    return workflow
 
 
 def dag_order(dag: DagSpec) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import Any, Callable, Iterable, TypeVar
 
 from IPython.core.magic import Magics, line_cell_magic, line_magic, cell_magic, magics_class, no_var_expand
 from IPython.core.error import UsageError
@@ -11,7 +11,18 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from .errors import DagError, HeraMagicsError, WorkflowFailed
+from .options import (
+    DAG_OPTIONS,
+    TASK_OPTIONS,
+    Option,
+    misplaced_dag_option,
+    parse_task_options,
+    parse_workflow_options,
+    split_dag_line,
+)
 from .session import Session, notebook_name
+
+Function = TypeVar("Function", bound=Callable[..., Any])
 
 
 def parse_argstring(magic: Any, line: str) -> Any:
@@ -27,6 +38,16 @@ def parse_argstring(magic: Any, line: str) -> Any:
         print(magic.__doc__)  # the generated help: usage line, description, every option
         return None
     return magic.parser.parse_args(words)
+
+
+def declared_arguments(options: Iterable[Option]) -> Callable[[Function], Function]:
+    """IPython ``@argument`` decorators for declared options, in the order declared (that of the help)."""
+    def decorate(function: Function) -> Function:
+        for option in reversed(tuple(options)):
+            function = argument(option.flag, help=option.help, **option.argparse)(function)
+        return function
+
+    return decorate
 
 
 def _print(lines: list[str] | str) -> None:
@@ -102,31 +123,7 @@ class ArgoMagics(Magics):
 
     @magic_arguments()
     @argument("name", nargs="?", default=None, help="task name (default: the cell's only function)")
-    @argument("--image", default=None, help="container image (default: python:X.Y like this kernel)")
-    @argument("--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)")
-    @argument("--secret-env", action="append", default=[], metavar="VAR=SECRET:KEY",
-              help="environment variable from a Kubernetes secret (repeatable)")
-    @argument("--inputs", nargs="+", default=[], metavar="NAME[=DEFAULT]", help="inputs of a script cell")
-    @argument("--gpu", nargs="?", type=int, const=1, default=None, metavar="N", help="GPUs (default 1) + toleration")
-    @argument("--gpu-resource", default=None, help="GPU resource key (default nvidia.com/gpu)")
-    @argument("--shm", default=None, metavar="SIZE", help="in-memory /dev/shm of this size, e.g. 2Gi")
-    @argument("--cpu", default=None, help="CPU request, e.g. 4 or 500m")
-    @argument("--memory", default=None, help="memory request and limit, e.g. 16Gi")
-    @argument("--command", default=None, help='command that runs the script (default "python -u")')
-    @argument("--retries", type=int, default=None, help="retry a failed task N times")
-    @argument("--timeout", default=None, metavar="DURATION", help="task deadline, e.g. 30m, 2h")
-    @argument("--node-selector", action="append", default=[], metavar="K=V", help="node selector (repeatable)")
-    @argument("--toleration", action="append", default=[], metavar="KEY[=VALUE]:EFFECT", help="toleration (repeatable)")
-    @argument("--volume", action="append", default=[], metavar="CLAIM[/SUBPATH]:MOUNT[:ro]",
-              help="mount an existing volume claim (repeatable)")
-    @argument("--label", action="append", default=[], metavar="K=V", help="pod label (repeatable)")
-    @argument("--shell", action="store_true", help="the cell is a shell script; inputs are environment variables")
-    @argument("--workdir", default=None, help="working directory of the task")
-    @argument("--conda-env", default=None, metavar="[NAMESPACE/]ENV",
-              help="run with a conda-store environment's python (Nebari), never `conda run`")
-    @argument("--data-volume", nargs="?", const="home", default=None, metavar="VOLUME",
-              help="move inputs and the return value through files on this volume (home, shared/GROUP "
-                   "or CLAIM[/SUBPATH]; default home) instead of Argo parameters: any Python object, any size")
+    @declared_arguments(TASK_OPTIONS)
     @no_var_expand
     @cell_magic
     def argo_task(self, line: str, cell: str) -> None:
@@ -146,15 +143,10 @@ class ArgoMagics(Magics):
         args = parse_argstring(self.argo_task, line)
         if args is None:  # -h printed the help
             return None
-        spec, previous = self.session.define_task(
-            cell, args.name, notebook_names=self.shell.user_ns,
-            image=args.image, env=args.env, secret_env=args.secret_env, inputs=args.inputs, gpu=args.gpu,
-            gpu_resource=args.gpu_resource, shm=args.shm, cpu=args.cpu, memory=args.memory,
-            command=args.command, retries=args.retries, timeout=args.timeout,
-            node_selector=args.node_selector, toleration=args.toleration, volume=args.volume,
-            label=args.label, shell=args.shell, workdir=args.workdir, conda_env=args.conda_env,
-            data_volume=args.data_volume,
-        )
+        raw = vars(args)
+        name = raw.pop("name")
+        spec, previous = self.session.define_task(cell, name, parse_task_options(**raw),
+                                                  notebook_names=self.shell.user_ns)
         lines = [("replaced " if previous else "") + spec.summary()]
         lines.extend(f"  note: {note}" for note in spec.notes)
         _print(lines)
@@ -177,19 +169,7 @@ class ArgoMagics(Magics):
 
     @magic_arguments()
     @argument("expression", nargs="*", help="the DAG, e.g. a >> [b, c(x=a)] >> d")
-    @argument("--name", default=None, metavar="PREFIX", help="workflow name prefix (default: the notebook's name)")
-    @argument("--dry-run", action="store_true", help="show the YAML and return the Hera Workflow; submit nothing")
-    @argument("--yaml", default=None, metavar="FILE", help="also write the workflow YAML to FILE")
-    @argument("--wait", action="store_true", help="block until it ends; raise WorkflowFailed if it fails")
-    @argument("--timeout", default=None, metavar="DURATION", help="workflow deadline (activeDeadlineSeconds)")
-    @argument("--namespace", default=None, help="namespace (default: from %%argo_env)")
-    @argument("--service-account", default=None, help="service account of the workflow's pods")
-    @argument("--parallelism", type=int, default=None, help="at most N tasks at the same time")
-    @argument("--label", action="append", default=[], metavar="K=V", help="workflow label (repeatable)")
-    @argument("--ttl", default=None, metavar="DURATION", help="delete the workflow this long after it ends")
-    @argument("--image-pull-secret", action="append", default=[], metavar="NAME", help="registry secret (repeatable)")
-    @argument("--no-fail-fast", action="store_true", help="keep running other branches after a task fails")
-    @argument("--no-widget", action="store_true", help="do not show the live status table")
+    @declared_arguments(DAG_OPTIONS)
     @no_var_expand
     @line_cell_magic
     def argo_dag(self, line: str, cell: str | None = None) -> Any:
@@ -204,28 +184,32 @@ class ArgoMagics(Magics):
             %argo_dag --dry-run a >> [b, c]
         """
         # Options come first; the expression is the rest of the line (or the cell).
-        options_text, expression = _split_options(line) if cell is None else (line, cell)
+        if cell is None:
+            try:
+                options_text, expression = split_dag_line(line)
+            except ValueError as error:
+                raise UsageError(f"cannot parse the options: {error}") from None
+        else:
+            options_text, expression = line, cell
         args = parse_argstring(self.argo_dag, options_text)
         if args is None:  # -h printed the help
             return None
-        if cell is not None and args.expression:
+        raw = vars(args)
+        words = raw.pop("expression")
+        if cell is not None and words:
             raise DagError("give the DAG either on the line or in the cell, not both")
         if cell is None:
-            expression = " ".join(args.expression) if not expression else expression
-            misplaced = [word for word in expression.split() if word.split("=", 1)[0] in DAG_OPTIONS]
+            expression = " ".join(words) if not expression else expression
+            misplaced = misplaced_dag_option(expression)
             if misplaced:
                 raise DagError(
-                    f"{misplaced[0]} comes after the DAG expression; options go first",
-                    hint=f"%argo_dag {misplaced[0]} ... a >> b",
+                    f"{misplaced} comes after the DAG expression; options go first",
+                    hint=f"%argo_dag {misplaced} ... a >> b",
                 )
         if args.dry_run and args.wait:
             raise DagError("--wait cannot be combined with --dry-run (nothing is submitted)")
-        built = self.session.build(
-            expression, notebook=self.shell.user_ns, default_name=notebook_name(self.shell.user_ns),
-            name=args.name, namespace=args.namespace, service_account=args.service_account,
-            parallelism=args.parallelism, label=args.label, ttl=args.ttl, timeout=args.timeout,
-            no_fail_fast=args.no_fail_fast, image_pull_secret=args.image_pull_secret,
-        )
+        options = parse_workflow_options(default_name=notebook_name(self.shell.user_ns), **raw)
+        built = self.session.build(expression, options, notebook=self.shell.user_ns)
         if args.yaml:
             print(f"wrote {built.write_yaml(args.yaml)}")
         if args.dry_run:
@@ -290,60 +274,6 @@ class ArgoMagics(Magics):
                 return
         else:
             print(run.logs(args.task))
-
-
-DAG_VALUE_OPTIONS = {"--name", "--yaml", "--timeout", "--namespace", "--service-account", "--parallelism",
-                     "--label", "--ttl", "--image-pull-secret"}
-
-
-DAG_OPTIONS = DAG_VALUE_OPTIONS | {"--dry-run", "--wait", "--no-fail-fast", "--no-widget"}
-
-
-def _shell_word_end(line: str, start: int) -> int:
-    """Where the shell word starting at ``start`` ends (quotes and backslashes respected)."""
-    quote = None
-    index = start
-    while index < len(line):
-        char = line[index]
-        if quote:
-            if char == quote:
-                quote = None
-            elif char == "\\" and quote == '"':
-                index += 1
-        elif char in "'\"":
-            quote = char
-        elif char == "\\":
-            index += 1
-        elif char.isspace():
-            break
-        index += 1
-    if quote:
-        raise UsageError(f"cannot parse the options: no closing {quote} in {line[start:]!r}")
-    return index
-
-
-def _split_options(line: str) -> tuple[str, str]:
-    """Split ``--flag value ... EXPRESSION``: the options come first, the expression is the rest.
-
-    Options are read with shell quoting (``--yaml 'my file.yaml'``); the expression is left exactly
-    as written (it is Python, with its own quotes and spaces).
-    """
-    index = 0
-    expects_value = False
-    while True:
-        while index < len(line) and line[index].isspace():
-            index += 1
-        if index >= len(line):
-            return line, ""
-        if not expects_value and line[index] != "-":
-            return line[:index], line[index:]
-        end = _shell_word_end(line, index)
-        word = line[index:end]
-        if expects_value:
-            expects_value = False
-        elif "=" not in word and word in DAG_VALUE_OPTIONS:
-            expects_value = True
-        index = end
 
 
 _DRY_RUN_CLASSES: dict[type, type] = {}

@@ -42,6 +42,7 @@ from .errors import (
 from .capture import argo_name
 from .capture import closest_names as close_matches
 from .argo import FAILED_PHASES, FINAL_PHASES, NOT_RUN_PHASES
+from .pod.contract import DATA_NODE_INPUT, DATA_VOLUME_NAME, RETURN_PARAMETER
 from .state import locked, state_directory, write_private
 from .status import task_rows
 
@@ -375,10 +376,6 @@ def _spec_task_names(workflow: Mapping[str, Any]) -> list[str]:
     return names
 
 
-DATA_NODE_INPUT = "hera-magics-node"  # see capture.DATA_NODE_INPUT
-DATA_VOLUME_NAME = "hera-magics-data"
-
-
 def _is_data_volume_task(template: Mapping[str, Any]) -> bool:
     parameters = (template.get("inputs") or {}).get("parameters") or []
     return any(parameter.get("name") == DATA_NODE_INPUT for parameter in parameters)
@@ -459,7 +456,9 @@ class WorkflowRun:
 
         The run is remembered in ``runs.json`` unless ``remember=False``.
         """
-        created = client.create_workflow(workflow, namespace=namespace)
+        from .compile import workflow_body
+
+        created = client.create_workflow(workflow_body(workflow), namespace=namespace)
         metadata = created.get("metadata") or {}
         name = metadata.get("name")
         if not name:
@@ -942,12 +941,12 @@ class WorkflowRun:
                 return outputs["result"]
             return argo_result(self._log_text(name)[0])
         for parameter in outputs.get("parameters") or []:
-            if parameter.get("name") == "return":
+            if parameter.get("name") == RETURN_PARAMETER:
                 if "value" not in parameter:
                     raise TaskResultError(f"the server reported no value for task {name}'s return")
                 return decode_value(str(parameter["value"]))
         declared = [p.get("name") for p in (template.get("outputs") or {}).get("parameters") or []]
-        if "return" in declared:
+        if RETURN_PARAMETER in declared:
             raise TaskResultError(
                 f"task {name} succeeded but the server reported no return value for it",
                 hint=f"run.result({name!r}, stdout=True) gives what it printed",
@@ -959,7 +958,7 @@ class WorkflowRun:
 
     def _value_from_data_volume(self, workflow: Mapping[str, Any], row: Mapping[str, Any]) -> Any:
         """A --data-volume task's return value: the file it wrote on the data volume."""
-        from .datafiles import load_value
+        from .pod.datafiles import load_value, return_value_path
 
         node = ((workflow.get("status") or {}).get("nodes") or {}).get(row.get("node_id") or "") or {}
         node_name = next((parameter.get("value") for parameter in (node.get("inputs") or {}).get("parameters") or []
@@ -970,7 +969,7 @@ class WorkflowRun:
                 hint="set HERA_MAGICS_DATA_FOLDER to where that volume is mounted here",
             )
         try:
-            return load_value(str(self.data_folder), f"{self.name}/{node_name}/return")
+            return load_value(str(self.data_folder), return_value_path(self.name, node_name))
         except FileNotFoundError as error:
             raise TaskResultError(f"task {row['task']}: {error}") from None
 

@@ -23,16 +23,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from . import compile as compiler
 from . import config as config_module
-from .capture import PodContext, TaskSpec, TolerationSpec, capture_cell, parse_task_options
+from . import nebari as nebari_rules
+from .capture import TaskSpec, capture_cell
 from .config import ArgoConfig, Secret
-from .dag import DagSpec, WorkflowOptions, build_workflow, data_volume_of, evaluate, parse_workflow_options
+from .dag import DagSpec, data_volume_of, evaluate
 from .errors import ConfigError, DagError
+from .options import TaskOptions, TolerationSpec, VolumeSpec, WorkflowOptions
+from .pod.contract import DATA_MOUNT
 
-NEBARI_OVERRIDE_LABEL = "jupyterflow-override"
-NEBARI_USER_LABEL = "workflows.argoproj.io/creator-preferred-username"
-NEBARI_GPU_TOLERATION = TolerationSpec(key="dedicated", value="nebari", effect="NoSchedule")
-NEBARI_DEFAULT_TTL_SECONDS = 24 * 3600
 CHECK_TIMEOUT_SECONDS = 10.0
 
 
@@ -99,7 +99,9 @@ class Session:
         nebari: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> EnvReport:
-        """Load ``env_file`` (default: the nearest ``.env``) and resolve the connection (DESIGN §2).
+        """Load ``env_file`` (default: the nearest ``.env``) and resolve the connection.
+
+        The rules (later wins) are ``config.resolve_config``'s, listed in the README.
 
         The process environment is not modified; the values are applied to Hera's global config
         and to this session only.
@@ -140,7 +142,7 @@ class Session:
 
         namespace = namespace or "argo"
         folder = state_directory()
-        volumes = {claim: folder / "volumes" / claim for claim in local_claims(namespace)}
+        volumes = {claim: folder / "volumes" / claim for claim in nebari_rules.local_claims(namespace)}
         url, token, started = ensure_engine_started(workers=workers, volumes=volumes)
         engine_state = read_engine_state() or {}
         served = engine_state.get("volumes") or {}
@@ -177,7 +179,7 @@ class Session:
         self.local_volumes = {claim: Path(path) for claim, path in served.items()}
         return EnvReport(config=resolved, env_file=None, warnings=tuple(warnings))
 
-    def data_folder(self, volume: Any) -> Path | None:
+    def data_folder(self, volume: VolumeSpec) -> Path | None:
         """Where this notebook sees a (resolved) data volume, or None when it cannot.
 
         Local engine: the folder it serves the claim from. Nebari: the Jupyter pod mounts
@@ -191,12 +193,7 @@ class Session:
             return base / volume.sub_path if volume.sub_path else base
         if os.environ.get("HERA_MAGICS_DATA_FOLDER"):
             return Path(os.environ["HERA_MAGICS_DATA_FOLDER"])
-        if volume.claim.startswith("jupyterhub-") and volume.sub_path:
-            if volume.sub_path.startswith("home/"):
-                return Path("/home") / volume.sub_path[len("home/"):]
-            if volume.sub_path.startswith("shared/"):
-                return Path("/shared") / volume.sub_path[len("shared/"):]
-        return None
+        return nebari_rules.jupyter_mount(volume.claim, volume.sub_path)
 
     def _apply(self, resolved: ArgoConfig) -> None:
         from hera.shared import global_config
@@ -238,23 +235,19 @@ class Session:
         self,
         cell: str,
         name: str | None = None,
+        options: TaskOptions | None = None,
         *,
         notebook_names: Mapping[str, Any] | None = None,
-        **options: Any,
     ) -> tuple[TaskSpec, TaskSpec | None]:
-        """Capture a cell as a task (replacing one of the same name); returns (new, replaced)."""
-        spec = capture_cell(cell, parse_task_options(**options), name=name, notebook_names=notebook_names)
+        """Capture a cell as a task (replacing one of the same name); returns (new, replaced).
+
+        ``options`` come from ``options.parse_task_options`` (e.g. ``parse_task_options(gpu=1)``).
+        ``notebook_names`` (the notebook's variables) only improve the messages.
+        """
+        spec = capture_cell(cell, options or TaskOptions(), name=name, notebook_names=notebook_names)
         previous = self.tasks.get(spec.name)
         self.tasks[spec.name] = spec
         return spec, previous
-
-    def task(self, name: str) -> TaskSpec:
-        if name in self.tasks:
-            return self.tasks[name]
-        for spec in self.tasks.values():
-            if spec.argo_name == name:
-                return spec
-        raise DagError(f"no task named {name!r}", hint=f"registered: {', '.join(self.tasks) or 'none'}")
 
     # -- workflows --------------------------------------------------------------------------
 
@@ -264,42 +257,45 @@ class Session:
     def build(
         self,
         expression: str,
+        options: WorkflowOptions | None = None,
         *,
         notebook: Mapping[str, Any] | None = None,
-        default_name: str = "hera-magics",
-        **options: Any,
     ) -> BuiltWorkflow:
-        """Evaluate a DAG expression and build its Hera ``Workflow`` (nothing is sent)."""
-        workflow_options = parse_workflow_options(default_name=default_name, **options)
-        dag = evaluate(expression, self.tasks, notebook)
+        """Evaluate a DAG expression and build its Hera ``Workflow`` (nothing is sent).
+
+        ``options`` come from ``options.parse_workflow_options`` (e.g. ``name="nightly"``);
+        ``notebook`` holds the variables the expression may use.
+        """
+        workflow_options = options or WorkflowOptions()
+        dag = evaluate(expression, self.tasks, notebook, names=compiler.hera_names())
         namespace = workflow_options.namespace or (self.config.namespace if self.config else None)
-        context = PodContext(username=self.config.username if self.config else None)
+        username = self.config.username if self.config else None
+        context = compiler.PodContext(username=username)
         labels: dict[str, str] = {}
         if self._nebari_on():
-            assert self.config is not None
             # The override gives pods this Jupyter pod's image and conda environments: run the
             # kernel's own python, unbuffered so logs stream.
             context = replace(context, python_command=(str(Path(sys.prefix) / "bin" / "python"), "-u"),
-                              gpu_tolerations=(NEBARI_GPU_TOLERATION,))
-            labels[NEBARI_OVERRIDE_LABEL] = "true"
-            if self.config.username:
-                labels[NEBARI_USER_LABEL] = config_module.sanitize_username(self.config.username)
+                              gpu_tolerations=(TolerationSpec(**nebari_rules.GPU_TOLERATION),))
+            labels.update(nebari_rules.workflow_labels(username))
             if workflow_options.ttl_seconds is None:
-                workflow_options = replace(workflow_options, ttl_seconds=NEBARI_DEFAULT_TTL_SECONDS)
-        workflow = build_workflow(
+                workflow_options = replace(workflow_options, ttl_seconds=nebari_rules.DEFAULT_TTL_SECONDS)
+        workflow = compiler.build_workflow(
             dag,
             workflow_options,
             namespace=namespace,
             context=context,
             extra_labels=labels,
         )
-        data_volume = data_volume_of(dag, replace(context, namespace=namespace))
+        data_volume = data_volume_of(dag, namespace=namespace, username=username)
         return BuiltWorkflow(dag=dag, options=workflow_options, workflow=workflow, data_volume=data_volume)
 
-    def submit(self, expression: str | BuiltWorkflow, **options: Any):
+    def submit(self, expression: str | BuiltWorkflow, options: WorkflowOptions | None = None, *,
+               notebook: Mapping[str, Any] | None = None):
         """Build (unless given a ``BuiltWorkflow``), submit, remember and return a ``WorkflowRun``."""
         config = self.require_config()
-        built = expression if isinstance(expression, BuiltWorkflow) else self.build(expression, **options)
+        built = expression if isinstance(expression, BuiltWorkflow) else self.build(expression, options,
+                                                                                    notebook=notebook)
         namespace = built.workflow.namespace or config.namespace
         if not namespace:
             raise ConfigError(
@@ -320,7 +316,7 @@ class Session:
         return run
 
     def _write_input_files(self, built: BuiltWorkflow, data_folder: Path | None) -> None:
-        from .datafiles import save_value
+        from .pod.datafiles import save_value
 
         if data_folder is None:
             raise ConfigError(
@@ -345,7 +341,6 @@ class Session:
             run = WorkflowRun.attach(self.client(), name, namespace=namespace)
         run.refresh()
         if run.data_folder is None:
-            from .capture import DATA_MOUNT, VolumeSpec
             from .run import data_volume_claim
 
             claim = data_volume_claim(run.data)
@@ -380,11 +375,6 @@ class Session:
                 asked_about.add(pod)  # a pod started since: ask the server once for its task
                 learn(run._fresh())
             yield f"{task_of_pod.get(pod, pod)} | {entry['content']}"
-
-
-def local_claims(namespace: str) -> list[str]:
-    """The Nebari claims the local engine stands in for, in one namespace."""
-    return [f"jupyterhub-{namespace}-share", f"conda-store-{namespace}-share"]
 
 
 def notebook_name(user_namespace: Mapping[str, Any]) -> str:

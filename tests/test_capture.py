@@ -12,18 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hera_magics.capture import (
-    INPUT_ENV_PREFIX,
-    RETURN_PATH,
-    build_script,
-    capture_cell,
-    parse_duration,
-    parse_quantity,
-    parse_task_options,
-    parse_toleration,
-    parse_volume,
-)
+from hera_magics.capture import capture_cell
+from hera_magics.compile import build_script, runtime_loader
 from hera_magics.errors import TaskDefinitionError
+from hera_magics.options import parse_duration, parse_quantity, parse_task_options, parse_toleration, parse_volume
+from hera_magics.pod.contract import INPUT_ENV_PREFIX, PATH_PREFIX_VARIABLE, RETURN_PATH, RUNTIME_PARAMETER
 
 # ---------------------------------------------------------------------------------------------
 # option values
@@ -160,9 +153,8 @@ def test_shell_task_passes_inputs_as_plain_environment_variables():
 def test_function_signature_gives_inputs_with_defaults():
     spec = capture_cell("def train(path: str, lr: float = 0.1, flag=False, *, name='n', opts=None):\n    pass\n",
                         parse_task_options())
-    assert [(item.name, item.default, item.raw_string) for item in spec.inputs] == [
-        ("path", None, True), ("lr", "0.1", False), ("flag", "false", False), ("name", "n", False),
-        ("opts", "null", False),
+    assert [(item.name, item.default) for item in spec.inputs] == [
+        ("path", None), ("lr", "0.1"), ("flag", "false"), ("name", "n"), ("opts", "null"),
     ]
 
 
@@ -185,20 +177,38 @@ TRICKY_VALUES = [
 ]
 
 
-def _run_like_a_pod(template: dict, values: dict[str, str], workdir: Path) -> subprocess.CompletedProcess:
-    """Run a template's script as Argo would: parameters substituted into env, source in a file."""
-    script = template["script"]
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(INPUT_ENV_PREFIX)}
-    for variable in script.get("env", []):
-        value = variable["value"]
-        match = re.fullmatch(r"\{\{inputs\.parameters\.(\w+)\}\}", value)
-        environment[variable["name"]] = values[match.group(1)] if match else value
-    environment["HERA_MAGICS_PATH_PREFIX"] = str(workdir / "root")
+ARGO_TAG = re.compile(r"\{\{\s*(workflow\.parameters\.[\w-]+|inputs\.parameters\.[\w-]+)\s*\}\}")
+
+
+def argo_substitute(template: dict, values: dict[str, str]) -> dict:
+    """Argo's substitution (``util/template/simple_template.go``): on the template's JSON, each
+    value quoted into the string it replaces; workflow parameters first, then inputs."""
+    text = json.dumps(template)
+    for prefix in ("workflow.parameters.", "inputs.parameters."):
+        text = ARGO_TAG.sub(lambda match: json.dumps(values[match.group(1)])[1:-1]
+                            if match.group(1).startswith(prefix) else match.group(0), text)
+    return json.loads(text)
+
+
+def run_like_a_pod(template: dict, values: dict[str, str], workdir: Path, *, data_files: bool = False,
+                   python: str = sys.executable) -> subprocess.CompletedProcess:
+    """Run a template's script as Argo would: the workflow's runtime parameter and the inputs
+    substituted, the source in a file, the template's environment and nothing of ours."""
+    parameters = {f"workflow.parameters.{RUNTIME_PARAMETER}": runtime_loader(data_files)}
+    parameters.update({f"inputs.parameters.{name}": value for name, value in values.items()})
+    script = argo_substitute(template, parameters)["script"]
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("HERA_MAGICS_", "PYTHON"))}
+    environment.update({variable["name"]: variable["value"] for variable in script.get("env", [])})
+    environment[PATH_PREFIX_VARIABLE] = str(workdir / "root")
     source_file = workdir / "script"
     source_file.write_text(script["source"], encoding="utf-8")
-    command = [sys.executable if word == "python" else word for word in script["command"]]
+    command = [python if word == "python" else word for word in script["command"]]
     return subprocess.run(command + [str(source_file)], env=environment, cwd=workdir,
                           capture_output=True, text=True, timeout=60)
+
+
+_run_like_a_pod = run_like_a_pod
 
 
 @pytest.mark.parametrize("value", TRICKY_VALUES)
@@ -248,7 +258,8 @@ def test_shell_inputs_arrive_exactly_and_never_run(value, tmp_path):
 def test_cell_with_braces_travels_encoded_and_keeps_tracebacks(tmp_path):
     cell = "def fmt():\n    template = '{{name}}'\n    raise ValueError(template)\n"
     template = _template(cell)
-    assert "{{" not in template["script"]["source"]
+    # the only Argo tag left is the runtime's placeholder (substituted by Argo on purpose)
+    assert "{{" not in template["script"]["source"].replace("{{workflow.parameters.%s}}" % RUNTIME_PARAMETER, "")
     result = _run_like_a_pod(template, {}, tmp_path)
     assert result.returncode == 1
     assert "ValueError: {{name}}" in result.stderr

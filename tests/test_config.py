@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from hera_magics.config import Secret, detect_nebari, resolve_config, sanitize_username
+from hera_magics.config import Secret, detect_nebari, resolve_config
+from hera_magics.nebari import sanitize_username
 from hera_magics.errors import ConfigError
 from tests.conftest import magics_of
 

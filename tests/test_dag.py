@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from hera_magics.capture import capture_cell, parse_task_options
-from hera_magics.dag import (
-    DAG_TEMPLATE_NAME,
-    build_workflow,
-    dag_order,
-    evaluate,
-    parse_workflow_options,
-    workflow_prefix,
-)
+from hera_magics.capture import capture_cell
+from hera_magics.compile import build_workflow
+from hera_magics.dag import DAG_TEMPLATE_NAME, dag_order, evaluate
 from hera_magics.errors import DagError
+from hera_magics.options import parse_task_options, parse_workflow_options, workflow_prefix
 
 
 @pytest.fixture
@@ -162,7 +157,7 @@ def test_braces_typed_by_the_user_are_data_not_argo_expressions(tasks):
     """Only references made by the handles (a.result, passing a) are Argo expressions."""
     import base64
 
-    from hera_magics.capture import ENCODED_PREFIX
+    from hera_magics.pod.contract import ENCODED_PREFIX
 
     dag = evaluate("report(metrics='{{tasks.ghost.outputs.result}} and {{workflow.name}}')", tasks)
     node = dag.nodes[0]
@@ -187,8 +182,6 @@ def test_a_task_inside_a_string_is_refused(tasks):
 
 
 def test_large_strings_for_a_data_volume_task_travel_as_files():
-    from hera_magics.capture import capture_cell, parse_task_options
-
     spec = capture_cell("def use(big):\n    return len(big)\n", parse_task_options(data_volume="home"))
     dag = evaluate("use(big='x' * 40_000)", {"use": spec})
     assert dag.nodes[0].arguments["big"].startswith('{"__hera_magics_file__": "inputs/')

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hera_magics.capture import DATA_MOUNT, conda_python, parse_data_volume, parse_volume, resolve_volume
+from hera_magics.compile import runtime_loader
 from hera_magics.errors import NotFoundError, TaskDefinitionError
+from hera_magics.nebari import conda_python
+from hera_magics.options import parse_data_volume, parse_task_options, parse_volume, parse_workflow_options
+from hera_magics.pod.contract import DATA_MOUNT, RUNTIME_PARAMETER
 from hera_magics.session import Session
 
 GOLDEN = Path(__file__).parent / "golden" / "nebari_workflow.yaml"
@@ -30,20 +33,25 @@ def nebari_session() -> Session:
     session = Session()
     report = session.configure(environ=NEBARI_ENV)
     assert report.config.nebari and report.config.sources["nebari"] == "detected"
-    session.define_task("def prepare() -> str:\n    return 'data'\n", data_volume="home")
+    session.define_task("def prepare() -> str:\n    return 'data'\n", options=parse_task_options(data_volume="home"))
     session.define_task(
         "import torch\ndef train(path: str, lr: float = 0.1):\n    return {'loss': lr}\n",
-        gpu=2, shm="2Gi", volume=["home", "shared/ml-team:/data:ro", "conda"], data_volume="home",
+        options=parse_task_options(gpu=2, shm="2Gi", volume=["home", "shared/ml-team:/data:ro", "conda"],
+                                   data_volume="home"),
     )
-    session.define_task("print(metrics)\n", "report", inputs=["metrics"], conda_env="nebari-git/dask",
-                        workdir="/home/Jane.Doe@example.org/project")
+    session.define_task("print(metrics)\n", "report", parse_task_options(
+        inputs=["metrics"], conda_env="nebari-git/dask", workdir="/home/Jane.Doe@example.org/project"))
     return session
 
 
 def nebari_yaml() -> str:
     built = nebari_session().build("prepare >> train(path=prepare, lr=0.01) >> report(metrics=train)",
-                                   name="nightly")
-    # the kernel's python (path and version) differs from machine to machine
+                                   parse_workflow_options(name="nightly"))
+    # the kernel's python (path and version) differs from machine to machine; the runtime has its
+    # own tests (tests/test_pod_runtime.py) and its compressed bytes depend on the zlib library
+    (runtime,) = built.workflow.arguments
+    assert runtime.name == RUNTIME_PARAMETER and runtime.value == runtime_loader(data_files=True)
+    runtime.value = "<runtime loader>"
     version = f"python:{sys.version_info.major}.{sys.version_info.minor}"
     return built.to_yaml().replace(KERNEL_PYTHON, "<kernel python>").replace(version, "python:<kernel version>")
 
@@ -101,7 +109,7 @@ def test_nebari_workflow_parts():
     ],
 )
 def test_volume_short_names(text, claim, sub_path, mount, read_only):
-    volume = resolve_volume(parse_volume(text), namespace="dev", username="jane")
+    volume = parse_volume(text).resolved(namespace="dev", username="jane")
     assert (volume.claim, volume.sub_path, volume.mount_path, volume.read_only) == (claim, sub_path, mount, read_only)
 
 
@@ -134,9 +142,9 @@ def test_conda_env_paths(env, user, python):
 
 def test_home_needs_a_user_and_namespace():
     with pytest.raises(TaskDefinitionError, match="needs your user name"):
-        resolve_volume(parse_volume("home"), namespace="dev", username=None)
+        parse_volume("home").resolved(namespace="dev", username=None)
     with pytest.raises(TaskDefinitionError, match="needs the namespace"):
-        resolve_volume(parse_volume("home"), namespace=None, username="jane")
+        parse_volume("home").resolved(namespace=None, username="jane")
 
 
 def test_nebari_summary_warns_about_the_override(ip, monkeypatch, capsys):

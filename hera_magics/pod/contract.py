@@ -48,3 +48,7 @@ FILE_MARKER = "__hera_magics_file__"
 
 DATA_FOLDER = ".hera-magics"
 """The folder on the data volume holding values: ``<workflow>/<node>/return.*`` and ``inputs/``."""
+
+RUNTIME_PARAMETER = "hera-magics-runtime"
+"""The workflow parameter holding the pod runtime (``pod/runtime.py``), shipped once per workflow:
+every Python task's script has the line ``{{workflow.parameters.hera-magics-runtime}}``."""

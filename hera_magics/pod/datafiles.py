@@ -1,9 +1,10 @@
 """Values too large for Argo parameters travel as files in a workflow-scoped folder on a volume.
 
-This module is used on both sides: the notebook imports it (to write inputs and read results), and
-its source is inlined into the pods' scripts (to read inputs and write return values), so a pod
-never needs hera_magics installed. It must therefore stay self-contained: standard library only,
-numpy and pandas used only when a value already is one of theirs.
+Both sides use this module: the notebook imports it (to write inputs and read results), and the
+pod runtime ships with it in ``--data-volume`` workflows (to read inputs and write return values),
+so a pod never needs hera_magics installed. It must therefore stay self-contained: standard
+library only, numpy and pandas used only when a value already is one of theirs, and the syntax
+of any Python 3 a task image may have (see ``hera_magics.pod.runtime``).
 
 Layout on the volume (``root`` is the data folder as this side sees it)::
 
@@ -11,23 +12,25 @@ Layout on the volume (``root`` is the data folder as this side sees it)::
     root/.hera-magics/inputs/<submission>/<node>.<input>.{...}      a notebook value passed in
 
 An argument that travels as a file is the JSON ``{"__hera_magics_file__": "<path under
-.hera-magics without extension>"}``.
+.hera-magics without extension>"}`` (``contract.FILE_MARKER``).
 """
 
 import os as _os
 import pickle as _pickle
 
-FILE_REFERENCE_KEY = "__hera_magics_file__"
-DATA_FOLDER = ".hera-magics"
+from .contract import DATA_FOLDER, FILE_MARKER
+
 _EXTENSIONS = (".npy", ".parquet", ".pkl")
 
 
-def is_file_reference(value):
-    return isinstance(value, dict) and len(value) == 1 and FILE_REFERENCE_KEY in value
-
-
 def file_reference(relative_path):
-    return {FILE_REFERENCE_KEY: relative_path}
+    """The argument value that stands for the value file at ``relative_path``."""
+    return {FILE_MARKER: relative_path}
+
+
+def return_value_path(workflow, node):
+    """Where (under the data folder, without extension) node ``node`` of ``workflow`` keeps its return value."""
+    return workflow + "/" + node + "/return"
 
 
 def save_value(value, root, relative_path):
@@ -63,6 +66,7 @@ def save_value(value, root, relative_path):
 
 
 def find_value_file(root, relative_path):
+    """The file ``save_value`` wrote for ``relative_path``, or None."""
     base = _os.path.join(root, DATA_FOLDER, relative_path)
     for extension in _EXTENSIONS:
         if _os.path.exists(base + extension):
