@@ -79,7 +79,9 @@ def run_workflow(session, client, count: int) -> tuple[float, float | None, tupl
     from hera_magics.argo import parse_rfc3339
 
     expression = "[" + ", ".join(f"noop(name='n{index}')" for index in range(count)) + "]"
-    built = session.build(expression, name="bench-overhead")  # built before the clock starts
+    from hera_magics.options import parse_workflow_options
+
+    built = session.build(expression, parse_workflow_options(name="bench-overhead"))  # built before the clock starts
     cpu_before = engine_cpu()
     start = time.perf_counter()
     run = session.submit(built)

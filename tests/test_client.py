@@ -29,8 +29,8 @@ from hera_magics.client import (
     server_message_of,
     shorten,
     url_without_query,
-    workflow_body,
 )
+from hera_magics.compile import workflow_body
 from hera_magics.config import ArgoConfig, Secret
 from hera_magics.errors import (
     ArgoServerError,
@@ -610,7 +610,7 @@ def test_create_a_hera_workflow(server):
         with DAG(name="main"):
             cell(name="a")
     server.script("POST", "/api/v1/workflows/team", lambda request: Answer(200, created_from(request)))
-    created = make_client(server).create_workflow(workflow)
+    created = make_client(server).create_workflow(workflow_body(workflow))
     assert created["metadata"]["namespace"] == "team"  # the workflow's own namespace wins
     assert created["spec"]["templates"][1]["name"] == "cell-a"
 

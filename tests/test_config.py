@@ -1,4 +1,4 @@
-"""Connection resolution (DESIGN §2 %argo_env), as a table of cases, plus the %argo_env summary."""
+"""Connection resolution (the README's %argo_env rules), as a table of cases, plus the %argo_env summary."""
 
 from __future__ import annotations
 

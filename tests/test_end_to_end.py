@@ -208,3 +208,45 @@ def test_a_killed_kernel_neither_stops_nor_forgets_its_workflow(ip, tmp_path, mo
         if process.poll() is None:
             process.kill()
         stop_engine(state)
+
+
+def test_one_runtime_serves_every_task_with_exact_values(local_ip):
+    """Several kinds of task in one workflow: the runtime travels once and each gets exact values."""
+    from hera_magics.compile import runtime_loader
+    from hera_magics.pod.contract import RUNTIME_PARAMETER
+
+    local_ip.run_cell_magic("argo_task", "", "def make(n: int = 2) -> list:\n    return list(range(n))\n")
+    local_ip.run_cell_magic("argo_task", "", "def total(values, label: str) -> dict:\n    return {label: sum(values)}\n")
+    local_ip.run_cell_magic("argo_task", "shout --inputs word", "print(word.upper())\n")
+    local_ip.run_cell_magic("argo_task", "", "def braces() -> str:\n    return '{{kept}} as written'\n")
+    local_ip.run_cell_magic("argo_task", "echo_it --shell --inputs word", 'echo "$word"\n')
+    run = run_dag(local_ip, "make(n=4) >> [total(values=make, label='7'), shout(word='hi'), braces, echo_it(word='x')]")
+    run.wait(timeout=120)
+    assert run.result("make") == [0, 1, 2, 3]
+    assert run.result("total") == {"7": 6}
+    assert run.result("braces") == "{{kept}} as written"
+    assert run.result("shout", stdout=True) == "HI" and run.result("echo_it", stdout=True) == "x"
+    spec = run.data["spec"]
+    assert spec["arguments"]["parameters"] == [{"name": RUNTIME_PARAMETER, "value": runtime_loader()}]
+    packed = runtime_loader().split('"')[-2]
+    assert str(spec).count(packed) == 1
+
+
+def test_tracebacks_name_the_cell_lines_of_every_kind_of_task(local_ip):
+    local_ip.run_cell_magic("argo_task", "", "import json\n\ndef parse(text: str):\n    return json.loads(text)\n")
+    local_ip.run_cell_magic("argo_task", "script_fails --inputs n", "total = 0\nprint(total / n)\n")
+    local_ip.run_cell_magic("argo_task", "", "def braces():\n    template = '{{name}}'\n    raise KeyError(template)\n")
+    run = run_dag(local_ip, "--no-fail-fast [parse(text='{not json'), script_fails(n=0), braces]")
+    with pytest.raises(WorkflowFailed):
+        run.wait(timeout=120)
+    expected = {
+        "parse": ['File "<cell parse>", line 4, in parse', "return json.loads(text)", "JSONDecodeError"],
+        "script_fails": ['File "<cell script_fails>", line 2, in <module>', "print(total / n)",
+                         "ZeroDivisionError: division by zero"],
+        "braces": ['File "<cell braces>", line 3, in braces', "raise KeyError(template)", "KeyError: '{{name}}'"],
+    }
+    for task, pieces in expected.items():
+        log = run.logs(task)
+        for piece in pieces:
+            assert piece in log, (task, log)
+        assert "_hera_magics" not in log and "<string>" not in log and "/argo/staging" not in log, log

@@ -89,3 +89,66 @@ def test_argo_logs_prints_a_task_log(ip, tmp_path, monkeypatch, capsys):
         assert "spoken words" in capsys.readouterr().out
     finally:
         stop_engine()
+
+
+# ---------------------------------------------------------------------------------------------
+# the options, declared once
+
+
+def test_every_task_option_is_declared_once_and_fills_one_field(ip):
+    import dataclasses
+
+    from hera_magics.options import TASK_OPTIONS, TaskOptions
+
+    assert len(TASK_OPTIONS) == 20 and len({option.flag for option in TASK_OPTIONS}) == 20
+    fields = [option.field for option in TASK_OPTIONS]
+    assert sorted(fields) == sorted(field.name for field in dataclasses.fields(TaskOptions) if field.name != "notes")
+    parser = ip.magics_manager.magics["cell"]["argo_task"].parser
+    flags = {flag for action in parser._actions for flag in action.option_strings} - {"-h", "--help"}
+    assert flags == {option.flag for option in TASK_OPTIONS}
+
+
+def test_every_dag_option_is_declared_once(ip):
+    from hera_magics.options import DAG_OPTIONS
+
+    parser = ip.magics_manager.magics["line"]["argo_dag"].parser
+    flags = {flag for action in parser._actions for flag in action.option_strings} - {"-h", "--help"}
+    assert flags == {option.flag for option in DAG_OPTIONS} and len(DAG_OPTIONS) == len(flags)
+
+
+@pytest.mark.parametrize("line, options, expression", [
+    ("a >> b", "", "a >> b"),
+    ("--dry-run a >> b", "--dry-run ", "a >> b"),
+    ("--name nightly --ttl 1d train(path='x y',  lr=0.1)", "--name nightly --ttl 1d ", "train(path='x y',  lr=0.1)"),
+    ("--yaml 'my file.yaml' --label team=ml prepare", "--yaml 'my file.yaml' --label team=ml ", "prepare"),
+    ("--name=nightly -h", "--name=nightly -h", ""),
+    ('--yaml "a \\"b\\"" [a, b]', '--yaml "a \\"b\\"" ', "[a, b]"),
+    ("--parallelism 2 -x", "--parallelism 2 -x", ""),
+    ("   ", "   ", ""),
+])
+def test_dag_line_splits_options_from_the_verbatim_expression(line, options, expression):
+    from hera_magics.options import split_dag_line
+
+    assert split_dag_line(line) == (options, expression)
+
+
+def test_an_unclosed_quote_in_the_options_is_named():
+    from hera_magics.options import split_dag_line
+
+    with pytest.raises(ValueError, match="""no closing ' in "'unterminated prepare\""""):
+        split_dag_line("--dry-run --yaml 'unterminated prepare")
+
+
+def test_session_takes_typed_options():
+    from hera_magics.options import TaskOptions, parse_task_options, parse_workflow_options
+    from hera_magics.session import Session
+
+    options = parse_task_options(gpu=2, memory="16GB", volume=["claim:/mnt"])
+    assert isinstance(options, TaskOptions) and options.memory == "16G" and options.notes
+    session = Session()
+    spec, _ = session.define_task("def f():\n    pass\n", options=options)
+    assert spec.options is options
+    built = session.build("f", parse_workflow_options(name="nightly", no_fail_fast=True, dry_run=True))
+    assert built.options.generate_name == "nightly-" and built.options.fail_fast is False
+    with pytest.raises(TypeError, match="unknown option 'gpus'"):
+        parse_task_options(gpus=1)

@@ -1,6 +1,6 @@
 """The seed document's four workflows, written with the magics, give the same DAGs as its Hera code.
 
-The Hera side below is the seed's code (../shared/seed/using-hera.md), with the connection lines
+The Hera side below is the code of Nebari's "Automate workflows with Hera" page, with the connection lines
 left out. "Same DAG" means: same task names, same edges, same arguments, and on each template the
 same inputs and the same environment variables (ours also carries the inputs' own variables, which
 are how values reach the pod; those are recognised by their ``{{inputs.parameters.X}}`` value).

@@ -38,6 +38,9 @@ from .contract import (
 )
 from .datafiles import load_value, return_value_path, save_value
 
+# An input annotated ``str`` (also written ``'str'``, or postponed by ``from __future__ import annotations``).
+STR_ANNOTATIONS = (str, "str", "'str'", '"str"')
+
 
 def run_function(function, cell_lines=None):
     """Call the cell's ``function`` with the task's inputs and keep what it returns.
@@ -51,8 +54,7 @@ def run_function(function, cell_lines=None):
     for parameter in inspect.signature(function).parameters.values():
         # a Python default that is not a literal is left to Python: the argument is omitted
         if os.environ[INPUT_ENV_PREFIX + parameter.name] != PYTHON_DEFAULT_MARKER:
-            text_only = parameter.annotation in (str, "str")
-            arguments[parameter.name] = read_input(parameter.name, text_only)
+            arguments[parameter.name] = read_input(parameter.name, parameter.annotation in STR_ANNOTATIONS)
     try:
         value = function(**arguments)
     except SystemExit as exit_request:
@@ -78,7 +80,7 @@ def run_encoded_cell(namespace, name, encoded):
     install_traceback_hook(namespace, label, None)
     code = base64.b64decode(encoded).decode("utf-8")
     linecache.cache[label] = (len(code), None, code.splitlines(True), label)
-    exec(compile(code, label, "exec", dont_inherit=True), namespace)
+    exec(compile(code, label, "exec"), namespace)
 
 
 def read_input(name, text_only=False):
@@ -98,7 +100,7 @@ def read_input(name, text_only=False):
     if text_only:
         return decoded if isinstance(decoded, str) else value
     if isinstance(decoded, dict) and list(decoded) == [FILE_MARKER] and DATA_DIR_VARIABLE in os.environ:
-        return load_value(data_root(), decoded[FILE_MARKER])
+        return load_value(pod_path(os.environ[DATA_DIR_VARIABLE]), decoded[FILE_MARKER])
     return decoded
 
 
@@ -106,7 +108,7 @@ def write_return_value(value, name):
     """Keep a function's return value: a file on the data volume, else JSON for the output parameter."""
     if os.environ.get(DATA_NODE_VARIABLE):
         node = return_value_path(os.environ[WORKFLOW_VARIABLE], os.environ[DATA_NODE_VARIABLE])
-        save_value(value, data_root(), node)
+        save_value(value, pod_path(os.environ[DATA_DIR_VARIABLE]), node)
         return
     text = json_text(value, name)
     path = pod_path(RETURN_PATH)
@@ -116,12 +118,10 @@ def write_return_value(value, name):
 
 
 def json_text(value, name):
-    """``value`` as JSON; numpy scalars and arrays become numbers and lists."""
+    """``value`` as JSON; numpy (or torch) scalars and arrays become numbers and lists."""
 
     def plain(item):
-        if hasattr(item, "item") and getattr(item, "ndim", 0) == 0:
-            return item.item()
-        if hasattr(item, "tolist"):
+        if hasattr(item, "tolist"):  # a scalar's or 0-d array's tolist() is a number
             return item.tolist()
         raise TypeError(name + "() returned an object of type " + type(item).__name__ + ", which is not JSON; "
                         "return numbers, strings, lists or dicts, or give the task --data-volume")
@@ -130,11 +130,6 @@ def json_text(value, name):
         return json.dumps(value, default=plain)
     except TypeError as error:
         raise TypeError(str(error)) from None  # without the json library's frames
-
-
-def data_root():
-    """The data folder as this pod sees it."""
-    return pod_path(os.environ[DATA_DIR_VARIABLE])
 
 
 def pod_path(path):
