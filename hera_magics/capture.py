@@ -344,34 +344,11 @@ def capture_cell(
             hint=(error.text or "").strip() or None,
         ) from None
 
-    functions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    function: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    function = _task_function(tree, name, options)
     if name is None:
-        if len(functions) == 1:
-            function = functions[0]
-            name = function.name
-            _check_task_name(name)
-        elif not functions:
-            hint = "write %%argo_task NAME (a script cell), or put the code in one function"
-            if options.inputs:
-                # `--inputs x report` reads report as one more input
-                hint = f"the name goes before the options: %%argo_task NAME --inputs {' '.join(options.inputs)}"
-            raise TaskDefinitionError("this cell defines no function, so the task needs a name", hint=hint)
-        else:
-            raise TaskDefinitionError(
-                f"this cell defines {len(functions)} functions ({', '.join(f.name for f in functions)}); "
-                "say which one is the task",
-                hint=f"write %%argo_task {functions[-1].name}",
-            )
-    else:
-        function = next((node for node in functions if node.name == name), None)
-
-    if isinstance(function, ast.AsyncFunctionDef):
-        raise TaskDefinitionError(
-            f"{function.name}() is an async function; tasks are plain functions",
-            hint="call asyncio.run(...) inside a plain function",
-        )
-
+        assert function is not None
+        name = function.name
+        _check_task_name(name)
     if function is not None:
         if _has_main_guard(tree):
             raise TaskDefinitionError(
@@ -399,6 +376,36 @@ def capture_cell(
     return TaskSpec(name=name, kind=kind, cell=cell, code=code, inputs=inputs, options=options,
                     function_name=function.name if function is not None else None,
                     notes=tuple(options.notes) + tuple(notes))
+
+
+def _task_function(tree: ast.Module, name: str | None, options: TaskOptions) -> ast.FunctionDef | None:
+    """The function a cell's task calls: the one named ``name``, or the cell's only function.
+
+    None for a script cell (a name given, no function of that name).
+    """
+    functions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if name is not None:
+        function = next((node for node in functions if node.name == name), None)
+    elif len(functions) == 1:
+        function = functions[0]
+    elif not functions:
+        hint = "write %%argo_task NAME (a script cell), or put the code in one function"
+        if options.inputs:
+            # `--inputs x report` reads report as one more input
+            hint = f"the name goes before the options: %%argo_task NAME --inputs {' '.join(options.inputs)}"
+        raise TaskDefinitionError("this cell defines no function, so the task needs a name", hint=hint)
+    else:
+        raise TaskDefinitionError(
+            f"this cell defines {len(functions)} functions ({', '.join(f.name for f in functions)}); "
+            "say which one is the task",
+            hint=f"write %%argo_task {functions[-1].name}",
+        )
+    if isinstance(function, ast.AsyncFunctionDef):
+        raise TaskDefinitionError(
+            f"{function.name}() is an async function; tasks are plain functions",
+            hint="call asyncio.run(...) inside a plain function",
+        )
+    return function
 
 
 def _check_shell_script(cell: str) -> None:

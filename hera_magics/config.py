@@ -146,65 +146,9 @@ def resolve_config(
 ) -> ArgoConfig:
     """Resolve the connection from variables and overrides, later rules winning (README, ``%argo_env``)."""
     sources: dict[str, str] = {}
-
-    # host
-    resolved_host: str | None = None
-    if variables.get("ARGO_SERVER"):
-        secure = (variables.get("ARGO_SECURE") or "true").strip().lower() != "false"
-        base_href = (variables.get("ARGO_BASE_HREF") or "").strip()
-        if base_href and not base_href.startswith("/"):
-            base_href = "/" + base_href
-        server = variables["ARGO_SERVER"].strip().rstrip("/")
-        if "://" in server:
-            raise ConfigError(
-                f"ARGO_SERVER={server!r} must be host:port without a scheme",
-                hint="write ARGO_SERVER=your-domain:443 and set ARGO_SECURE=false for http",
-            )
-        resolved_host = f"{'https' if secure else 'http'}://{server}{base_href}"
-        sources["host"] = "ARGO_SERVER + ARGO_BASE_HREF"
-    if variables.get("GLOBAL_CONFIG_HOST"):
-        resolved_host = variables["GLOBAL_CONFIG_HOST"]
-        sources["host"] = "GLOBAL_CONFIG_HOST"
-    if host:
-        resolved_host = host
-        sources["host"] = "--host"
-    if not resolved_host:
-        raise ConfigError(
-            "no Argo server configured",
-            hint="put ARGO_SERVER (and ARGO_BASE_HREF) or GLOBAL_CONFIG_HOST in .env, "
-            "pass --host URL, or use %argo_env --local to run workflows on this machine",
-        )
-    resolved_host = normalise_host(resolved_host)
-
-    # token
-    token: Secret | None = None
-    candidates = (token_var,) if token_var else TOKEN_VARIABLES
-    for name in candidates:
-        value = variables.get(name)
-        if value is not None and strip_bearer(value):
-            token = Secret(strip_bearer(value))
-            sources["token"] = name
-            break
-    if token_var and token is None:
-        raise ConfigError(
-            f"--token-var {token_var}: that variable is not set or empty",
-            hint=f"add {token_var}=... to your .env file or the environment",
-        )
-
-    # namespace
-    resolved_namespace = None
-    for name in ("ARGO_NAMESPACE", "GLOBAL_CONFIG_NAMESPACE"):
-        if variables.get(name):
-            resolved_namespace = variables[name].strip()
-            sources["namespace"] = name
-    if namespace:
-        resolved_namespace = namespace
-        sources["namespace"] = "--namespace"
-    if resolved_namespace is not None and not NAMESPACE_PATTERN.match(resolved_namespace):
-        raise ConfigError(
-            f"namespace {resolved_namespace!r} (from {sources['namespace']}) is not a valid Kubernetes namespace",
-            hint="lower-case letters, digits and '-', e.g. ARGO_NAMESPACE=dev",
-        )
+    resolved_host = _resolve_host(variables, host, sources)
+    token = _resolve_token(variables, token_var, sources)
+    resolved_namespace = _resolve_namespace(variables, namespace, sources)
 
     # TLS
     verify_ssl = True
@@ -233,6 +177,71 @@ def resolve_config(
         username=username,
         sources=sources,
     )
+
+
+def _resolve_host(variables: Mapping[str, str], host: str | None, sources: dict[str, str]) -> str:
+    """ARGO_SERVER + ARGO_BASE_HREF, then GLOBAL_CONFIG_HOST, then ``--host``; noted in ``sources``."""
+    resolved_host: str | None = None
+    if variables.get("ARGO_SERVER"):
+        secure = (variables.get("ARGO_SECURE") or "true").strip().lower() != "false"
+        base_href = (variables.get("ARGO_BASE_HREF") or "").strip()
+        if base_href and not base_href.startswith("/"):
+            base_href = "/" + base_href
+        server = variables["ARGO_SERVER"].strip().rstrip("/")
+        if "://" in server:
+            raise ConfigError(
+                f"ARGO_SERVER={server!r} must be host:port without a scheme",
+                hint="write ARGO_SERVER=your-domain:443 and set ARGO_SECURE=false for http",
+            )
+        resolved_host = f"{'https' if secure else 'http'}://{server}{base_href}"
+        sources["host"] = "ARGO_SERVER + ARGO_BASE_HREF"
+    if variables.get("GLOBAL_CONFIG_HOST"):
+        resolved_host = variables["GLOBAL_CONFIG_HOST"]
+        sources["host"] = "GLOBAL_CONFIG_HOST"
+    if host:
+        resolved_host = host
+        sources["host"] = "--host"
+    if not resolved_host:
+        raise ConfigError(
+            "no Argo server configured",
+            hint="put ARGO_SERVER (and ARGO_BASE_HREF) or GLOBAL_CONFIG_HOST in .env, "
+            "pass --host URL, or use %argo_env --local to run workflows on this machine",
+        )
+    return normalise_host(resolved_host)
+
+
+def _resolve_token(variables: Mapping[str, str], token_var: str | None, sources: dict[str, str]) -> Secret | None:
+    """``--token-var VAR``, else HERA_TOKEN, else ARGO_TOKEN (a leading ``Bearer`` stripped)."""
+    candidates = (token_var,) if token_var else TOKEN_VARIABLES
+    for name in candidates:
+        value = variables.get(name)
+        if value is not None and strip_bearer(value):
+            sources["token"] = name
+            return Secret(strip_bearer(value))
+    if token_var:
+        raise ConfigError(
+            f"--token-var {token_var}: that variable is not set or empty",
+            hint=f"add {token_var}=... to your .env file or the environment",
+        )
+    return None
+
+
+def _resolve_namespace(variables: Mapping[str, str], namespace: str | None, sources: dict[str, str]) -> str | None:
+    """ARGO_NAMESPACE, then GLOBAL_CONFIG_NAMESPACE, then ``--namespace``; checked."""
+    resolved_namespace = None
+    for name in ("ARGO_NAMESPACE", "GLOBAL_CONFIG_NAMESPACE"):
+        if variables.get(name):
+            resolved_namespace = variables[name].strip()
+            sources["namespace"] = name
+    if namespace:
+        resolved_namespace = namespace
+        sources["namespace"] = "--namespace"
+    if resolved_namespace is not None and not NAMESPACE_PATTERN.match(resolved_namespace):
+        raise ConfigError(
+            f"namespace {resolved_namespace!r} (from {sources['namespace']}) is not a valid Kubernetes namespace",
+            hint="lower-case letters, digits and '-', e.g. ARGO_NAMESPACE=dev",
+        )
+    return resolved_namespace
 
 
 def find_env_file(start: Path | None = None) -> Path | None:
