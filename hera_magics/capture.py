@@ -16,7 +16,7 @@ import re
 import sys
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .argo import MAX_NAME_LENGTH, NAME_PATTERN
 from .errors import TaskDefinitionError
@@ -208,18 +208,19 @@ IPYTHON_SYSTEM_CALL = "get_ipython().system("
 IPYTHON_ONLY_BUILTINS = frozenset({"display", "get_ipython", "__IPYTHON__"})
 
 
-def _replace_ipython_syntax(cell: str) -> tuple[str, list[str]]:
+def _replace_ipython_syntax(cell: str, transform: Callable[[str], str] | None) -> tuple[str, list[str]]:
     """Turn ``!cmd`` lines into subprocess calls; refuse ``%magic`` and ``x = !cmd``.
 
-    Returns the code to ship and notes for the user. Without IPython syntax the cell is returned
-    unchanged (comments and all).
+    ``transform`` is IPython's reading of a cell (``session.ipython_transform``); without it, IPython
+    syntax is a syntax error. Returns the code to ship and notes for the user. Without IPython
+    syntax the cell is returned unchanged (comments and all).
     """
-    from IPython.core.inputtransformer2 import TransformerManager
-
+    if transform is None:
+        return cell, []
     # IPython's transformer drops leading blank lines; keep them, so line numbers stay the cell's.
     body = cell.lstrip("\n")
     leading = cell[: len(cell) - len(body)]
-    transformed = leading + TransformerManager().transform_cell(body)
+    transformed = leading + transform(body)
     if transformed.rstrip("\n") == cell.rstrip("\n"):
         return cell, []
     original_lines = cell.splitlines()
@@ -241,10 +242,8 @@ def _replace_ipython_syntax(cell: str) -> tuple[str, list[str]]:
             hint="use Python instead (e.g. subprocess.run(...) or the module the magic wraps); "
             "only `!command` lines on their own are turned into shell commands",
         )
-    # Inline, so it works wherever the line is (the helpers of the preamble may come later).
-    shipped = transformed.replace(IPYTHON_SYSTEM_CALL, 'import_module("subprocess").run(shell=True, check=True, args=')
-    shipped = shipped.replace('import_module("subprocess")', '__import__("subprocess")')
-    return shipped, notes
+    # The import is inline, so the line works wherever it is and binds no name of its own.
+    return transformed.replace(IPYTHON_SYSTEM_CALL, '__import__("subprocess").run(shell=True, check=True, args='), notes
 
 
 def _has_main_guard(tree: ast.Module) -> bool:
@@ -314,11 +313,13 @@ def capture_cell(
     *,
     name: str | None = None,
     notebook_names: Mapping[str, Any] | None = None,
+    ipython_transform: Callable[[str], str] | None = None,
 ) -> TaskSpec:
     """Check a ``%%argo_task`` cell and build its ``TaskSpec``.
 
     ``notebook_names`` (the notebook's variables) only improves messages: a name the cell reads
     but never binds is explained as a notebook variable that must become an input.
+    ``ipython_transform`` (IPython's cell transformer, given by the session) lets ``!cmd`` lines in.
     """
     if not cell.strip():
         raise TaskDefinitionError("the cell is empty; write the task's code below %%argo_task")
@@ -334,7 +335,7 @@ def capture_cell(
         return TaskSpec(name=name, kind="shell", cell=cell, code=cell, inputs=inputs, options=options,
                         notes=options.notes)
 
-    code, notes = _replace_ipython_syntax(cell)
+    code, notes = _replace_ipython_syntax(cell, ipython_transform)
     try:
         tree = ast.parse(code)
     except SyntaxError as error:

@@ -21,7 +21,7 @@ import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from . import compile as compiler
 from . import config as config_module
@@ -244,7 +244,8 @@ class Session:
         ``options`` come from ``options.parse_task_options`` (e.g. ``parse_task_options(gpu=1)``).
         ``notebook_names`` (the notebook's variables) only improve the messages.
         """
-        spec = capture_cell(cell, options or TaskOptions(), name=name, notebook_names=notebook_names)
+        spec = capture_cell(cell, options or TaskOptions(), name=name, notebook_names=notebook_names,
+                            ipython_transform=ipython_transform())
         previous = self.tasks.get(spec.name)
         self.tasks[spec.name] = spec
         return spec, previous
@@ -375,6 +376,13 @@ class Session:
                 asked_about.add(pod)  # a pod started since: ask the server once for its task
                 learn(run._fresh())
             yield f"{task_of_pod.get(pod, pod)} | {entry['content']}"
+
+
+def ipython_transform() -> Callable[[str], str]:
+    """IPython's own reading of a cell (``!cmd`` lines, ``%magic``), which capture checks."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell
 
 
 def notebook_name(user_namespace: Mapping[str, Any]) -> str:

@@ -16,7 +16,8 @@ from hera_magics.capture import capture_cell
 from hera_magics.compile import build_script, runtime_loader
 from hera_magics.errors import TaskDefinitionError
 from hera_magics.options import parse_duration, parse_quantity, parse_task_options, parse_toleration, parse_volume
-from hera_magics.pod.contract import INPUT_ENV_PREFIX, PATH_PREFIX_VARIABLE, RETURN_PATH, RUNTIME_PARAMETER
+from hera_magics.pod.contract import PATH_PREFIX_VARIABLE, RETURN_PATH, RUNTIME_PARAMETER
+from hera_magics.session import ipython_transform
 
 # ---------------------------------------------------------------------------------------------
 # option values
@@ -87,7 +88,7 @@ def template_of(script) -> dict:
 
 
 def _template(cell: str, name: str | None = None, **options) -> dict:
-    spec = capture_cell(cell, parse_task_options(**options), name=name)
+    spec = capture_cell(cell, parse_task_options(**options), name=name, ipython_transform=ipython_transform())
     return template_of(build_script(spec))
 
 
@@ -303,7 +304,8 @@ def test_yaml_of_a_task_is_plain_yaml():
 
 def test_leading_blank_lines_are_kept(tmp_path):
     for cell in ("\ndef f():\n    return 1\n", "\n\n!echo shell\nprint('x')\n"):
-        spec = capture_cell(cell, parse_task_options(), name=None if "def" in cell else "t")
+        spec = capture_cell(cell, parse_task_options(), name=None if "def" in cell else "t",
+                            ipython_transform=ipython_transform())
         assert spec.code.count("\n") == cell.count("\n")
     template = _template("\n\ndef g():\n    raise ValueError('third line')\n")
     result = _run_like_a_pod(template, {}, tmp_path)
@@ -316,3 +318,12 @@ def test_every_kubernetes_quantity_builds(memory, cpu):
     resources = template["script"]["resources"]
     assert resources["requests"] == {"cpu": cpu, "memory": memory}
     assert resources["limits"] == {"memory": memory}
+
+
+def test_ipython_syntax_needs_ipython_s_reading():
+    """capture itself imports no IPython: the session hands it IPython's transformer."""
+    with pytest.raises(TaskDefinitionError, match="syntax error on line 1"):
+        capture_cell("!echo hi\n", parse_task_options(), name="t")
+    spec = capture_cell("!echo hi\n", parse_task_options(), name="t", ipython_transform=ipython_transform())
+    assert spec.code == "__import__(\"subprocess\").run(shell=True, check=True, args='echo hi')\n"
+    assert spec.notes == ("line 1: `!echo hi` will run as a shell command (subprocess, fails the task on error)",)
