@@ -99,13 +99,18 @@ def _for_the_pod(source: str) -> ast.Module:
     """A module's tree as the pod runs it: contract names as values; no docstrings, annotations, relative imports."""
     tree = ast.parse(source)
     values = {name: value for name, value in vars(contract).items() if name.isupper()}
+
+    def value_of(node: Any) -> Any:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in values:
+            return ast.copy_location(ast.Constant(values[node.id]), node)
+        return node
+
     for node in ast.walk(tree):
         for name, child in ast.iter_fields(node):
-            if isinstance(child, ast.Name) and child.id in values:
-                setattr(node, name, ast.copy_location(ast.Constant(values[child.id]), child))
-            elif isinstance(child, list):
-                child[:] = [ast.copy_location(ast.Constant(values[item.id]), item)
-                            if isinstance(item, ast.Name) and item.id in values else item for item in child]
+            if isinstance(child, list):
+                child[:] = [value_of(item) for item in child]
+            else:
+                setattr(node, name, value_of(child))
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)):
             node.body = [statement for statement in node.body
                          if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
@@ -134,17 +139,18 @@ def pod_source(spec: TaskSpec) -> str:
         encoded = base64.b64encode(spec.code.encode("utf-8")).decode("ascii")
         run_cell = _call(runtime.run_encoded_cell, f"globals(), {spec.name!r}, {encoded!r}")
         if spec.kind == "function":
-            return ENCODED_CELL_NOTE + RUNTIME_PLACEHOLDER + run_cell + _call(runtime.run_function, spec.name)
+            return ENCODED_CELL_NOTE + RUNTIME_PLACEHOLDER + run_cell + _call(runtime.run_function, spec.function_name)
         arguments = f"globals(), {spec.name!r}" + (f", inputs={inputs!r}" if inputs else "")
         return ENCODED_CELL_NOTE + RUNTIME_PLACEHOLDER + _call(runtime.run_script, arguments) + run_cell
     if spec.kind == "function":
         cell = _ending_in_newline(spec.code)
-        call = _call(runtime.run_function, f"{spec.function_name}, cell_lines=(1, {cell.count(chr(10))})")
-        return cell + RUNTIME_PLACEHOLDER + call
+        last = cell.count("\n")
+        return cell + RUNTIME_PLACEHOLDER + _call(runtime.run_function, f"{spec.function_name}, cell_lines=(1, {last})")
     future, code = _hoist_future_imports(spec.code)
     cell = _ending_in_newline(code)
     first = future.count("\n") + 3  # after the imports, the runtime and the call
-    arguments = f"globals(), {spec.name!r}, cell_lines=({first}, {first + cell.count(chr(10)) - 1})"
+    last = first + cell.count("\n") - 1
+    arguments = f"globals(), {spec.name!r}, cell_lines=({first}, {last})"
     call = _call(runtime.run_script, arguments + (f", inputs={inputs!r}" if inputs else ""))
     return future + RUNTIME_PLACEHOLDER + call + cell
 

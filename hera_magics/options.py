@@ -332,7 +332,7 @@ def _plain(check: Callable[[Any], Any]) -> Convert:
 class Option:
     """One option of a magic: its flag, help, argparse keywords, and what it becomes.
 
-    ``field`` is the ``TaskOptions``/``WorkflowOptions`` field it fills (None: the magic itself
+    ``fills`` is the ``TaskOptions``/``WorkflowOptions`` field it fills (None: the magic itself
     uses it, e.g. ``--dry-run``); ``convert(value, notes)`` checks a given value and returns the
     field's value, adding to ``notes`` what it changed (``2GB`` read as ``2G``).
     """
@@ -340,7 +340,7 @@ class Option:
     flag: str
     help: str
     argparse: Mapping[str, Any] = field(default_factory=dict)
-    field: str | None = None
+    fills: str | None = None
     convert: Convert | None = None
 
     @property
@@ -440,8 +440,8 @@ def _converted(options: Iterable[Option], raw: Mapping[str, Any], notes: list[st
     fields: dict[str, Any] = {}
     for option in declared.values():
         value = raw.get(option.dest)
-        if option.field is not None and given(value):
-            fields[option.field] = option.value(value, notes)
+        if option.fills is not None and given(value):
+            fields[option.fills] = option.value(value, notes)
     return fields
 
 

@@ -101,7 +101,7 @@ def test_every_task_option_is_declared_once_and_fills_one_field(ip):
     from hera_magics.options import TASK_OPTIONS, TaskOptions
 
     assert len(TASK_OPTIONS) == 20 and len({option.flag for option in TASK_OPTIONS}) == 20
-    fields = [option.field for option in TASK_OPTIONS]
+    fields = [option.fills for option in TASK_OPTIONS]
     assert sorted(fields) == sorted(field.name for field in dataclasses.fields(TaskOptions) if field.name != "notes")
     parser = ip.magics_manager.magics["cell"]["argo_task"].parser
     flags = {flag for action in parser._actions for flag in action.option_strings} - {"-h", "--help"}
