@@ -18,24 +18,26 @@ import yaml
 
 from hera_magics.client import ArgoClient
 from hera_magics.config import ArgoConfig, Secret
-from hera_magics.errors import AuthenticationError, NotFoundError, WorkflowFailed
-from hera_magics.run import (
-    RememberedRun,
+from hera_magics.errors import (
+    AuthenticationError,
+    NotFoundError,
     TaskResultError,
     UnknownTaskError,
-    WorkflowRun,
+    WorkflowFailed,
     WorkflowTimeout,
-    decode_value,
+)
+from hera_magics.history import (
+    RememberedRun,
     find_run,
     last_run,
     load_log_tail,
-    log_tail,
     public_host,
     remember_run,
     remembered_runs,
-    resolve_task_name,
     safe_path_part,
 )
+from hera_magics.results import decode_value, log_tail, resolve_task_name
+from hera_magics.run import WorkflowRun
 from hera_magics.argo import fnv32a
 from hera_magics.state import state_directory
 
