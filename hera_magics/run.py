@@ -13,7 +13,6 @@ end the first time it is seen (by ``refresh()``, ``wait()`` or a poll of the sta
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 from pathlib import Path
@@ -687,11 +686,13 @@ class WorkflowRun:
         return f"WorkflowRun(name={self.name!r}, namespace={self.namespace!r}, phase={phase!r})"
 
     def _repr_html_(self) -> str:
-        phase = html.escape(self._known_phase("not fetched yet"))
-        return (
-            f'<div class="hera-magics-run">WorkflowRun <a href="{html.escape(self.url)}" '
-            f'target="_blank" rel="noopener">{html.escape(self.name)}</a> in namespace '
-            f"<code>{html.escape(self.namespace)}</code>: <b>{phase}</b></div>"
+        from .view.render import element, escape
+
+        link = element("a", escape(self.name), href=self.url, target="_blank", rel="noopener")
+        namespace = element("code", escape(self.namespace))
+        phase = element("b", escape(self._known_phase("not fetched yet")))
+        return element(
+            "div", f"WorkflowRun {link} in namespace {namespace}: {phase}", class_="hera-magics-run"
         )
 
 

@@ -798,6 +798,30 @@ def test_back_off_while_nothing_changes_and_reset_on_change(views: list) -> None
     assert view.phase == "Succeeded"
 
 
+def test_on_final_state_is_called_at_the_end_and_its_server_errors_fail_the_poll(
+    views: list,
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def keep(workflow: dict[str, Any]) -> None:
+        seen.append((workflow["status"]["phase"], threading.current_thread().name))
+        if len(seen) == 1:
+            raise ServerError("the Argo server failed (HTTP 503) to read workflow wf")
+
+    view = new_view(views, ScriptedSource(RUNNING, SUCCEEDED), on_final_state=keep)
+    view.poll_once()
+    assert seen == []  # not final yet
+    view.poll_once()
+    assert [phase for phase, _ in seen] == ["Succeeded"]
+    assert view.notice is not None and view.notice.startswith(RECONNECTING_MESSAGE)
+    assert view.phase == "Running"  # the failed poll changed nothing else
+    view.start()
+    assert view.wait_until_stopped(10)
+    assert [phase for phase, _ in seen] == ["Succeeded", "Succeeded"]
+    assert seen[-1][1].startswith("hera-magics-status-")  # called from the poll thread
+    assert view.phase == "Succeeded" and view.notice is None
+
+
 def test_an_unexpected_error_stops_polling_and_shows_it(views: list) -> None:
     view = new_view(views, ScriptedSource(RUNNING, RuntimeError("boom")))
     view.start()
