@@ -64,7 +64,7 @@ def timed_loop() -> tuple[float, float, float]:
 
 def measure(client, run, count: int) -> tuple[float, float, float, int]:
     """One timed loop with ``count`` pollers running: (wall, cpu, longest gap, polls)."""
-    from hera_magics.widget import StatusView
+    from hera_magics.view.widget import StatusView
 
     views = [StatusView(client, run.name, run.namespace, poll_interval=POLL_SECONDS,
                         max_interval=POLL_SECONDS, widgets=False) for _ in range(count)]

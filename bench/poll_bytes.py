@@ -9,7 +9,7 @@ What it measures
 
     * ``full``: ``GET /api/v1/workflows/argo/NAME`` with no ``fields`` — what a naive poller
       (or ``WorkflowRun.refresh()``) receives;
-    * ``fields``: the same with ``fields=POLL_FIELDS`` (``hera_magics.widget.POLL_FIELDS``);
+    * ``fields``: the same with ``fields=TABLE_FIELDS`` (``hera_magics.view.poller.TABLE_FIELDS``);
     * ``widget poll``: one ``StatusView.poll_once()`` through ``ArgoClient``, counted with a
       response hook on the client's ``requests`` session (every request of that poll).
 
@@ -54,7 +54,8 @@ def wait_until_final(client, name: str) -> str:
 
 
 def measure_case(session, label: str, expression: str) -> None:
-    from hera_magics.widget import POLL_FIELDS, StatusView
+    from hera_magics.view.poller import TABLE_FIELDS
+    from hera_magics.view.widget import StatusView
 
     run = session.submit(expression, name="bench-poll-bytes")
     client = session.client()
@@ -73,7 +74,7 @@ def measure_case(session, label: str, expression: str) -> None:
         return wire, len(gzip.compress(response.content, compresslevel=6))
 
     full, full_gzip = measure(None)
-    filtered, filtered_gzip = measure({"fields": POLL_FIELDS})
+    filtered, filtered_gzip = measure({"fields": TABLE_FIELDS})
 
     responses: list[requests.Response] = []
     client._session.hooks["response"].append(lambda response, *args, **kwargs: responses.append(response))
@@ -91,7 +92,7 @@ def measure_case(session, label: str, expression: str) -> None:
     print("-" * len(header))
     rows = [
         ("full (no fields)", full, full_gzip),
-        ("fields=POLL_FIELDS", filtered, filtered_gzip),
+        ("fields=TABLE_FIELDS", filtered, filtered_gzip),
         (f"widget poll_once ({len(responses)} req)", widget_bytes, widget_gzip),
     ]
     for name, size, compressed in rows:

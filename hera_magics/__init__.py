@@ -70,7 +70,7 @@ _LAZY = {
     "ArgoClient": ("client", "ArgoClient"),
     "WorkflowRun": ("run", "WorkflowRun"),
     "task_rows": ("status", "task_rows"),
-    "StatusView": ("widget", "StatusView"),
+    "StatusView": ("view.widget", "StatusView"),
 }
 
 

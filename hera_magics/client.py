@@ -1,19 +1,21 @@
-"""Access to an Argo Server (or the embedded local engine) over its REST API.
+"""Access to an Argo Server (or the embedded local engine) over its REST API: HTTP only.
 
-Why our own HTTP code instead of Hera's ``WorkflowsService`` (see ``shared/notes/hera.md`` §2):
-Hera sets no request timeout, drops a base href without a trailing slash, raises
-``KeyError('message')`` for an error body without ``message``, lets ``requests`` exceptions and
-``JSONDecodeError`` (an HTML login page) escape, parses answers into models that break on some
-servers, and cannot read the log stream at all. So we keep Hera for what it does well — turning
-a Hera ``Workflow`` into the JSON body of a create request — and send every request ourselves:
+Why our own HTTP code instead of Hera's ``WorkflowsService`` (Hera's
+``src/hera/workflows/service.py``): it sets no request timeout, drops a base href without a
+trailing slash, raises ``KeyError('message')`` for an error body without ``message``, lets
+``requests`` exceptions and ``JSONDecodeError`` (an HTML login page) escape, parses answers into
+models that break on some servers, and cannot read the log stream at all. So every request is
+sent here, with plain dicts in and out:
 
+* a workflow to create is a ``dict`` (its JSON); answers are the raw JSON the server sent
+  (``dict``), never Hera models;
 * every call has a timeout; idempotent calls (GET, DELETE, PUT stop/terminate) are retried with
-  exponential backoff on 5xx answers, timeouts and dropped connections;
+  exponential backoff (:func:`retry_delay`) on 5xx answers, timeouts and dropped connections;
 * every failure becomes one of our ``errors.ArgoServerError`` subclasses with a short message that
-  says what to do;
-* answers are returned as the raw JSON the server sent (``dict``), never as Hera models;
+  says what to do (made by :mod:`hera_magics.responses`, which also reads the log stream);
 * the token lives only in the ``Authorization`` header of each request. It is never stored in the
-  session, a message, a ``repr`` or a log line, and it is scrubbed from any text a server echoes.
+  session, a message, a ``repr`` or a log line, and it is redacted from any text a server echoes
+  (``responses.redact_secret``).
 
 Creating a workflow is not idempotent, so it is never blindly retried; see
 ``ArgoClient.create_workflow`` for what happens instead.
@@ -26,9 +28,8 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -36,15 +37,26 @@ import urllib3.exceptions
 from .config import ArgoConfig
 from .errors import (
     ArgoServerError,
-    AuthenticationError,
-    BadRequestError,
     ConfigError,
-    ConflictError,
     ConnectionFailedError,
-    NotFoundError,
-    PermissionDeniedError,
     ServerError,
     UnexpectedResponseError,
+)
+from .responses import (
+    ApiCall,
+    StreamError,
+    connection_error,
+    has_reason,
+    html_error,
+    looks_like_html,
+    parse_log_line,
+    redact_secret,
+    shorten,
+    status_error,
+    stream_error,
+    stream_lines,
+    unexpected_answer,
+    url_without_query,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,26 +77,6 @@ while the Argo Server goes on, a crash after the write)."""
 MAX_BACKOFF_SECONDS = 10.0
 
 USER_AGENT = "hera-magics"
-
-TOKEN_HELP = (
-    "Get a new one: Argo UI → User → copy the token, put it in .env as ARGO_TOKEN, "
-    "re-run %argo_env"
-)
-ROLE_HELP = "ask an admin for the argo-developer role (Nebari: Keycloak group)"
-TLS_HELP = (
-    "if the server uses a self-signed or company certificate, set ARGO_INSECURE_SKIP_VERIFY=true "
-    "in .env (or run %argo_env --insecure) and re-run %argo_env"
-)
-HTML_MESSAGE = (
-    "the server answered with an HTML page instead of JSON — the base href is probably wrong or "
-    "an auth proxy (login page) is in the way"
-)
-
-# Answers are quoted in messages only up to this many characters.
-QUOTE_LIMIT = 300
-
-# Phrases in a 5xx message that mean "retrying cannot help" (Argo answers 500 for these).
-_FINAL_SERVER_MESSAGES = ("cannot shutdown a completed workflow",)
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,138 +99,18 @@ def path_segment(value: str) -> str:
     return quote(value, safe="@")
 
 
-def url_without_query(url: str) -> str:
-    """``url`` without its query string and fragment, for messages."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def backoff_delay(attempt: int, backoff: float, cap: float = MAX_BACKOFF_SECONDS) -> float:
-    """Seconds to wait before retry number ``attempt`` (1, 2, ...): ``backoff * 2**(attempt-1)``."""
+def retry_delay(attempt: int, backoff: float, cap: float = MAX_BACKOFF_SECONDS) -> float:
+    """Seconds to wait before HTTP retry number ``attempt`` (1, 2, ...): ``backoff * 2**(attempt-1)``,
+    at most ``cap``."""
     if attempt < 1 or backoff <= 0:
         return 0.0
     return min(cap, backoff * 2 ** (attempt - 1))
 
 
-def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """One line of at most ``limit`` characters (``…`` marks a cut)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def scrub(text: str, secret: str | None) -> str:
-    """``text`` with each ``secret`` replaced by ``…`` (a server may echo the token back)."""
-    if secret and len(secret) >= 4 and secret in text:
-        return text.replace(secret, "…")
-    return text
-
-
-def looks_like_html(text: str, content_type: str | None) -> bool:
-    """True for an HTML page (a login page, the Argo UI's index.html, a proxy's error page)."""
-    if content_type and "html" in content_type.lower():
-        return True
-    head = text.lstrip()[:100].lower()
-    return head.startswith(("<!doctype html", "<html", "<head", "<body", "<!--"))
-
-
-def server_message_of(text: str) -> str:
-    """The human part of an error body.
-
-    Argo sends ``{"code": N, "message": "..."}``; old servers add ``error``; a proxy may send
-    anything. Missing ``message`` is not an error here (Hera raises ``KeyError('message')``).
-    """
-    stripped = text.strip()
-    if not stripped:
-        return "(empty answer)"
-    try:
-        body = json.loads(stripped)
-    except ValueError:
-        return shorten(stripped)
-    if isinstance(body, dict):
-        for key in ("message", "error"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                return shorten(value)
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                return shorten(value["message"])
-    return shorten(stripped)
-
-
-def parse_log_line(line: str) -> list[dict[str, str]]:
-    """Log entries ``{"content", "podName"}`` in one line of a log stream.
-
-    Understands both formats the Argo Server sends (notes/argo-api.md §2.9):
-
-    * newline-delimited JSON: ``{"result":{"content":"...","podName":"..."}}``;
-    * server-sent events: ``data: {"result":{...}} `` plus blank lines and ``:`` keepalives.
-
-    A line holding several JSON objects separated by spaces is read as several entries. Go omits
-    empty strings, so an empty log line arrives without ``content``; it becomes ``""``. An
-    ``{"error": {...}}`` object (a failure after the stream started) raises ``StreamError``.
-    Anything else that is not JSON raises ``ValueError``.
-    """
-    text = line.strip()
-    if not text or text.startswith(":"):
-        return []
-    if text.startswith("data:"):
-        text = text[len("data:"):].strip()
-        if not text:
-            return []
-    elif text.startswith(("event:", "id:", "retry:")):
-        return []
-    decoder = json.JSONDecoder()
-    entries: list[dict[str, str]] = []
-    position = 0
-    while position < len(text):
-        obj, end = decoder.raw_decode(text, position)
-        position = end
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if not isinstance(obj, dict):
-            raise ValueError(f"a log stream line is not a JSON object: {shorten(line, 80)!r}")
-        if "error" in obj and "result" not in obj:
-            error = obj["error"]
-            if not isinstance(error, dict):
-                error = {"message": str(error)}
-            raise StreamError(
-                str(error.get("message") or "the log stream failed"),
-                http_status=error.get("http_code"),
-            )
-        result = obj.get("result", obj)
-        if not isinstance(result, dict):
-            raise ValueError(f"a log stream line has no result object: {shorten(line, 80)!r}")
-        entries.append(
-            {
-                "content": str(result.get("content") or ""),
-                "podName": str(result.get("podName") or ""),
-            }
-        )
-    return entries
-
-
-class StreamError(Exception):
-    """An error the server reported inside a stream that had already started (internal)."""
-
-    def __init__(self, message: str, *, http_status: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.http_status = http_status if isinstance(http_status, int) else None
 
 
 # --------------------------------------------------------------------------------------------
 # the client
-
-
-@dataclass(frozen=True)
-class _Call:
-    """What a request is for: enough to retry it safely and to explain its failure."""
-
-    method: str
-    path: str
-    action: str  # completes "your role cannot ...", e.g. "stop workflow nb-x7k2p"
-    namespace: str | None = None
-    workflow: str | None = None  # the workflow the path names, for a 404 message
-    idempotent: bool = True
 
 
 class ArgoClient:
@@ -284,11 +156,13 @@ class ArgoClient:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def create_workflow(self, workflow: Mapping[str, Any], namespace: str | None = None) -> dict[str, Any]:
+    def create_workflow(
+        self, workflow: Mapping[str, Any], namespace: str | None = None
+    ) -> dict[str, Any]:
         """Create a workflow; return the created workflow as the server sent it (a ``dict``).
 
-        ``workflow`` is the workflow's JSON as a ``dict`` (``compile.workflow_body`` makes it from a
-        Hera ``Workflow``); it is copied, never changed. The namespace is, in order:
+        ``workflow`` is the workflow's JSON as a ``dict`` (or a create request
+        ``{"workflow": {...}}``); it is copied, never changed. The namespace is, in order:
         ``namespace``, the workflow's own ``metadata.namespace``, the config's namespace.
 
         Creating is not idempotent, so a failure is never blindly retried — a retry after a lost
@@ -302,13 +176,19 @@ class ArgoClient:
           lost). Not found: the error is raised, saying that nothing was created, so the user
           can submit again knowing there is no duplicate.
         """
-        body = copy.deepcopy(dict(workflow))
+        if not isinstance(workflow, Mapping):
+            raise TypeError(
+                f"create_workflow takes the workflow as a dict, not a {type(workflow).__name__}"
+            )
+        body = copy.deepcopy(dict(workflow))  # we add a label: the caller's dict stays as it was
+        if "workflow" in body and "spec" not in body and isinstance(body["workflow"], Mapping):
+            body = dict(body["workflow"])
         metadata = body.setdefault("metadata", {})
         target = self._namespace(namespace or metadata.get("namespace"))
         metadata["namespace"] = target
         submission = uuid.uuid4().hex
         metadata.setdefault("labels", {})[SUBMISSION_LABEL] = submission
-        call = _Call(
+        call = ApiCall(
             "POST",
             f"api/v1/workflows/{path_segment(target)}",
             action="create workflows",
@@ -332,7 +212,7 @@ class ArgoClient:
     ) -> dict[str, Any]:
         """The workflow ``name`` as raw JSON; ``fields`` (e.g. ``"status.phase"``) trims it."""
         target = self._namespace(namespace)
-        call = _Call(
+        call = ApiCall(
             "GET",
             f"api/v1/workflows/{path_segment(target)}/{path_segment(name)}",
             action=f"read workflow {name}",
@@ -355,7 +235,7 @@ class ArgoClient:
         ``fields`` uses Argo's list form, e.g. ``"items.metadata.name,items.status.phase"``.
         """
         target = self._namespace(namespace)
-        call = _Call(
+        call = ApiCall(
             "GET",
             f"api/v1/workflows/{path_segment(target)}",
             action="list workflows",
@@ -371,13 +251,13 @@ class ArgoClient:
         answer = self._expect_dict(call, self._json(call, params=params or None))
         items = answer.get("items") or []
         if not isinstance(items, list):
-            raise self._unexpected(call, "its items are not a list")
+            raise unexpected_answer(call, "its items are not a list", url=self._shown_url(call))
         return items
 
     def delete_workflow(self, name: str, namespace: str | None = None) -> None:
         """Delete the workflow ``name`` (its pods go with it)."""
         target = self._namespace(namespace)
-        call = _Call(
+        call = ApiCall(
             "DELETE",
             f"api/v1/workflows/{path_segment(target)}/{path_segment(name)}",
             action=f"delete workflow {name}",
@@ -423,7 +303,7 @@ class ArgoClient:
         each pod's log (``logOptions.tailLines``).
         """
         target = self._namespace(namespace)
-        call = _Call(
+        call = ApiCall(
             "GET",
             f"api/v1/workflows/{path_segment(target)}/{path_segment(name)}/log",
             action=f"read the logs of workflow {name}",
@@ -450,12 +330,12 @@ class ArgoClient:
 
     def userinfo(self) -> dict[str, Any]:
         """Who the token belongs to (``/api/v1/userinfo``; ``{}`` if the server knows no claims)."""
-        call = _Call("GET", "api/v1/userinfo", action="read user info")
+        call = ApiCall("GET", "api/v1/userinfo", action="read user info")
         return self._expect_dict(call, self._json(call))
 
     def version(self) -> dict[str, Any]:
         """The server's version (``/api/v1/version``), e.g. ``{"version": "v3.7.2", ...}``."""
-        call = _Call("GET", "api/v1/version", action="read the server version")
+        call = ApiCall("GET", "api/v1/version", action="read the server version")
         return self._expect_dict(call, self._json(call))
 
     # -- request plumbing ---------------------------------------------------------------------
@@ -472,14 +352,18 @@ class ArgoClient:
     def _token(self) -> str | None:
         return self.config.token.reveal() if self.config.token else None
 
+    def _shown_url(self, call: ApiCall) -> str:
+        """The URL of ``call`` as messages show it (without a query string)."""
+        return url_without_query(api_url(self.config.host, call.path))
+
     def _clean(self, text: str) -> str:
-        return scrub(text, self._token())
+        return redact_secret(text, self._token())
 
     def _action(
         self, name: str, action: str, namespace: str | None, *, idempotent: bool
     ) -> dict[str, Any]:
         target = self._namespace(namespace)
-        call = _Call(
+        call = ApiCall(
             "PUT",
             f"api/v1/workflows/{path_segment(target)}/{path_segment(name)}/{action}",
             action=f"{action} workflow {name}",
@@ -491,7 +375,7 @@ class ArgoClient:
 
     def _send(
         self,
-        call: _Call,
+        call: ApiCall,
         *,
         params: Mapping[str, str] | None = None,
         body: Any = None,
@@ -507,7 +391,7 @@ class ArgoClient:
         log stream is quiet for as long as the task prints nothing).
         """
         url = api_url(self.config.host, call.path)
-        shown_url = url_without_query(url)
+        shown_url = self._shown_url(call)
         headers = {"Accept": accept}
         token = self._token()
         if token:
@@ -537,13 +421,15 @@ class ArgoClient:
                 if retriable and attempt < attempts:
                     self._pause(attempt, f"{type(exc).__name__} from {shown_url}")
                     continue
-                error = self._connection_error(exc, shown_url, attempts=attempt)
+                error = connection_error(exc, shown_url, attempts=attempt, timeout=self.timeout)
                 error.may_have_acted = not never_sent  # type: ignore[attr-defined]
                 raise error from None
             logger.debug("%s %s -> HTTP %d", call.method, shown_url, response.status_code)
             if response.status_code < 400:
                 return response, shown_url
-            error = self._status_error(call, response, shown_url)
+            error = status_error(
+                call, response, shown_url, clean=self._clean, token_set=bool(self.config.token)
+            )
             if (
                 isinstance(error, ServerError)
                 and call.idempotent
@@ -562,23 +448,23 @@ class ArgoClient:
             raise error
 
     def _pause(self, attempt: int, reason: str) -> None:
-        delay = backoff_delay(attempt, self.backoff)
+        delay = retry_delay(attempt, self.backoff)
         logger.debug("retrying in %.2fs after %s", delay, reason)
         if delay:
             time.sleep(delay)
 
     def _json(
-        self, call: _Call, *, params: Mapping[str, str] | None = None, body: Any = None
+        self, call: ApiCall, *, params: Mapping[str, str] | None = None, body: Any = None
     ) -> Any:
         """Send ``call`` and decode its JSON answer (HTML or other non-JSON is an error)."""
         response, url = self._send(call, params=params, body=body)
         text = response.text
         content_type = response.headers.get("Content-Type")
         if looks_like_html(text, content_type):
-            raise self._html_error(response, url)
+            raise html_error(response, url)
         if not text.strip():
             if call.method == "GET":
-                raise self._unexpected(call, f"the answer is empty (HTTP {response.status_code})")
+                raise unexpected_answer(call, f"the answer is empty (HTTP {response.status_code})", url=self._shown_url(call))
             return {}  # a DELETE or an action may answer with an empty body
         try:
             return json.loads(text)
@@ -591,137 +477,11 @@ class ArgoClient:
                 status=response.status_code,
             ) from None
 
-    def _expect_dict(self, call: _Call, answer: Any) -> dict[str, Any]:
+    def _expect_dict(self, call: ApiCall, answer: Any) -> dict[str, Any]:
         if not isinstance(answer, dict):
-            raise self._unexpected(call, f"it is a JSON {type(answer).__name__}, not an object")
+            raise unexpected_answer(call, f"it is a JSON {type(answer).__name__}, not an object", url=self._shown_url(call))
         return answer
 
-    def _unexpected(self, call: _Call, what: str) -> UnexpectedResponseError:
-        url = url_without_query(api_url(self.config.host, call.path))
-        return UnexpectedResponseError(
-            f"the server's answer to {call.action!r} is not what the Argo API sends: {what}; "
-            f"URL tried: {url}",
-            hint="check that the host points at the Argo Server (%argo_env shows it)",
-        )
-
-    def _html_error(self, response: requests.Response, url: str) -> UnexpectedResponseError:
-        landed = url_without_query(response.url or url)
-        where = f"; URL tried: {url}"
-        if landed != url:
-            where += f" (redirected to {landed})"
-        return UnexpectedResponseError(
-            HTML_MESSAGE + where,
-            hint="the host must be the Argo Server's URL including its base href, e.g. "
-            "https://your-domain/argo/ — %argo_env shows the one in use",
-            status=response.status_code,
-        )
-
-    def _status_error(
-        self, call: _Call, response: requests.Response, url: str
-    ) -> ArgoServerError:
-        """The error for an HTTP status of 400 or more."""
-        status = response.status_code
-        text = response.text
-        content_type = response.headers.get("Content-Type")
-        if looks_like_html(text, content_type) and status < 500:
-            # An HTML 4xx page comes from a proxy or the wrong path, not from the Argo API.
-            return self._html_error(response, url)
-        message = self._clean(server_message_of(text))
-        namespace = f" in namespace {call.namespace}" if call.namespace else ""
-        common = {"status": status, "server_message": message}
-        if status == 400:
-            return BadRequestError(
-                f"the Argo server rejected the request to {call.action}: {message}", **common
-            )
-        if status == 401:
-            if not self.config.token:
-                return AuthenticationError(
-                    "the Argo server needs a token and none is set. " + TOKEN_HELP, **common
-                )
-            return AuthenticationError(
-                "the Argo token was refused (wrong or expired). " + TOKEN_HELP,
-                hint=f"the server said: {message}",
-                **common,
-            )
-        if status == 403:
-            return PermissionDeniedError(
-                f"your role cannot {call.action}{namespace}: {message}; {ROLE_HELP}", **common
-            )
-        if status == 404:
-            if call.workflow:
-                return NotFoundError(
-                    f"workflow {call.workflow} was not found{namespace}",
-                    hint="it may have been deleted (a TTL removes finished workflows), or it "
-                    "lives in another namespace",
-                    **common,
-                )
-            return NotFoundError(
-                f"{url} was not found: {message}",
-                hint="check the host and its base href (%argo_env shows them)",
-                **common,
-            )
-        if status == 409:
-            hint = None
-            if call.method == "POST":
-                hint = "a workflow of that name exists; use a generateName prefix, or delete it"
-            return ConflictError(f"could not {call.action}: {message}", hint=hint, **common)
-        if status >= 500 and any(phrase in message for phrase in _FINAL_SERVER_MESSAGES):
-            # Argo answers 500 to stop/terminate a finished workflow; that is a state conflict,
-            # and retrying cannot change it.
-            return ConflictError(
-                f"could not {call.action}: it has already finished ({message})", **common
-            )
-        if status >= 500 or status == 429:
-            if looks_like_html(text, content_type):
-                message = f"an HTML error page (HTTP {status}) from a proxy or gateway"
-            return ServerError(
-                f"the Argo server failed (HTTP {status}) to {call.action}: {message}",
-                hint="this is usually temporary; try again in a moment",
-                **common,
-            )
-        return ArgoServerError(
-            f"the Argo server answered HTTP {status} to {call.action}: {message}", **common
-        )
-
-    def _connection_error(
-        self, exc: requests.RequestException, url: str, *, attempts: int
-    ) -> ConnectionFailedError:
-        """A ``ConnectionFailedError`` describing ``exc`` without quoting anything secret."""
-        tried = f" (tried {attempts} times)" if attempts > 1 else ""
-        if isinstance(exc, requests.exceptions.SSLError):
-            reason = str(exc)
-            if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
-                return ConnectionFailedError(
-                    f"the TLS certificate of {url} could not be verified{tried}", hint=TLS_HELP
-                )
-            if "WRONG_VERSION_NUMBER" in reason or "wrong version number" in reason:
-                return ConnectionFailedError(
-                    f"the TLS handshake with {url} failed: the server does not speak https there",
-                    hint="if the server uses plain http, write http:// in the host "
-                    "(or set ARGO_SECURE=false) and re-run %argo_env",
-                )
-            return ConnectionFailedError(
-                f"the TLS handshake with {url} failed{tried}", hint=TLS_HELP
-            )
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            what = f"no connection within {self.timeout:g}s"
-        elif isinstance(exc, requests.exceptions.ReadTimeout):
-            what = f"no answer within {self.timeout:g}s"
-        elif _has_reason(exc, urllib3.exceptions.NameResolutionError):
-            what = "the host name could not be resolved"
-        elif _has_reason(exc, urllib3.exceptions.NewConnectionError):
-            what = "the connection was refused"
-        elif isinstance(exc, requests.exceptions.TooManyRedirects):
-            what = "too many redirects (a login proxy sending the request round in circles?)"
-        elif isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.ConnectionError)):
-            what = "the connection was dropped before the answer was complete"
-        else:
-            what = type(exc).__name__
-        return ConnectionFailedError(
-            f"could not reach the Argo server: {what}{tried}; URL tried: {url}",
-            hint="check that the server is up and the host is right (%argo_env shows it); "
-            "for the local engine run %argo_env --local again",
-        )
 
     def _find_submission(
         self, submission: str, namespace: str, original: ArgoServerError
@@ -753,30 +513,30 @@ class ArgoClient:
         return None
 
     def _log_entries(
-        self, call: _Call, response: requests.Response, url: str
+        self, call: ApiCall, response: requests.Response, url: str
     ) -> Iterator[dict[str, str]]:
         """Parse a streamed log answer line by line, as the lines arrive."""
         content_type = response.headers.get("Content-Type")
         if content_type and "html" in content_type.lower():
             response.close()
-            raise self._html_error(response, url)
+            raise html_error(response, url)
         return self._iterate_log_lines(call, response, url)
 
     def _iterate_log_lines(
-        self, call: _Call, response: requests.Response, url: str
+        self, call: ApiCall, response: requests.Response, url: str
     ) -> Iterator[dict[str, str]]:
         first = True
         try:
-            for raw_line in _stream_lines(response):
+            for raw_line in stream_lines(response):
                 line = raw_line.decode("utf-8", errors="replace")
                 if first and line.strip():
                     first = False
                     if looks_like_html(line, None):
-                        raise self._html_error(response, url)
+                        raise html_error(response, url)
                 try:
                     entries = parse_log_line(line)
-                except StreamError as stream_error:
-                    raise self._stream_error(call, stream_error, url) from None
+                except StreamError as failure:
+                    raise stream_error(call, failure, url, clean=self._clean) from None
                 except ValueError:
                     raise UnexpectedResponseError(
                         f"the log stream from {url} holds a line that is not JSON: "
@@ -785,33 +545,13 @@ class ArgoClient:
                     ) from None
                 yield from entries
         except requests.RequestException as exc:
-            error = self._connection_error(exc, url, attempts=1)
+            error = connection_error(exc, url, attempts=1, timeout=self.timeout)
             error.message = error.message.replace(
                 "could not reach the Argo server", "the log stream broke off"
             )
             raise error from None
         finally:
             response.close()
-
-    def _stream_error(self, call: _Call, error: StreamError, url: str) -> ArgoServerError:
-        message = self._clean(shorten(error.message))
-        status = error.http_status
-        if status == 401:
-            return AuthenticationError(
-                "the Argo token was refused (wrong or expired). " + TOKEN_HELP, status=status
-            )
-        if status == 403:
-            return PermissionDeniedError(
-                f"your role cannot {call.action} in namespace {call.namespace}: {message}; "
-                + ROLE_HELP,
-                status=status,
-                server_message=message,
-            )
-        if status == 404:
-            return NotFoundError(f"the log stream from {url} ended: {message}", status=status)
-        return ServerError(
-            f"the log stream from {url} failed: {message}", status=status, server_message=message
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,25 +560,6 @@ class ArgoClient:
 
 def _name_of(workflow: Mapping[str, Any]) -> str:
     return str((workflow.get("metadata") or {}).get("name") or "?")
-
-
-def _has_reason(exc: BaseException, kind: type[BaseException]) -> bool:
-    """True when ``kind`` is somewhere in the chain of causes ``requests`` wraps."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return True
-        if isinstance(current, BaseException):
-            stack.extend(current.args)
-            stack.append(getattr(current, "reason", None))
-            stack.append(current.__cause__)
-            stack.append(current.__context__)
-    return False
 
 
 def _transient(exc: requests.RequestException) -> bool:
@@ -857,41 +578,6 @@ def _never_sent(exc: requests.RequestException) -> bool:
         return True
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    return _has_reason(exc, urllib3.exceptions.NewConnectionError)
+    return has_reason(exc, urllib3.exceptions.NewConnectionError)
 
 
-def _stream_lines(response: requests.Response) -> Iterator[bytes]:
-    """The lines of a streamed body, each as soon as it has arrived.
-
-    ``Response.iter_lines()`` waits for 512 bytes before yielding anything, which would hold a
-    followed log back; ``read1`` returns whatever has arrived (urllib3 2). Older urllib3 falls
-    back to reading byte by byte.
-    """
-    read = getattr(response.raw, "read1", None)
-    byte_by_byte = response.iter_content(chunk_size=1) if read is None else None
-    pending = b""
-    while True:
-        if read is not None:
-            try:
-                data = read(65536, decode_content=True)
-            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError) as exc:
-                raise _as_requests_error(exc) from None
-        else:
-            data = next(byte_by_byte, b"")  # type: ignore[arg-type]
-        if not data:
-            break
-        pending += data
-        while True:
-            cut = pending.find(b"\n")
-            if cut < 0:
-                break
-            line, pending = pending[:cut], pending[cut + 1:]
-            yield line.rstrip(b"\r")
-    if pending.strip():
-        yield pending
-
-
-def _as_requests_error(exc: Exception) -> requests.RequestException:
-    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
-        return requests.exceptions.ReadTimeout(str(exc))
-    return requests.exceptions.ChunkedEncodingError(str(exc))

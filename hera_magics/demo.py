@@ -90,9 +90,10 @@ def execute_notebook(path: Path, *, timeout: int, output: Path | None = None) ->
 
 def task_table(run: Any) -> str:
     """The final state of ``run`` (a ``WorkflowRun``) as a text table, with failed tasks' log tails."""
-    from .run import FAILED_PHASES, log_tail
+    from .argo import FAILED_PHASES
+    from .results import log_tail
     from .status import summary
-    from .widget import render_text
+    from .view.render import render_text
 
     try:
         run.wait(timeout=WAIT_SECONDS)
@@ -131,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nbclient.exceptions import CellExecutionError
 
     from .local import read_engine_state, stop_engine
-    from .run import WorkflowRun, remembered_runs
+    from .history import remembered_runs
+    from .run import WorkflowRun
     from .state import state_directory
     from .session import Session
 

@@ -247,7 +247,7 @@ class ArgoMagics(Magics):
         run = self.session.attach(args.name)
         if args.no_widget:
             from .status import summary, task_rows
-            from .widget import render_text
+            from .view.render import render_text
 
             print(render_text(summary(run.data), task_rows(run.data)))
         else:
@@ -301,12 +301,7 @@ def _show_widget(run: Any) -> None:
         view.poll_once()  # show the current state at once, not an empty "Pending" table
     # With a display id the view can re-send this display when the run ends, so front ends
     # without widgets (nbconvert, papermill) keep the final table, not the first poll.
-    handle = display(view, display_id=True)
-    attach = getattr(view, "attach_display", None)
-    if callable(attach):
-        attach(handle)
-    start = getattr(view, "start", None)
-    if callable(start):
-        start()
+    view.attach_display(display(view, display_id=True))
+    view.start()
 
 

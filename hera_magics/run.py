@@ -1,30 +1,24 @@
-"""``WorkflowRun``: the handle on a submitted workflow, and the runs we remember across restarts.
+"""``WorkflowRun``: the handle on a submitted workflow, and what it produced.
 
 A ``WorkflowRun`` names one workflow on one server (name, namespace, client) and asks the server
 whenever it needs the current state — except once it has seen the workflow finished, because a
 finished workflow does not change until ``retry()``. Everything here works from plain Python;
-the magics and the status widget are thin layers over it.
+the magics and the status view are thin layers over it.
 
-Remembered runs live in ``<state dir>/runs.json`` (mode 0600): name, namespace, host and the time
-of submission, never a token, so ``%argo_status --last`` works after a kernel restart. Log tails
-fetched when a run failed are kept in ``<state dir>/logs/<namespace>/<workflow>/<task>.log``, so a
-traceback can still be shown after the workflow's TTL deleted it from the server.
+What outlives the kernel — the remembered runs (``runs.json``) and the final state kept when a
+run ends (its JSON and each task's log tail) — is read and written by :mod:`hera_magics.history`;
+this module decides *when*: ``submit()`` remembers the run, and ``keep_final_state()`` keeps its
+end the first time it is seen (by ``refresh()``, ``wait()`` or a poll of the status view).
 """
 
 from __future__ import annotations
 
-import contextlib
-import html
-import json
 import logging
-import re
 import time
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from .argo import FINAL_PHASES, NOT_RUN_PHASES, SUCCEEDED
 from .errors import (
     ArgoServerError,
     ConflictError,
@@ -33,314 +27,97 @@ from .errors import (
     NotFoundError,
     ServerError,
     TaskResultError,
-    UnknownTaskError,
     WorkflowFailed,
     WorkflowInterrupted,
     WorkflowTimeout,
 )
-
-from .capture import argo_name
-from .capture import closest_names as close_matches
-from .argo import FAILED_PHASES, FINAL_PHASES, NOT_RUN_PHASES
-from .pod.contract import DATA_NODE_INPUT, DATA_VOLUME_NAME, RETURN_PARAMETER
-from .state import locked, state_directory, write_private
+from .history import (
+    KEPT_LOG_LINES,
+    end_of,
+    find_run,
+    forget_final_state,
+    kept_pod_log,
+    last_run,
+    load_final_state,
+    load_log_tail,
+    public_host,
+    remember_run,
+    save_final_state,
+    save_log_tail,
+)
+from .results import (
+    argo_result,
+    data_node_name,
+    failure,
+    find_row,
+    is_data_volume_task,
+    log_tail,
+    node_of,
+    require_succeeded,
+    returned_value,
+    template_of,
+)
 from .status import task_rows
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
     from .client import ArgoClient
+    from .view.widget import StatusView
 
 logger = logging.getLogger(__name__)
 
-POLL_FIELDS = (
+PHASE_FIELDS = (
     "metadata.name,metadata.namespace,status.phase,status.message,status.progress,"
     "status.startedAt,status.finishedAt"
 )
-"""What ``wait()`` and ``phase`` ask for while a workflow runs: a few bytes, not the nodes."""
+"""What ``wait()`` and ``phase`` ask for while a workflow runs (Argo's ``fields`` filter): a few
+bytes, not the nodes. The status table asks for more: ``view.poller.TABLE_FIELDS``."""
 
 MAX_POLL_FAILURES = 5
 """Consecutive failed polls (each already retried by the client) before ``wait()`` gives up."""
 
-LOG_TAIL_LINES = 30
-"""Lines of a failed task's log shown when no traceback is found in it."""
-
-KEPT_LOG_LINES = 200
-"""Lines of each task's log kept on disk when a run ends (pods and their logs go with the TTL)."""
-
-MAX_TRACEBACK_LINES = 80
-"""A traceback longer than this is cut from the top (the end says what went wrong)."""
-
-MAX_REMEMBERED_RUNS = 200
-
-MAX_RESULT_BYTES = 256 * 1024
-"""Argo keeps at most the last 256 KiB of what a script printed as ``outputs.result``."""
-
-TRACEBACK_START = "Traceback (most recent call last):"
-
 KEPT_LOG_NOTE = "(kept when the run ended; the workflow is gone from the server)\n"
 
 
-# --------------------------------------------------------------------------------------------
-# pure helpers
-
-
-def resolve_task_name(requested: str, available: Sequence[str]) -> str | None:
-    """The task in ``available`` that ``requested`` means, or ``None``.
-
-    Both spellings resolve: the Argo name (``hello-world``) and the Python identifier
-    (``hello_world``).
-    """
-    if requested in available:
-        return requested
-    converted = argo_name(requested)
-    if converted in available:
-        return converted
-    return None
-
-
-def closest_names(requested: str, available: Iterable[str]) -> list[str]:
-    """Up to three names of ``available`` that look like ``requested`` (for "did you mean")."""
-    return close_matches(argo_name(requested), available)
-
-
-def log_tail(lines: Sequence[str], max_lines: int = LOG_TAIL_LINES) -> str:
-    """The part of a log that explains a failure.
-
-    From the last ``Traceback (most recent call last):`` to the end when there is one (at most
-    ``MAX_TRACEBACK_LINES`` lines, cut from the top), else the last ``max_lines`` lines.
-    """
-    start = None
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index].strip() == TRACEBACK_START:
-            start = index
-            break
-    if start is not None:
-        tail = list(lines[start:])
-        if len(tail) > MAX_TRACEBACK_LINES:
-            tail = ["…"] + tail[-(MAX_TRACEBACK_LINES - 1):]
-        return "\n".join(tail)
-    tail = list(lines[-max_lines:]) if max_lines > 0 else []
-    if len(lines) > len(tail):
-        tail = ["…"] + tail
-    return "\n".join(tail)
-
-
-def decode_value(text: str) -> Any:
-    """A returned value as Python: JSON if it parses, else the raw string."""
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
-
-
-def argo_result(text: str) -> str:
-    """``text`` as Argo would keep it in ``outputs.result``: one trailing newline trimmed, then
-    at most the last 256 KiB (a character cut in two at the start is dropped)."""
-    if text.endswith("\n"):
-        text = text[:-1]
-    data = text.encode("utf-8")
-    if len(data) <= MAX_RESULT_BYTES:
-        return text
-    return data[-MAX_RESULT_BYTES:].decode("utf-8", errors="ignore")
-
-
-def _end_of(workflow: Mapping[str, Any] | None) -> tuple[Any, Any] | None:
-    """How a workflow ended, ``(phase, finishedAt)``: a retried run ends again at another time."""
-    if not workflow:
-        return None
-    status = workflow.get("status") or {}
-    return (status.get("phase"), status.get("finishedAt"))
-
-
-def public_host(host: str) -> str:
-    """``host`` without any ``user:password@`` part, safe to write to disk."""
-    parts = urlsplit(host)
-    if "@" not in parts.netloc:
-        return host
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def safe_path_part(text: str) -> str:
-    """One file-name component from a name (Kubernetes names already are; this is a guard)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", text) or "_"
-    return "_" if cleaned in (".", "..") else cleaned
-
-
 def format_seconds(seconds: float) -> str:
+    """``90s`` or ``2.5 min``, for messages."""
     return f"{seconds:g}s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 # --------------------------------------------------------------------------------------------
-# remembered runs
+# the handle
 
 
-@dataclass(frozen=True)
-class RememberedRun:
-    """A run we submitted, as kept in ``runs.json``: enough to attach to it again."""
+class _ViewSource:
+    """What the status view of a run polls: the run's client, with the kept state behind it.
 
-    name: str
-    namespace: str
-    host: str
-    submitted_at: str  # RFC3339, UTC
-
-
-def runs_file(directory: Path | None = None) -> Path:
-    return (directory or state_directory()) / "runs.json"
-
-
-def _read_runs(path: Path) -> list[RememberedRun]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
-        logger.warning("ignoring unreadable %s: %s", path, exc)
-        return []
-    runs = []
-    for record in data.get("runs", []) if isinstance(data, dict) else []:
-        try:
-            runs.append(
-                RememberedRun(
-                    name=str(record["name"]),
-                    namespace=str(record["namespace"]),
-                    host=str(record["host"]),
-                    submitted_at=str(record.get("submitted_at") or ""),
-                )
-            )
-        except (KeyError, TypeError):
-            continue
-    return runs
-
-
-def remember_run(
-    name: str,
-    namespace: str,
-    host: str,
-    submitted_at: str | datetime | None = None,
-    *,
-    directory: Path | None = None,
-) -> RememberedRun:
-    """Add a run to ``runs.json`` (newest last; the oldest are dropped beyond 200)."""
-    if isinstance(submitted_at, datetime):
-        submitted_at = submitted_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    record = RememberedRun(
-        name=name,
-        namespace=namespace,
-        host=public_host(host),
-        submitted_at=submitted_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-    path = runs_file(directory)
-    with locked(path.with_name(path.name + ".lock")):
-        runs = [
-            run
-            for run in _read_runs(path)
-            if (run.name, run.namespace, run.host) != (record.name, record.namespace, record.host)
-        ]
-        runs = (runs + [record])[-MAX_REMEMBERED_RUNS:]
-        write_private(
-            path, json.dumps({"version": 1, "runs": [asdict(run) for run in runs]}, indent=1)
-        )
-    return record
-
-
-def remembered_runs(*, directory: Path | None = None) -> list[RememberedRun]:
-    """Every remembered run, oldest first."""
-    return _read_runs(runs_file(directory))
-
-
-def last_run(host: str | None = None, *, directory: Path | None = None) -> RememberedRun | None:
-    """The most recently submitted run (on ``host`` if given), or ``None``."""
-    for run in reversed(remembered_runs(directory=directory)):
-        if host is None or run.host == public_host(host):
-            return run
-    return None
-
-
-def find_run(
-    name: str,
-    host: str | None = None,
-    namespace: str | None = None,
-    *,
-    directory: Path | None = None,
-) -> RememberedRun | None:
-    """The newest remembered run called ``name`` (on ``host``/in ``namespace`` if given)."""
-    for run in reversed(remembered_runs(directory=directory)):
-        if run.name != name:
-            continue
-        if host is not None and run.host != public_host(host):
-            continue
-        if namespace is not None and run.namespace != namespace:
-            continue
-        return run
-    return None
-
-
-def log_tail_path(
-    namespace: str, workflow: str, task: str, *, directory: Path | None = None
-) -> Path:
-    """``<state dir>/logs/<namespace>/<workflow>/<task>.log``."""
-    folder = (directory or state_directory()) / "logs" / safe_path_part(namespace)
-    return folder / safe_path_part(workflow) / f"{safe_path_part(task)}.log"
-
-
-def save_log_tail(
-    namespace: str, workflow: str, task: str, text: str, *, directory: Path | None = None
-) -> None:
-    """Keep a task's log tail on disk (mode 0600); failures to write are only logged."""
-    try:
-        write_private(log_tail_path(namespace, workflow, task, directory=directory), text)
-    except OSError as exc:
-        logger.warning("could not keep the log of %s/%s: %s", workflow, task, exc)
-
-
-def load_log_tail(
-    namespace: str, workflow: str, task: str, *, directory: Path | None = None
-) -> str | None:
-    try:
-        return log_tail_path(namespace, workflow, task, directory=directory).read_text("utf-8")
-    except OSError:
-        return None
-
-
-def final_state_path(namespace: str, workflow: str, *, directory: Path | None = None) -> Path:
-    """``<state dir>/logs/<namespace>/<workflow>/workflow.json``: the workflow as it ended."""
-    return log_tail_path(namespace, workflow, "x", directory=directory).parent / "workflow.json"
-
-
-def load_final_state(namespace: str, workflow: str, *, directory: Path | None = None) -> dict[str, Any] | None:
-    try:
-        return json.loads(final_state_path(namespace, workflow, directory=directory).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-class KeptStateSource:
-    """The client, as the status widget sees it: a workflow that ended is kept on disk (its JSON
-    and every task's log tail), and served from there once the server forgets it (TTL, 404)."""
+    Reads fall back to what :mod:`hera_magics.history` kept when the run ended once the server
+    has forgotten the workflow (a 404 after its TTL): the view then shows the final table and
+    the failed tasks' log tails instead of "not found". A retry from the view's button forgets
+    the kept state, as ``WorkflowRun.retry()`` does. Keeping the state is not done here: the
+    view calls ``WorkflowRun.keep_final_state`` through its ``on_final_state`` callback.
+    """
 
     def __init__(self, run: "WorkflowRun") -> None:
         self.run = run
         self.client = run.client
 
-    def get_workflow(self, name: str, *, fields: str | None = None, namespace: str | None = None) -> dict[str, Any]:
+    def get_workflow(
+        self, name: str, *, fields: str | None = None, namespace: str | None = None
+    ) -> dict[str, Any]:
         try:
-            answer = self.client.get_workflow(name, fields=fields, namespace=namespace)
+            return self.client.get_workflow(name, fields=fields, namespace=namespace)
         except NotFoundError:
             kept = load_final_state(self.run.namespace, self.run.name)
             if kept is None:
                 raise
             return kept
-        if str((answer.get("status") or {}).get("phase") or "") in FINAL_PHASES:
-            self.run.keep_final_state()
-        return answer
 
     def workflow_logs(self, name: str, **options: Any) -> Iterator[dict[str, str]]:
         try:
             yield from self.client.workflow_logs(name, **options)
         except NotFoundError:
             pod_name = options.get("pod_name")
-            kept = load_final_state(self.run.namespace, self.run.name) or {}
-            task = next((row["task"] for row in task_rows(kept) if row.get("pod_name") == pod_name), None)
-            text = load_log_tail(self.run.namespace, self.run.name, task) if task else None
+            text = kept_pod_log(self.run.namespace, self.run.name, pod_name)
             if text is None:
                 raise
             for line in text.splitlines():
@@ -356,47 +133,6 @@ class KeptStateSource:
         answer = self.client.retry_workflow(name, namespace=namespace)
         self.run._forget_kept_state()
         return answer
-
-
-# --------------------------------------------------------------------------------------------
-# the handle
-
-
-def _spec_task_names(workflow: Mapping[str, Any]) -> list[str]:
-    """Task and step names declared in the workflow's spec (known before any node exists)."""
-    names: list[str] = []
-    for template in (workflow.get("spec") or {}).get("templates") or []:
-        for task in ((template.get("dag") or {}).get("tasks")) or []:
-            if task.get("name"):
-                names.append(str(task["name"]))
-        for group in template.get("steps") or []:
-            for step in group or []:
-                if isinstance(step, Mapping) and step.get("name"):
-                    names.append(str(step["name"]))
-    return names
-
-
-def _is_data_volume_task(template: Mapping[str, Any]) -> bool:
-    parameters = (template.get("inputs") or {}).get("parameters") or []
-    return any(parameter.get("name") == DATA_NODE_INPUT for parameter in parameters)
-
-
-def data_volume_claim(workflow: Mapping[str, Any]) -> tuple[str, str | None] | None:
-    """``(claim, subPath)`` of the workflow's data volume (--data-volume tasks), if it has one."""
-    for template in (workflow.get("spec") or {}).get("templates") or []:
-        for volume in template.get("volumes") or []:
-            if volume.get("name") == DATA_VOLUME_NAME and volume.get("persistentVolumeClaim"):
-                mounts = (template.get("script") or template.get("container") or {}).get("volumeMounts") or []
-                mount = next((item for item in mounts if item.get("name") == DATA_VOLUME_NAME), {})
-                return volume["persistentVolumeClaim"]["claimName"], mount.get("subPath")
-    return None
-
-
-def _template(workflow: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    for template in (workflow.get("spec") or {}).get("templates") or []:
-        if template.get("name") == name:
-            return template
-    return None
 
 
 class WorkflowRun:
@@ -429,7 +165,7 @@ class WorkflowRun:
         self.namespace: str = namespace
         self.submitted_at = submitted_at
         self._workflow = workflow
-        self._widget: Any = None
+        self._widget: StatusView | None = None
         self._data: dict[str, Any] | None = None
         self._data_is_final = False  # the last *full* answer showed a finished workflow
         self._phase: str | None = None
@@ -452,13 +188,17 @@ class WorkflowRun:
         namespace: str | None = None,
         remember: bool = True,
     ) -> "WorkflowRun":
-        """Create ``workflow`` (a Hera ``Workflow`` or a dict) and return its run.
+        """Create ``workflow`` (a workflow dict, or a Hera ``Workflow``) and return its run.
 
         The run is remembered in ``runs.json`` unless ``remember=False``.
         """
-        from .compile import workflow_body
+        if isinstance(workflow, Mapping):
+            body: Mapping[str, Any] = workflow
+        else:  # the client sends plain dicts: a Hera Workflow is turned into its JSON body here
+            from .compile import workflow_body
 
-        created = client.create_workflow(workflow_body(workflow), namespace=namespace)
+            body = workflow_body(workflow)
+        created = client.create_workflow(body, namespace=namespace)
         metadata = created.get("metadata") or {}
         name = metadata.get("name")
         if not name:
@@ -543,16 +283,23 @@ class WorkflowRun:
             self.keep_final_state()
         return self
 
-    def keep_final_state(self) -> None:
+    def keep_final_state(self, seen: Mapping[str, Any] | None = None) -> None:
         """Keep the ended workflow and each task's log tail on disk (once), before a TTL deletes them.
 
         Nothing is fetched when that very end is on disk already (re-attaching to a finished run,
         another kernel kept it); otherwise only the last ``KEPT_LOG_LINES`` lines of each log are
         asked for. After a retry the run ends again, with another finish time, and is kept anew.
+
+        ``seen`` is a final workflow a poll of the status view just saw (only its phase and
+        finish time are read): the view calls this method from its poll thread through its
+        ``on_final_state`` callback (see :attr:`widget`). When that end is on disk already —
+        the view may be showing the kept state itself — nothing is asked of the server.
         """
         if self.gone_from_server:
             return
-        if self._data_is_final and self._kept is not None and self._kept == _end_of(self._data):
+        if self._data_is_final and self._kept is not None and self._kept == end_of(self._data):
+            return
+        if seen is not None and (end_of(seen) == self._kept or self._kept_on_disk(end_of(seen))):
             return
         data = self._data if self._data_is_final else None
         if data is None:
@@ -560,12 +307,10 @@ class WorkflowRun:
             if str((data.get("status") or {}).get("phase") or "") not in FINAL_PHASES:
                 return
             self._store(data)
-        end = _end_of(data)
-        if self._kept == end:
-            return
-        self._kept = end
-        if _end_of(load_final_state(self.namespace, self.name)) == end:
+        end = end_of(data)
+        if self._kept == end or self._kept_on_disk(end):
             return  # kept already: by this kernel before a restart, or by another one
+        self._kept = end
         for row in task_rows(data):
             if not row.get("pod_name") or row["phase"] in NOT_RUN_PHASES:
                 continue
@@ -575,16 +320,19 @@ class WorkflowRun:
                 logger.info("could not keep the log of %s/%s: %s", self.name, row["task"], error.message)
                 continue
             save_log_tail(self.namespace, self.name, row["task"], "\n".join(lines[-KEPT_LOG_LINES:]))
-        try:
-            write_private(final_state_path(self.namespace, self.name), json.dumps(data))
-        except OSError as exc:
-            logger.warning("could not keep the final state of %s: %s", self.name, exc)
+        save_final_state(self.namespace, self.name, data)
+
+    def _kept_on_disk(self, end: tuple[Any, Any] | None) -> bool:
+        """True when ``end`` is the end kept on disk (then remembered, so the file is read once)."""
+        if end is not None and end_of(load_final_state(self.namespace, self.name)) == end:
+            self._kept = end
+            return True
+        return False
 
     def _forget_kept_state(self) -> None:
         """The run goes on again (a retry): what was kept describes an end that is no more."""
         self._kept = None
-        with contextlib.suppress(OSError):
-            final_state_path(self.namespace, self.name).unlink()
+        forget_final_state(self.namespace, self.name)
 
     def _current(self) -> dict[str, Any]:
         """The latest workflow JSON: fetched unless we hold it finished already."""
@@ -608,7 +356,7 @@ class WorkflowRun:
         if not self._data_is_final:
             try:
                 answer = self.client.get_workflow(
-                    self.name, fields=POLL_FIELDS, namespace=self.namespace
+                    self.name, fields=PHASE_FIELDS, namespace=self.namespace
                 )
             except NotFoundError:
                 self.refresh()  # the kept final state, or NotFoundError
@@ -647,7 +395,7 @@ class WorkflowRun:
         except KeyboardInterrupt:
             raise WorkflowInterrupted(self._stop_after_interrupt(), workflow_name=self.name) from None
         self._show_end_in_widget()
-        if self._phase == "Succeeded":
+        if self._phase == SUCCEEDED:
             return self
         raise self._failure()
 
@@ -663,9 +411,7 @@ class WorkflowRun:
             return
         try:
             view.poll_once()
-            update = getattr(view, "update_displays", None)
-            if callable(update):
-                update()
+            view.update_displays()
         except Exception:  # a display problem must never hide the workflow's outcome
             logger.exception("could not update the status display of %s", self.name)
 
@@ -679,7 +425,7 @@ class WorkflowRun:
         while True:
             try:
                 last = self.client.get_workflow(
-                    self.name, fields=POLL_FIELDS, namespace=self.namespace
+                    self.name, fields=PHASE_FIELDS, namespace=self.namespace
                 )
                 failures = 0
             except (ServerError, ConnectionFailedError) as error:
@@ -721,48 +467,7 @@ class WorkflowRun:
 
     def _failure(self) -> WorkflowFailed:
         """The ``WorkflowFailed`` for a finished, unsuccessful workflow (fetches log tails)."""
-        workflow = self._current()
-        rows = task_rows(workflow)
-        failed = [row for row in rows if row["phase"] in FAILED_PHASES]
-        failed_tasks = []
-        sections = []
-        for row in failed:
-            tail = self._failed_log_tail(row)
-            failed_tasks.append(
-                {
-                    "task": row["task"],
-                    "phase": row["phase"],
-                    "message": row.get("message") or "",
-                    "exit_code": row.get("exit_code"),
-                    "pod_name": row.get("pod_name"),
-                    "log_tail": tail,
-                }
-            )
-            reason = f" ({row['message']})" if row.get("message") else ""
-            sections.append(
-                f"--- task {row['task']} {row['phase']}{reason}; end of its log:\n{tail}"
-            )
-        phase = self._phase or "Failed"
-        status_message = str((workflow.get("status") or {}).get("message") or "")
-        if len(failed) == 1:
-            headline = f"workflow {self.name} {phase}: task {failed[0]['task']} failed"
-        elif failed:
-            names = ", ".join(row["task"] for row in failed)
-            headline = f"workflow {self.name} {phase}: {len(failed)} tasks failed ({names})"
-        else:
-            headline = f"workflow {self.name} {phase}"
-            if status_message:
-                headline += f": {status_message}"
-        first = failed[0]["task"] if failed else None
-        hint = (f"full log: run.logs({first!r}); " if first else "") + f"Argo UI: {self.url}"
-        return WorkflowFailed(
-            "\n".join([headline, *sections]),
-            workflow_name=self.name,
-            phase=phase,
-            failed_tasks=failed_tasks,
-            hint=hint,
-            run=self,
-        )
+        return failure(self, self._current(), self._phase or "Failed", self._failed_log_tail)
 
     def _failed_log_tail(self, row: Mapping[str, Any]) -> str:
         """The end of a failed task's log (kept on disk too); never raises for a server error."""
@@ -782,39 +487,25 @@ class WorkflowRun:
 
     def _row(self, task: str, workflow: Mapping[str, Any]) -> dict[str, Any]:
         """The row of ``task`` (either spelling), or a clear error."""
-        rows = task_rows(workflow)
-        names = [row["task"] for row in rows]
-        resolved = resolve_task_name(task, names)
-        if resolved is not None:
-            return rows[names.index(resolved)]
-        declared = _spec_task_names(workflow)
-        later = resolve_task_name(task, declared)
-        if later is not None:
-            raise TaskResultError(
-                f"task {later} of workflow {self.name} has not started yet "
-                f"(workflow phase {self._phase or 'Pending'})",
-                hint="wait with run.wait(), or watch run.widget",
-            )
-        known = sorted(set(names) | set(declared))
-        suggestions = closest_names(task, known)
-        message = f"workflow {self.name} has no task {task!r}"
-        if suggestions:
-            message += f"; did you mean {' or '.join(repr(s) for s in suggestions)}?"
-        raise UnknownTaskError(
-            message, hint=f"its tasks: {', '.join(known)}" if known else "it has no tasks yet"
-        )
+        return find_row(workflow, task, name=self.name, phase=self._phase)
 
-    def _fresh(self) -> dict[str, Any]:
-        """The workflow JSON, fetched now."""
+    def fetch(self) -> dict[str, Any]:
+        """The whole workflow JSON, fetched from the server now (``data`` may answer from what
+        it holds; this never does). Once the server forgot the run: the state kept on disk."""
         self.refresh()
         assert self._data is not None
         return self._data
 
-    def _wait_for_pod(self, task: str, poll_seconds: float = 0.5) -> str:
-        """The pod name of ``task`` once it has one (``%argo_logs NAME TASK --follow`` on a task
-        that has not started yet); a clear error when it never will."""
+    def wait_for_pod(self, task: str, poll_seconds: float = 0.5) -> str:
+        """The pod name of ``task`` (either spelling) once it has one, asking every
+        ``poll_seconds``: ``%argo_logs NAME TASK --follow`` on a task that has not started yet.
+
+        Raises ``TaskResultError`` when the task will never have a pod (it did not run, it
+        ended without one, the workflow ended first) and ``UnknownTaskError`` for a name the
+        workflow does not have.
+        """
         while True:
-            workflow = self._fresh()
+            workflow = self.fetch()
             try:
                 row: dict[str, Any] | None = self._row(task, workflow)
             except TaskResultError:  # declared in the DAG, no node yet
@@ -917,68 +608,30 @@ class WorkflowRun:
         """
         workflow = self._current()
         row = self._row(task, workflow)
-        name, phase, message = row["task"], row["phase"], row.get("message") or ""
-        if phase in FAILED_PHASES:
-            raise TaskResultError(
-                f"task {name} failed ({message or phase}), so it has no result",
-                hint=f"see what went wrong with run.logs({name!r})",
-            )
-        if phase in NOT_RUN_PHASES:
-            raise TaskResultError(
-                f"task {name} did not run ({message or phase}), so it has no result"
-            )
-        if phase != "Succeeded":
-            raise TaskResultError(
-                f"task {name} has not finished yet (phase {phase})",
-                hint="wait with run.wait() first",
-            )
-        outputs = self._outputs(workflow, row)
-        template = _template(workflow, row.get("template") or "") or {}
-        if not stdout and _is_data_volume_task(template):
-            return self._value_from_data_volume(workflow, row)
+        require_succeeded(row)
+        template = template_of(workflow, row.get("template") or "") or {}
         if stdout:
-            if isinstance(outputs.get("result"), str):
-                return outputs["result"]
-            return argo_result(self._log_text(name)[0])
-        for parameter in outputs.get("parameters") or []:
-            if parameter.get("name") == RETURN_PARAMETER:
-                if "value" not in parameter:
-                    raise TaskResultError(f"the server reported no value for task {name}'s return")
-                return decode_value(str(parameter["value"]))
-        declared = [p.get("name") for p in (template.get("outputs") or {}).get("parameters") or []]
-        if RETURN_PARAMETER in declared:
-            raise TaskResultError(
-                f"task {name} succeeded but the server reported no return value for it",
-                hint=f"run.result({name!r}, stdout=True) gives what it printed",
-            )
-        raise TaskResultError(
-            f"task {name} has no return value (a script cell returns nothing)",
-            hint=f"run.result({name!r}, stdout=True) gives what it printed",
-        )
+            printed = (node_of(workflow, row).get("outputs") or {}).get("result")
+            if isinstance(printed, str):
+                return printed
+            return argo_result(self._log_text(row["task"])[0])
+        if is_data_volume_task(template):
+            return self._value_from_data_volume(workflow, row)
+        return returned_value(workflow, row)
 
     def _value_from_data_volume(self, workflow: Mapping[str, Any], row: Mapping[str, Any]) -> Any:
         """A --data-volume task's return value: the file it wrote on the data volume."""
         from .pod.datafiles import load_value, return_value_path
 
-        node = ((workflow.get("status") or {}).get("nodes") or {}).get(row.get("node_id") or "") or {}
-        node_name = next((parameter.get("value") for parameter in (node.get("inputs") or {}).get("parameters") or []
-                          if parameter.get("name") == DATA_NODE_INPUT), None) or row["task"]
         if self.data_folder is None:
             raise TaskResultError(
                 f"task {row['task']} returned its value as a file on its data volume, which this notebook cannot see",
                 hint="set HERA_MAGICS_DATA_FOLDER to where that volume is mounted here",
             )
         try:
-            return load_value(str(self.data_folder), return_value_path(self.name, node_name))
+            return load_value(str(self.data_folder), return_value_path(self.name, data_node_name(workflow, row)))
         except FileNotFoundError as error:
             raise TaskResultError(f"task {row['task']}: {error}") from None
-
-    @staticmethod
-    def _outputs(workflow: Mapping[str, Any], row: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The outputs of the node behind ``row`` (for a retried task, its last attempt)."""
-        nodes = (workflow.get("status") or {}).get("nodes") or {}
-        node = nodes.get(row.get("node_id") or "") or {}
-        return node.get("outputs") or {}
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -1000,12 +653,24 @@ class WorkflowRun:
         return self
 
     @property
-    def widget(self) -> Any:
-        """The status view of this run (``hera_magics.widget.StatusView``), made on first use."""
-        if self._widget is None:
-            from .widget import StatusView
+    def widget(self) -> StatusView:
+        """The status view of this run (``hera_magics.view.widget.StatusView``), made on first use.
 
-            self._widget = StatusView(KeptStateSource(self), self.name, self.namespace, ui_url=self.url)
+        It polls through :class:`_ViewSource` (the client, with the kept state behind it once
+        the server forgot the run), and its ``on_final_state`` callback is
+        :meth:`keep_final_state`: the first poll that sees the run ended keeps it on disk, from
+        the view's poll thread, as ``wait()`` or ``refresh()`` would.
+        """
+        if self._widget is None:
+            from .view.widget import StatusView
+
+            self._widget = StatusView(
+                _ViewSource(self),
+                self.name,
+                self.namespace,
+                ui_url=self.url,
+                on_final_state=self.keep_final_state,
+            )
         return self._widget
 
     # -- display ------------------------------------------------------------------------------
@@ -1021,28 +686,19 @@ class WorkflowRun:
         return f"WorkflowRun(name={self.name!r}, namespace={self.namespace!r}, phase={phase!r})"
 
     def _repr_html_(self) -> str:
-        phase = html.escape(self._known_phase("not fetched yet"))
-        return (
-            f'<div class="hera-magics-run">WorkflowRun <a href="{html.escape(self.url)}" '
-            f'target="_blank" rel="noopener">{html.escape(self.name)}</a> in namespace '
-            f"<code>{html.escape(self.namespace)}</code>: <b>{phase}</b></div>"
+        from .view.render import element, escape
+
+        link = element("a", escape(self.name), href=self.url, target="_blank", rel="noopener")
+        namespace = element("code", escape(self.namespace))
+        phase = element("b", escape(self._known_phase("not fetched yet")))
+        return element(
+            "div", f"WorkflowRun {link} in namespace {namespace}: {phase}", class_="hera-magics-run"
         )
 
 
 __all__ = [
-    "FINAL_PHASES",
-    "RememberedRun",
-    "TaskResultError",
-    "UnknownTaskError",
+    "KEPT_LOG_NOTE",
+    "MAX_POLL_FAILURES",
+    "PHASE_FIELDS",
     "WorkflowRun",
-    "WorkflowTimeout",
-    "argo_name",
-    "find_run",
-    "last_run",
-    "load_log_tail",
-    "log_tail",
-    "remember_run",
-    "remembered_runs",
-    "resolve_task_name",
-    "save_log_tail",
 ]

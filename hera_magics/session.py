@@ -342,7 +342,7 @@ class Session:
             run = WorkflowRun.attach(self.client(), name, namespace=namespace)
         run.refresh()
         if run.data_folder is None:
-            from .run import data_volume_claim
+            from .results import data_volume_claim
 
             claim = data_volume_claim(run.data)
             if claim is not None:
@@ -358,7 +358,7 @@ class Session:
         from .status import task_rows
 
         if task is not None:
-            pod_name = run._wait_for_pod(task, poll_seconds)
+            pod_name = run.wait_for_pod(task, poll_seconds)
             for entry in run.client.workflow_logs(run.name, pod_name=pod_name, follow=True, namespace=run.namespace):
                 yield entry["content"]
             return
@@ -374,7 +374,7 @@ class Session:
             pod = entry.get("podName") or ""
             if pod not in task_of_pod and pod not in asked_about:
                 asked_about.add(pod)  # a pod started since: ask the server once for its task
-                learn(run._fresh())
+                learn(run.fetch())
             yield f"{task_of_pod.get(pod, pod)} | {entry['content']}"
 
 

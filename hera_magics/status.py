@@ -1,10 +1,10 @@
-"""Workflow JSON -> task rows: pure functions, tested on real Argo objects (``argo-fixtures/``).
+"""Workflow JSON -> task rows and a summary: pure functions, tested on real Argo objects.
 
 The input is a Workflow as the Argo Server returns it (a ``dict``; times are RFC3339 strings or
 ``null``). Fixtures loaded with ``yaml.safe_load`` may hold ``datetime`` objects instead of
 strings; both are accepted. Nothing here talks to a server or reads a clock, so the same
-workflow always gives the same rows — the widget relies on that to send nothing to the front
-end when nothing changed.
+workflow always gives the same rows — the status view relies on that to send nothing to the
+front end when nothing changed.
 
 Rules (where Argo itself gives no single answer, the choice is written here):
 

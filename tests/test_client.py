@@ -19,13 +19,15 @@ from .canned_server import Answer, CannedServer, Recorded, argo_error
 from hera_magics.client import (
     SUBMISSION_LABEL,
     ArgoClient,
-    StreamError,
     api_url,
-    backoff_delay,
+    path_segment,
+    retry_delay,
+)
+from hera_magics.responses import (
+    StreamError,
     looks_like_html,
     parse_log_line,
-    path_segment,
-    scrub,
+    redact_secret,
     server_message_of,
     shorten,
     url_without_query,
@@ -138,8 +140,8 @@ def test_path_segment(value, expected):
     "attempt, backoff, expected",
     [(1, 0.5, 0.5), (2, 0.5, 1.0), (3, 0.5, 2.0), (10, 0.5, 10.0), (0, 0.5, 0.0), (3, 0.0, 0.0)],
 )
-def test_backoff_delay(attempt, backoff, expected):
-    assert backoff_delay(attempt, backoff) == expected
+def test_retry_delay(attempt, backoff, expected):
+    assert retry_delay(attempt, backoff) == expected
 
 
 @pytest.mark.parametrize(
@@ -159,8 +161,8 @@ def test_shorten(text, limit, expected):
         ("a b", "a", "a b"),  # too short to be a token: never mangle ordinary text
     ],
 )
-def test_scrub(text, secret, expected):
-    assert scrub(text, secret) == expected
+def test_redact_secret(text, secret, expected):
+    assert redact_secret(text, secret) == expected
 
 
 @pytest.mark.parametrize(
@@ -602,7 +604,7 @@ def test_create_sends_a_labelled_workflow_and_returns_the_raw_answer(server):
     assert request.headers["Content-Type"] == "application/json"
 
 
-def test_create_a_hera_workflow(server):
+def test_create_the_body_of_a_hera_workflow(server):
     from hera.workflows import DAG, Script, Workflow
 
     cell = Script(name="cell-a", source="print(1)", image="python:3.11")
@@ -613,6 +615,18 @@ def test_create_a_hera_workflow(server):
     created = make_client(server).create_workflow(workflow_body(workflow))
     assert created["metadata"]["namespace"] == "team"  # the workflow's own namespace wins
     assert created["spec"]["templates"][1]["name"] == "cell-a"
+
+
+def test_create_takes_a_dict_or_a_create_request_and_leaves_it_unchanged(server):
+    server.script("POST", "/api/v1/workflows/argo", lambda request: Answer(200, created_from(request)))
+    workflow = {"metadata": {"generateName": "nb-"}, "spec": {"entrypoint": "main"}}
+    for sent in (workflow, {"workflow": workflow}):
+        created = make_client(server).create_workflow(sent)
+        assert created["spec"] == {"entrypoint": "main"} and created["metadata"]["namespace"] == "argo"
+    assert workflow == {"metadata": {"generateName": "nb-"}, "spec": {"entrypoint": "main"}}
+    with pytest.raises(TypeError, match="takes the workflow as a dict"):
+        make_client(server).create_workflow(42)  # type: ignore[arg-type]
+    assert len(server.requests_to("POST", "/api/v1/workflows/argo")) == 2
 
 
 def test_create_namespace_argument_wins(server):

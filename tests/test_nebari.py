@@ -201,7 +201,7 @@ def test_large_numpy_array_and_dataframe_travel_through_the_volume(local_ip):
 
 @pytest.mark.nebari
 def test_logs_are_still_shown_after_the_server_forgets_the_workflow(local_ip):
-    from hera_magics.widget import render_text
+    from hera_magics.view.render import render_text
 
     local_ip.run_cell_magic("argo_task", "", "def chatty():\n    for i in range(3):\n        print('line', i)\n")
     local_ip.run_cell_magic("argo_task", "", "def broken():\n    raise ValueError('kept traceback')\n")

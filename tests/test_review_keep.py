@@ -12,7 +12,8 @@ import json
 import pytest
 
 from hera_magics.errors import WorkflowFailed
-from hera_magics.run import WorkflowRun, final_state_path, load_log_tail
+from hera_magics.history import final_state_path, load_log_tail
+from hera_magics.run import WorkflowRun
 
 from .canned_server import CannedServer, Recorded
 from .conftest import magics_of

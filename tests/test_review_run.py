@@ -206,7 +206,7 @@ def test_follow_of_a_task_that_has_not_started_waits_for_it(local_ip, tmp_path, 
     capsys.readouterr()
     try:
         opener = InBackground(
-            lambda: (until(lambda: main_thread_in("follow_logs", "_wait_for_pod"), "following"), gate.touch())
+            lambda: (until(lambda: main_thread_in("follow_logs", "wait_for_pod"), "following"), gate.touch())
         )
         result = local_ip.run_cell(f"%argo_logs {name} after --follow")
         opener.join()

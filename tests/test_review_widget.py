@@ -65,7 +65,9 @@ def test_saved_notebook_shows_the_final_table(tmp_path: Path) -> None:
 
 
 def test_plain_ipython_prints_the_end_after_wait(local_ip, capsys) -> None:
-    local_ip.run_cell_magic("argo_task", "", 'def hello():\n    return 1\n')
+    # The task outlasts building the view (importing ipywidgets can take a second on a busy
+    # machine), so the first display shows the run before its end.
+    local_ip.run_cell_magic("argo_task", "", 'def hello():\n    import time\n    time.sleep(2)\n    return 1\n')
     capsys.readouterr()
     run = local_ip.run_line_magic("argo_dag", "--wait hello")
     run.widget.wait_until_stopped(60)

@@ -18,24 +18,27 @@ import yaml
 
 from hera_magics.client import ArgoClient
 from hera_magics.config import ArgoConfig, Secret
-from hera_magics.errors import AuthenticationError, NotFoundError, WorkflowFailed
-from hera_magics.run import (
-    RememberedRun,
+from hera_magics.errors import (
+    AuthenticationError,
+    NotFoundError,
     TaskResultError,
     UnknownTaskError,
-    WorkflowRun,
+    WorkflowFailed,
     WorkflowTimeout,
-    decode_value,
+)
+from hera_magics.history import (
+    RememberedRun,
+    final_state_path,
     find_run,
     last_run,
     load_log_tail,
-    log_tail,
     public_host,
     remember_run,
     remembered_runs,
-    resolve_task_name,
     safe_path_part,
 )
+from hera_magics.results import decode_value, log_tail, resolve_task_name
+from hera_magics.run import WorkflowRun
 from hera_magics.argo import fnv32a
 from hera_magics.state import state_directory
 
@@ -515,6 +518,40 @@ def test_widget_is_made_once_on_first_use(server):
     assert view is run.widget
     assert view.source.client is run.client and view.name == NAME and view.namespace == "argo"
     assert view.ui_url == run.url
+    assert view.poller.on_final_state == run.keep_final_state
+
+
+def test_the_view_keeps_the_final_state_when_its_poll_sees_the_end(server, isolated_state):
+    serve(server, argo_workflow("Running", SUCCEEDED_TASKS[:1]), argo_workflow("Succeeded", SUCCEEDED_TASKS))
+    view = WorkflowRun(client_for(server), NAME).widget
+    view.poll_once()  # Running: nothing is kept
+    assert not final_state_path("argo", NAME).exists()
+    assert server.requests_to("GET", WORKFLOW_PATH + "/log") == []
+    view.poll_once()  # Succeeded: kept by this poll, through the view's on_final_state
+    assert json.loads(final_state_path("argo", NAME).read_text())["status"]["phase"] == "Succeeded"
+    assert load_log_tail("argo", NAME, "hello-world") == "epoch 1\nbest: 0.12"
+    log_requests = len(server.requests_to("GET", WORKFLOW_PATH + "/log"))
+    assert log_requests == 3
+    view.poll_once()  # the same end again: kept once
+    assert len(server.requests_to("GET", WORKFLOW_PATH + "/log")) == log_requests
+
+
+def test_the_view_of_a_forgotten_run_shows_what_was_kept_and_asks_nothing_more(server, isolated_state):
+    serve(server, argo_workflow("Failed", FAILED_TASKS))
+    WorkflowRun(client_for(server), NAME).refresh()  # ended and kept
+    server.script("GET", WORKFLOW_PATH, argo_error(404, 5, f'workflows.argoproj.io "{NAME}" not found'))
+    server.script("GET", WORKFLOW_PATH + "/log", argo_error(404, 5, "not found"))
+    server.requests.clear()
+    view = WorkflowRun(client_for(server), NAME).widget  # a new kernel: nothing in memory
+    view.poll_once()
+    assert view.notice is None and view.phase == "Failed"
+    assert [row["task"] for row in view.rows] == ["prepare", "train", "report"]
+    assert view.log_tails[pod_of("train")].endswith("ZeroDivisionError: division by zero")
+    # one GET for the poll and one log request for the tail, both answered from the kept state:
+    # the end seen is the end on disk, so keeping it asks the server nothing
+    assert [(r.method, r.path) for r in server.requests] == [
+        ("GET", WORKFLOW_PATH), ("GET", WORKFLOW_PATH + "/log")
+    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""hera_magics.widget: renderers as tables of cases, the poller against a real HTTP server.
+"""hera_magics.view: renderers as tables of cases, the poller against a real HTTP server.
 
 The HTTP tests run a small Argo-shaped server (``http.server`` in a thread of this process) and
 reach it through a real HTTP client: a minimal one written here (the methods of
-``WorkflowSource``), and ``hera_magics.client.ArgoClient`` too once that module exists. No test
+``WorkflowSource``), and ``hera_magics.client.ArgoClient``. No test
 measures time: waits use events or deadline loops that only bound how long a failure takes.
 """
 
@@ -36,20 +36,18 @@ from hera_magics.errors import (
 )
 from hera_magics.argo import OMITTED_MESSAGE, fnv32a
 from hera_magics.status import summary, task_rows
-from hera_magics.widget import (
+from hera_magics.view.poller import (
     EMPTY_LOG_MESSAGE,
-    LOG_TAIL_LINES,
     NEVER_FOUND_MESSAGE,
     NOT_FOUND_MESSAGE,
-    POLL_FIELDS,
     RECONNECTING_MESSAGE,
-    StatusView,
-    format_duration,
+    TABLE_FIELDS,
+    TABLE_TAIL_LINES,
+    mask_credentials,
     next_interval,
-    render_html,
-    render_text,
-    scrub,
 )
+from hera_magics.view.render import format_duration, render_html, render_text
+from hera_magics.view.widget import StatusView
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
@@ -340,13 +338,13 @@ class HttpSource:
 
 
 def argo_client(url: str) -> Any:
-    """The real client, once hera_magics.client exists (built by another part of the project)."""
-    client_module = pytest.importorskip("hera_magics.client")
+    """The real client."""
+    from hera_magics.client import ArgoClient
     from hera_magics.config import ArgoConfig, Secret
 
     config = ArgoConfig(host=url, token=Secret(TOKEN), namespace=NAMESPACE)
     # no client-side retries: each scripted answer must reach the view
-    return client_module.ArgoClient(config, timeout=30.0, retries=0)
+    return ArgoClient(config, timeout=30.0, retries=0)
 
 
 @pytest.fixture
@@ -445,8 +443,8 @@ def test_format_duration(seconds: float | None, expected: str) -> None:
         ("token not valid", "token not valid"),
     ],
 )
-def test_scrub(text: str, expected: str) -> None:
-    assert scrub(text) == expected
+def test_mask_credentials(text: str, expected: str) -> None:
+    assert mask_credentials(text) == expected
 
 
 def test_render_text_is_a_table_of_the_latest_state() -> None:
@@ -515,7 +513,7 @@ def test_polls_ask_only_for_the_poll_fields(server: FakeArgo, source: Any, views
     view.poll_once()
     gets = workflow_gets(server)
     assert len(gets) == 2
-    assert all(get.query.get("fields") == [POLL_FIELDS] for get in gets)
+    assert all(get.query.get("fields") == [TABLE_FIELDS] for get in gets)
     log_requests = server.requests_to("GET", LOG_PATH)
     assert [r.query.get("podName") for r in log_requests] == [[pod_of("train")]]
 
@@ -668,7 +666,7 @@ def test_a_final_phase_stops_polling_after_fetching_the_traceback(
     assert view.phase == "Failed" and not view.polling
     assert len(workflow_gets(server)) == 3
     tail = view.log_tails[pod_of("train")]
-    assert tail.splitlines() == TRACEBACK.splitlines()[-LOG_TAIL_LINES:]
+    assert tail.splitlines() == TRACEBACK.splitlines()[-TABLE_TAIL_LINES:]
     assert "ValueError: &lt;bad&gt; &amp; worse" in view.html
     assert "ValueError: <bad> & worse" in view.text
     # the tail is fetched once, not at every poll
@@ -792,12 +790,36 @@ def test_back_off_while_nothing_changes_and_reset_on_change(views: list) -> None
     )
     view = new_view(views, source, poll_interval=1.0, max_interval=3.0)
     waits: list[float] = []
-    view._sleep = waits.append  # record the waits instead of sleeping
+    view.poller._sleep = waits.append  # record the waits instead of sleeping
     view.start()
     assert view.wait_until_stopped(10)
     # first poll changes (1.0); three unchanged (1.5, 2.25, 3.0 capped); a change (1.0); same (1.5)
     assert waits == [1.0, 1.5, 2.25, 3.0, 1.0, 1.5]
     assert view.phase == "Succeeded"
+
+
+def test_on_final_state_is_called_at_the_end_and_its_server_errors_fail_the_poll(
+    views: list,
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def keep(workflow: dict[str, Any]) -> None:
+        seen.append((workflow["status"]["phase"], threading.current_thread().name))
+        if len(seen) == 1:
+            raise ServerError("the Argo server failed (HTTP 503) to read workflow wf")
+
+    view = new_view(views, ScriptedSource(RUNNING, SUCCEEDED), on_final_state=keep)
+    view.poll_once()
+    assert seen == []  # not final yet
+    view.poll_once()
+    assert [phase for phase, _ in seen] == ["Succeeded"]
+    assert view.notice is not None and view.notice.startswith(RECONNECTING_MESSAGE)
+    assert view.phase == "Running"  # the failed poll changed nothing else
+    view.start()
+    assert view.wait_until_stopped(10)
+    assert [phase for phase, _ in seen] == ["Succeeded", "Succeeded"]
+    assert seen[-1][1].startswith("hera-magics-status-")  # called from the poll thread
+    assert view.phase == "Succeeded" and view.notice is None
 
 
 def test_an_unexpected_error_stops_polling_and_shows_it(views: list) -> None:
@@ -843,17 +865,17 @@ def test_the_poll_asks_the_source_for_the_poll_fields_only(views: list) -> None:
     source = ScriptedSource(RUNNING)
     view = new_view(views, source)
     view.poll_once()
-    assert source.calls == [{"name": NAME, "fields": POLL_FIELDS, "namespace": NAMESPACE}]
+    assert source.calls == [{"name": NAME, "fields": TABLE_FIELDS, "namespace": NAMESPACE}]
 
 
 def test_poll_fields_hold_what_the_rows_need() -> None:
-    """Filtering the fixture-shaped JSON by POLL_FIELDS must keep the rows and summary intact."""
+    """Filtering the fixture-shaped JSON by TABLE_FIELDS must keep the rows and summary intact."""
 
     def keep(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         kept: dict[str, Any] = {}
         for key, value in data.items():
             path = f"{prefix}{key}"
-            wanted = POLL_FIELDS.split(",")
+            wanted = TABLE_FIELDS.split(",")
             if any(path.startswith(field) or field.startswith(path + ".") for field in wanted):
                 if isinstance(value, dict) and not any(path.startswith(f) for f in wanted):
                     kept[key] = keep(value, path + ".")
@@ -905,7 +927,7 @@ def test_refresh_during_a_poll_that_sees_the_end_polls_once_more(
 KERNEL_CELLS = [
     """\
 import threading
-from hera_magics.widget import StatusView
+from hera_magics.view.widget import StatusView
 release = threading.Event()
 WORKFLOW = {"metadata": {"name": "wf"}, "status": {"phase": "Succeeded", "nodes": {"wf": {
     "id": "wf", "name": "wf", "displayName": "wf", "type": "Pod", "templateName": "t",
