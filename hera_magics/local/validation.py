@@ -171,7 +171,7 @@ class _Context:
         }
         self.labels = set((self.metadata.get("labels") or {}).keys())
         self.annotations = set((self.metadata.get("annotations") or {}).keys())
-        self.spec_volumes = self._volume_names(self.spec.get("volumes"), "spec.volumes")
+        self.spec_volumes = self.volume_names(self.spec.get("volumes"), "spec.volumes")
 
     def is_global(self, tag: str) -> bool:
         if tag in WORKFLOW_VARIABLES:
@@ -185,7 +185,7 @@ class _Context:
                 return tag[len(prefix):] in names
         return False
 
-    def _volume_names(self, volumes: Any, field: str) -> set[str]:
+    def volume_names(self, volumes: Any, field: str) -> set[str]:
         names: set[str] = set()
         for volume in volumes or []:
             if not isinstance(volume, dict):
@@ -468,7 +468,7 @@ def _validate_env(container: Mapping[str, Any], field: str, allowed: Callable[[s
 
 def _validate_mounts(template: Mapping[str, Any], container: Mapping[str, Any], where: str, field: str,
                      context: _Context) -> None:
-    template_volumes = context._volume_names(template.get("volumes"), f"{where}.volumes")
+    template_volumes = context.volume_names(template.get("volumes"), f"{where}.volumes")
     for mount in container.get("volumeMounts") or []:
         if not isinstance(mount, dict):
             raise _fail(f"{field}.volumeMounts must be a list")
