@@ -14,7 +14,7 @@ Argo's counterparts, in argoproj/argo-workflows: ``initializeNode``, ``markNodeP
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
 
 from ..argo import (
     EXECUTABLE_NODE_TYPES,
@@ -76,9 +76,6 @@ class NodeBook:
 
     def get(self, identifier: str) -> Node | None:
         return self.nodes.get(identifier)
-
-    def __iter__(self) -> Iterator[Node]:
-        return iter(list(self.nodes.values()))
 
     def create(self, name: str, node_type: str, template_name: str | None, boundary_id: str | None,
                display_name: str, phase: str, *, message: str | None = None,

@@ -22,8 +22,8 @@ from typing import Any
 
 from ..argo import ERROR, FAILED, PENDING, RUNNING, SUCCEEDED, rfc3339
 from .pod_launch import PodPlan
-from .queues import ReconcileQueue, SlotPool, WorkflowKey
-from .records import WorkflowRecord, WorkflowTable
+from .queues import ReconcileQueue, SlotPool
+from .records import WorkflowKey, WorkflowRecord, WorkflowTable
 from .runner import PodOutcome, PodProcess, kill_stale_group, node_marker
 from .store import WorkflowStore
 from .templating import parameter_text

@@ -15,8 +15,7 @@ import threading
 import time
 from collections import deque
 
-WorkflowKey = tuple[str, str]
-"""``(namespace, name)`` of a workflow."""
+from .records import WorkflowKey
 
 
 class SlotPool:

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..argo import FINAL_PHASES, LABEL_COMPLETED, LABEL_PHASE, parse_rfc3339
-from .queues import WorkflowKey
 from .store import WorkflowStore
 from .wire import not_found
 
 # Kubernetes' key order, so the JSON reads like a real server's.
 METADATA_ORDER = ("name", "generateName", "namespace", "uid", "resourceVersion", "generation",
                   "creationTimestamp", "labels", "annotations")
+WorkflowKey = tuple[str, str]
+"""``(namespace, name)`` of a workflow."""
 LATEST = "@latest"
 """The name Argo's API accepts for the newest workflow of a namespace."""
 
