@@ -56,11 +56,35 @@ EXECUTABLE_NODE_TYPES = frozenset({"Pod", "Container", "HTTP", "Plugin", "Suspen
 
 OMITTED_MESSAGE = "omitted: depends condition not met"
 
+# The controller's own (``workflow/controller/operator.go``).
+NO_MORE_RETRIES_MESSAGE = "No more retries left"
+MAX_DURATION_MESSAGE = "Max duration limit exceeded"
+WORKFLOW_DEADLINE_MESSAGE = "Step exceeded its deadline"
+MAX_RECURSION_DEPTH_MESSAGE = ("Maximum recursion depth exceeded. "
+                               "See https://argo-workflows.readthedocs.io/en/latest/scaling/#maximum-recursion-depth")
+# Kubernetes' kubelet writes this when a pod outlives ``activeDeadlineSeconds``; Argo passes it on.
+POD_DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+
+
+def shutdown_node_message(strategy: str) -> str:
+    """What a node stopped by ``spec.shutdown`` says (``Stop`` or ``Terminate``)."""
+    # Argo's format string has two spaces here; clients match it, so keep them.
+    return f"workflow shutdown with strategy:  {strategy}"
+
+
+def shutdown_workflow_message(strategy: str) -> str:
+    """What a workflow stopped by ``spec.shutdown`` says."""
+    return f"Stopped with strategy '{strategy}'"
+
+
 # -- labels and annotations ---------------------------------------------------------------------
 
 LABEL_PHASE = "workflows.argoproj.io/phase"
 LABEL_COMPLETED = "workflows.argoproj.io/completed"
 LABEL_CREATOR = "workflows.argoproj.io/creator"
+LABEL_RESUBMITTED_FROM = "workflows.argoproj.io/resubmitted-from-workflow"
+ARGO_LABEL_PREFIX = "workflows.argoproj.io/"
+"""Argo's own labels start with this; a resubmitted workflow does not copy them."""
 POD_NAME_FORMAT_ANNOTATION = "workflows.argoproj.io/pod-name-format"
 
 # -- names ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 STATE_DIR_VARIABLE = "HERA_MAGICS_STATE_DIR"
 APPLICATION_NAME = "hera-magics"
@@ -67,6 +67,27 @@ def locked(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def try_lock(lock_path: Path) -> IO[str] | None:
+    """An exclusive lock on ``lock_path`` (created if missing), or None when another process has it.
+
+    The lock lasts until the returned file is closed (or the process ends), so a long-running
+    process can hold it for its whole life: the local engine holds one on its state folder. Without
+    ``fcntl`` (Windows) the file is returned unlocked.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle = open(lock_path, "a+")
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
 
 
 def write_private(path: Path, text: str, *, mode: int = 0o600) -> None:

@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from hera_magics.local.engine import backoff_delay, retry_allowed
+from hera_magics.local.retries import retry_allowed, retry_backoff_seconds
 from hera_magics.local.expressions import (
     ContinueOn,
     ExpressionError,
@@ -38,7 +38,7 @@ from hera_magics.local.templating import (
     ExpressionTag,
     UnresolvedReference,
     parameter_text,
-    parse_duration,
+    parse_go_duration,
     substitute,
     variables_in,
 )
@@ -336,14 +336,14 @@ def test_parameter_text(value, text):
     ("text", "seconds"),
     [("30s", 30), ("5m", 300), ("1h30m", 5400), ("1.5h", 5400), ("300ms", 0.3), ("45", 45), ("2h0m5s", 7205)],
 )
-def test_parse_duration(text, seconds):
-    assert parse_duration(text) == pytest.approx(seconds)
+def test_parse_go_duration(text, seconds):
+    assert parse_go_duration(text) == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("text", ["", "5 minutes", "1d", "m5"])
 def test_bad_durations(text):
     with pytest.raises(ValueError):
-        parse_duration(text)
+        parse_go_duration(text)
 
 
 def test_go_json_escapes_html_characters():
@@ -536,7 +536,7 @@ def test_retry_policies(policy, phase, expected):
     ],
 )
 def test_retry_backoff(backoff, attempts, seconds):
-    assert backoff_delay(backoff, attempts) == pytest.approx(seconds)
+    assert retry_backoff_seconds(backoff, attempts) == pytest.approx(seconds)
 
 
 def test_result_keeps_the_last_256_kib_and_trims_one_newline():

@@ -1,12 +1,23 @@
 """The embedded local engine: a single-machine stand-in for the Argo Server.
 
 It accepts the same workflows over the same REST API (``/api/v1/...``) and runs their tasks as
-local processes — see DESIGN §5. Start it from Python with ``ensure_engine()``, or in a terminal
-with ``python -m hera_magics.local``.
+local processes (docs/internals.md describes how). Start it from Python with ``ensure_engine()``,
+or in a terminal with ``python -m hera_magics.local``.
 
-Modules: ``server`` (HTTP), ``engine`` (controller), ``runner`` (processes), ``validation``
-(create-time checks), ``launcher`` (state file, start/stop), ``store`` (files on disk), and
-pure helpers ``naming``, ``expressions``, ``templating``, ``selectors``, ``spec``, ``wire``.
+Modules, from the outside in:
+
+* ``launcher`` (state file, start/stop), ``__main__`` (the process), ``server`` (HTTP);
+* ``engine`` (the API calls and the controller thread), ``records`` (the workflows it knows),
+  ``queues`` (process slots, the reconcile queue), ``rerun`` (retry and resubmit), ``logs``;
+* ``reconcile`` (one pass over a workflow), ``dag_executor``, ``retries``, ``nodes`` (node
+  bookkeeping), ``parameters`` (inputs, globals, task references);
+* ``pod_launch`` (a pod template resolved into a process), ``pods`` (pod threads and their
+  outcome), ``runner`` (one process tree), ``store`` (files on disk);
+* pure helpers: ``validation`` (create-time checks), ``spec``, ``expressions``, ``templating``,
+  ``selectors``, ``naming``, ``wire``.
+
+From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
+``graph`` and ``pod.contract``.
 
 What it runs: DAG templates (nested too) of ``script`` and ``container`` templates, with
 ``depends``/``dependencies``, ``when``, ``continueOn``, ``dag.target``, parameters (inputs with
@@ -38,12 +49,7 @@ Where it knowingly differs from Argo:
 
 from __future__ import annotations
 
-from .launcher import (
-    ensure_engine,
-    read_engine_state,
-    running_engine,
-    state_directory,
-    stop_engine,
-)
+from ..state import state_directory
+from .launcher import ensure_engine, read_engine_state, running_engine, stop_engine
 
 __all__ = ["ensure_engine", "read_engine_state", "running_engine", "state_directory", "stop_engine"]

@@ -21,15 +21,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import IO
 
+from ..state import ensure_private_directory, state_directory, try_lock
 from .engine import Engine
 from .launcher import (
     ARGO_TOKEN_VARIABLES,
     TOKEN_VARIABLE,
     default_workers,
-    ensure_private_directory,
     remove_engine_state,
-    state_directory,
     write_engine_state,
 )
 from .server import make_server
@@ -74,19 +74,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 ENGINE_LOCK_NAME = "engine.lock"
 
 
-def _claim_state_folder(folder: Path):
-    """An open, exclusively locked file in ``folder``, or None (said why) when another engine has it."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows has no flock; run without the guard
-        return object()
-    handle = open(folder / ENGINE_LOCK_NAME, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
+def _claim_state_folder(folder: Path) -> IO[str] | None:
+    """The engine's lock on ``folder`` (its pid written in it), or None (said why) when another engine has it."""
+    lock_path = folder / ENGINE_LOCK_NAME
+    handle = try_lock(lock_path)
+    if handle is None:
+        try:
+            holder = lock_path.read_text().strip() or "another process"
+        except OSError:
+            holder = "another process"
         print(f"another local engine (pid {holder}) already uses {folder}; stop it first "
               "(hera_magics.local.stop_engine()) or choose another --state-dir", file=sys.stderr)
         return None

@@ -18,13 +18,15 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Union
 
+from ..argo import ERROR, FAILED, OMITTED, SKIPPED, SUCCEEDED
+
 # Results a depends operand may name, and the node phase each one stands for.
 TASK_RESULT_PHASES: dict[str, str | None] = {
-    "Succeeded": "Succeeded",
-    "Failed": "Failed",
-    "Errored": "Error",
-    "Skipped": "Skipped",
-    "Omitted": "Omitted",
+    "Succeeded": SUCCEEDED,
+    "Failed": FAILED,
+    "Errored": ERROR,
+    "Skipped": SKIPPED,
+    "Omitted": OMITTED,
     "Daemoned": None,  # the local engine runs no daemons, so this is never true
 }
 # Only meaningful for withItems/withParam fan-out, which the local engine refuses.
@@ -150,11 +152,6 @@ def parse_depends(text: str) -> DependsNode:
     return _DependsParser(text).parse()
 
 
-def depends_from_dependencies(dependencies: list[str]) -> str:
-    """``dependencies: [A, B]`` is ``depends: A && B`` (each bare name expands later)."""
-    return " && ".join(dependencies)
-
-
 def operands(node: DependsNode) -> list[Operand]:
     """Every operand of the expression, left to right."""
     if isinstance(node, Operand):
@@ -185,6 +182,10 @@ class ContinueOn:
     failed: bool = False
     error: bool = False
 
+    def covers(self, phase: str | None) -> bool:
+        """True when a task that ended in ``phase`` counts as continuing (``Failed`` or ``Error``)."""
+        return (phase == FAILED and self.failed) or (phase == ERROR and self.error)
+
 
 def evaluate_depends(
     node: DependsNode,
@@ -197,13 +198,8 @@ def evaluate_depends(
         phase = phases.get(node.task)
         if node.result is None:
             # A bare name: Succeeded, Skipped or Daemoned, widened by that task's continueOn.
-            accepted = {"Succeeded", "Skipped"}
             options = continue_on.get(node.task, ContinueOn())
-            if options.failed:
-                accepted.add("Failed")
-            if options.error:
-                accepted.add("Error")
-            return phase in accepted
+            return phase in (SUCCEEDED, SKIPPED) or options.covers(phase)
         wanted = TASK_RESULT_PHASES.get(node.result)
         return wanted is not None and phase == wanted
     if isinstance(node, Not):

@@ -36,7 +36,6 @@ def dns_friendly(text: str) -> str:
 
 
 TASK_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
-TEMPLATE_NAME_PATTERN = TASK_NAME_PATTERN
 PARAMETER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
 # A Kubernetes object name (DNS-1123 subdomain).
 OBJECT_NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

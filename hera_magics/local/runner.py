@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..argo import rfc3339_nano
+from ..argo import POD_DEADLINE_MESSAGE, rfc3339_nano
 
 # Argo keeps the last 256 KiB of stdout as outputs.result.
 RESULT_LIMIT = 256 * 1024
@@ -32,7 +32,14 @@ READER_JOIN_SECONDS = 2.0
 
 PYTHON_WORDS = ("python", "python3")
 
-DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+NODE_MARKER_VARIABLE = "HERA_MAGICS_NODE"
+"""Set in every pod's environment to ``node_marker(...)``: how an engine that starts again
+recognises the process groups its earlier run left behind (``kill_stale_group``)."""
+
+
+def node_marker(namespace: str, node_id: str) -> str:
+    """The value of ``NODE_MARKER_VARIABLE`` for one node."""
+    return f"{namespace}/{node_id}"
 
 
 class CommandNotFound(LookupError):
@@ -45,11 +52,11 @@ class CommandNotFound(LookupError):
 
 def executable_available(word: str) -> bool:
     """True when ``word`` can be run here (``python`` always can: it is the engine's interpreter)."""
-    if word in PYTHON_WORDS:
-        return True
-    if os.sep in word:
-        return os.path.isfile(word) and os.access(word, os.X_OK)
-    return shutil.which(word) is not None
+    try:
+        resolve_argv([word])
+    except CommandNotFound:
+        return False
+    return True
 
 
 def resolve_argv(argv: list[str], python: str | None = None) -> list[str]:
@@ -174,7 +181,7 @@ class PodProcess:
             reader.start()
             self._readers.append(reader)
         if self.launch.deadline_seconds is not None:
-            timer = threading.Timer(self.launch.deadline_seconds, self.kill, args=(DEADLINE_MESSAGE,))
+            timer = threading.Timer(self.launch.deadline_seconds, self.kill, args=(POD_DEADLINE_MESSAGE,))
             timer.daemon = True
             timer.start()
             self._timers.append(timer)
@@ -251,11 +258,12 @@ def kill_stale_group(pid: int, marker: str) -> bool:
     """Kill the process group ``pid`` left by an earlier engine, if it is still ours.
 
     A pid can be reused after a reboot or a long time, so the group is only killed when the
-    process still carries ``marker`` in its environment (``HERA_MAGICS_NODE_ID=...``); Linux only.
+    process still carries ``NODE_MARKER_VARIABLE=marker`` in its environment; Linux only.
     """
     environ = Path(f"/proc/{pid}/environ")
+    entry = f"{NODE_MARKER_VARIABLE}={marker}".encode()
     try:
-        if marker.encode() not in environ.read_bytes().split(b"\0"):
+        if entry not in environ.read_bytes().split(b"\0"):
             return False
     except OSError:
         return False

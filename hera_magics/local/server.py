@@ -1,6 +1,7 @@
 """The Argo Server REST API subset, over the standard library's ``ThreadingHTTPServer``.
 
-Shapes follow the real server (``shared/notes/argo-api.md``): JSON bodies encoded like Go's,
+Shapes follow the real server (``pkg/apiclient/workflow/workflow.proto`` and
+``api/openapi-spec/swagger.json`` in argoproj/argo-workflows): JSON bodies encoded like Go's,
 errors as ``{"code","message"}`` with grpc-gateway's HTTP statuses, 501 for unknown routes,
 streams as newline-delimited ``{"result":...}`` (or server-sent events when ``Accept`` is
 exactly ``text/event-stream``). It listens on 127.0.0.1 only and every ``/api`` call needs the

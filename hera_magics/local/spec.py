@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping
 
-from .expressions import ContinueOn, DependsNode, Operand, parse_depends, referenced_tasks
+from .expressions import ContinueOn, DependsNode, parse_depends, referenced_tasks
 
 # Template kinds Argo knows, in the order its "template type unspecified" message lists them.
 TEMPLATE_KINDS = ("container", "containerSet", "dag", "data", "http", "plugin", "resource", "script", "steps", "suspend")
 POD_KINDS = ("container", "script")
-SUPPORTED_KINDS = POD_KINDS + ("dag",)
 
 
 def template_kinds(template: Mapping[str, Any]) -> list[str]:
@@ -98,16 +97,8 @@ def result_referenced(dag_template: Mapping[str, Any], task_name: str) -> bool:
     return f"tasks.{task_name}.outputs.result" in text
 
 
-def operand_tasks(node: DependsNode | None) -> set[str]:
-    if node is None:
-        return set()
-    return set(referenced_tasks(node))
-
-
 __all__ = [
-    "Operand",
     "POD_KINDS",
-    "SUPPORTED_KINDS",
     "TEMPLATE_KINDS",
     "ancestors",
     "continue_on",

@@ -6,7 +6,7 @@
     <engine dir>/workflows/<namespace>/<workflow>/nodes/<node id>/
         main.log      the main container's stdout and stderr, one timestamped line each
         pid           the process group of a running node (to clean up after a crash)
-        fs/           the node's private root: HERA_MAGICS_PATH_PREFIX and working folder
+        fs/           the node's private root (pod.contract.PATH_PREFIX_VARIABLE) and working folder
 
 Writes are atomic (temporary file, then rename) so a crash never leaves half a workflow.
 """

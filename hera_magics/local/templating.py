@@ -89,17 +89,6 @@ def substitute(text: str, values: Mapping[str, str] | Callable[[str], str | None
     return TAG_PATTERN.sub(replace, text)
 
 
-def substitute_tree(value: object, values: Mapping[str, str] | Callable[[str], str | None]) -> object:
-    """``substitute`` applied to every string inside a JSON value (keys left alone)."""
-    if isinstance(value, str):
-        return substitute(value, values)
-    if isinstance(value, list):
-        return [substitute_tree(item, values) for item in value]
-    if isinstance(value, dict):
-        return {key: substitute_tree(item, values) for key, item in value.items()}
-    return value
-
-
 def parameter_text(value: object) -> str:
     """A parameter value as the string Argo sees (JSON numbers and booleans become text)."""
     if isinstance(value, bool):
@@ -115,7 +104,7 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_duration(text: str) -> float:
+def parse_go_duration(text: str) -> float:
     """Seconds in a Go duration (``90s``, ``1h30m``, ``1.5h``, ``300ms``); a bare number is seconds."""
     raw = text.strip()
     if re.fullmatch(r"\d+(\.\d+)?", raw):

@@ -20,7 +20,7 @@ from typing import Any, Callable, Collection, Iterable, Mapping
 
 from ..graph import find_cycle
 from . import spec as specs
-from .expressions import FAN_OUT_RESULTS, ExpressionError, invalid_results, operands, parse_depends
+from .expressions import FAN_OUT_RESULTS, ExpressionError, invalid_results, operands
 from .naming import (
     MAX_FIELD_NAME_LENGTH,
     MAX_OBJECT_NAME_LENGTH,
@@ -28,8 +28,9 @@ from .naming import (
     PARAMETER_NAME_PATTERN,
     TASK_NAME_PATTERN,
 )
+from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE, WORKFLOW_VARIABLES
 from .runner import executable_available
-from .templating import ExpressionTag, parse_duration, variables_in
+from .templating import ExpressionTag, parse_go_duration, variables_in
 
 
 class WorkflowInvalid(ValueError):
@@ -146,7 +147,7 @@ def _duration_or_template(value: Any, field: str) -> None:
         if "{{" in value:
             return
         try:
-            parse_duration(value)
+            parse_go_duration(value)
             return
         except ValueError as error:
             raise _fail(f"{field}: {error}") from None
@@ -170,13 +171,10 @@ class _Context:
         }
         self.labels = set((self.metadata.get("labels") or {}).keys())
         self.annotations = set((self.metadata.get("annotations") or {}).keys())
-        self.spec_volumes = self._volume_names(self.spec.get("volumes"), "spec.volumes")
+        self.spec_volumes = self.volume_names(self.spec.get("volumes"), "spec.volumes")
 
     def is_global(self, tag: str) -> bool:
-        if tag in (
-            "workflow.name", "workflow.namespace", "workflow.uid", "workflow.serviceAccountName",
-            "workflow.creationTimestamp", "workflow.mainEntrypoint", "workflow.priority", "workflow.parameters",
-        ):
+        if tag in WORKFLOW_VARIABLES:
             return True
         for prefix, names in (
             ("workflow.parameters.", self.workflow_parameters),
@@ -187,7 +185,7 @@ class _Context:
                 return tag[len(prefix):] in names
         return False
 
-    def _volume_names(self, volumes: Any, field: str) -> set[str]:
+    def volume_names(self, volumes: Any, field: str) -> set[str]:
         names: set[str] = set()
         for volume in volumes or []:
             if not isinstance(volume, dict):
@@ -407,7 +405,33 @@ def _validate_pod_template(template: dict[str, Any], kind: str, where: str, cont
         if not isinstance(container.get("source"), str):
             raise _fail(f"{field}.source is required")
         _check_references(container["source"], f"{field}.source", allowed)
+    _validate_command(container, kind, field, context, allowed)
+    _validate_env(container, field, allowed)
 
+    working_directory = container.get("workingDir")
+    if working_directory:
+        _check_references(working_directory, f"{field}.workingDir", allowed)
+        if "{{" not in working_directory and not working_directory.startswith("/"):
+            raise _fail(f"{field}.workingDir must be an absolute path")
+    _validate_mounts(template, container, where, field, context)
+
+    if template.get("activeDeadlineSeconds") is not None:
+        _integer_or_template(template["activeDeadlineSeconds"], f"{where}.activeDeadlineSeconds")
+        _check_references(str(template["activeDeadlineSeconds"]), f"{where}.activeDeadlineSeconds", allowed)
+    if template.get("timeout") is not None:
+        _duration_or_template(template["timeout"], f"{where}.timeout")
+        _check_references(str(template["timeout"]), f"{where}.timeout", allowed)
+    for parameter in (template.get("outputs") or {}).get("parameters") or []:
+        value_from = parameter.get("valueFrom") or {}
+        _check_references(value_from.get("path"), f"{where}.outputs.parameters.{parameter['name']}.valueFrom.path", allowed)
+
+    retry = template.get("retryStrategy")
+    if retry is not None:
+        _validate_retry(retry, f"{where}.retryStrategy", allowed)
+
+
+def _validate_command(container: Mapping[str, Any], kind: str, field: str, context: _Context,
+                      allowed: Callable[[str], bool]) -> None:
     command = container.get("command")
     if not command:
         if kind == "script":
@@ -429,25 +453,22 @@ def _validate_pod_template(template: dict[str, Any], kind: str, where: str, cont
     for word in args:
         _check_references(word, f"{field}.args", allowed)
 
-    env_names: set[str] = set()
+
+def _validate_env(container: Mapping[str, Any], field: str, allowed: Callable[[str], bool]) -> None:
     for variable in container.get("env") or []:
         if not isinstance(variable, dict) or not variable.get("name"):
             raise _fail(f"{field}.env: every variable needs a name")
         env_name = variable["name"]
-        env_names.add(env_name)
         if _is_set(variable.get("valueFrom")):
             source = next(iter(variable["valueFrom"]))
             raise _fail(f"{field}.env.{env_name}.valueFrom.{source}: secrets, config maps and pod fields are "
                         "not available to the local engine; give a value")
         _check_references(variable.get("value"), f"{field}.env.{env_name}.value", allowed)
 
-    working_directory = container.get("workingDir")
-    if working_directory:
-        _check_references(working_directory, f"{field}.workingDir", allowed)
-        if "{{" not in working_directory and not working_directory.startswith("/"):
-            raise _fail(f"{field}.workingDir must be an absolute path")
 
-    template_volumes = context._volume_names(template.get("volumes"), f"{where}.volumes")
+def _validate_mounts(template: Mapping[str, Any], container: Mapping[str, Any], where: str, field: str,
+                     context: _Context) -> None:
+    template_volumes = context.volume_names(template.get("volumes"), f"{where}.volumes")
     for mount in container.get("volumeMounts") or []:
         if not isinstance(mount, dict):
             raise _fail(f"{field}.volumeMounts must be a list")
@@ -460,20 +481,6 @@ def _validate_pod_template(template: dict[str, Any], kind: str, where: str, cont
             raise _fail(f"{field}.volumeMounts.{mount_name}.mountPath must be an absolute path")
         if _is_set(mount.get("subPathExpr")):
             raise _fail(f"{field}.volumeMounts.{mount_name}.subPathExpr is not supported by the local engine")
-
-    if template.get("activeDeadlineSeconds") is not None:
-        _integer_or_template(template["activeDeadlineSeconds"], f"{where}.activeDeadlineSeconds")
-        _check_references(str(template["activeDeadlineSeconds"]), f"{where}.activeDeadlineSeconds", allowed)
-    if template.get("timeout") is not None:
-        _duration_or_template(template["timeout"], f"{where}.timeout")
-        _check_references(str(template["timeout"]), f"{where}.timeout", allowed)
-    for parameter in (template.get("outputs") or {}).get("parameters") or []:
-        value_from = parameter.get("valueFrom") or {}
-        _check_references(value_from.get("path"), f"{where}.outputs.parameters.{parameter['name']}.valueFrom.path", allowed)
-
-    retry = template.get("retryStrategy")
-    if retry is not None:
-        _validate_retry(retry, f"{where}.retryStrategy", allowed)
 
 
 def _validate_retry(retry: Any, field: str, allowed: Callable[[str], bool]) -> None:
@@ -505,7 +512,7 @@ def _validate_retry(retry: Any, field: str, allowed: Callable[[str], bool]) -> N
 
 def _task_output_allowed(tag: str, task_templates: Mapping[str, Mapping[str, Any]], reachable: Iterable[str]) -> bool:
     """``tasks.T.…`` references a DAG task may use: T must be one of ``reachable``."""
-    match = re.fullmatch(r"tasks\.([a-zA-Z0-9][-a-zA-Z0-9]*)\.(.+)", tag)
+    match = TASK_REFERENCE.fullmatch(tag)
     if not match:
         return False
     task_name, rest = match.groups()
@@ -513,7 +520,7 @@ def _task_output_allowed(tag: str, task_templates: Mapping[str, Mapping[str, Any
         return False
     template = task_templates.get(task_name) or {}
     pod = specs.is_pod_template(template)
-    if rest in ("status", "id", "startedAt", "finishedAt"):
+    if rest in TASK_NODE_FIELDS:
         return True
     if rest in ("outputs.result", "outputs.exitCode"):
         return pod
@@ -533,50 +540,13 @@ def _validate_dag(template: dict[str, Any], where: str, context: _Context, input
     if dag.get("failFast") is not None and not isinstance(dag["failFast"], bool):
         raise _fail(f"{where}.dag.failFast must be true or false")
 
-    names: list[str] = []
-    for index, task in enumerate(tasks):
-        if not isinstance(task, dict):
-            raise _fail(f"{where}.tasks[{index}] must be an object")
-        task_name = _check_name(task.get("name"), f"{where}.tasks[{index}]")
-        if task_name in names:
-            raise _fail(f"{where}.tasks.{task_name}: task name '{task_name}' is not unique")
-        names.append(task_name)
-
+    names = _task_names(tasks, where)
     task_templates: dict[str, dict[str, Any]] = {}
     dependencies: dict[str, list[str]] = {}
     for task in tasks:
-        task_name = task["name"]
-        field = f"{where}.tasks.{task_name}"
-        for key, message in REFUSED_TASK_FIELDS.items():
-            if _is_set(task.get(key)):
-                raise _fail(f"{field}.{key}: {message}")
-        reference = task.get("template")
-        if not reference:
-            raise _fail(f"{field}.template is required")
-        if reference not in context.templates:
-            raise _fail(f"{field}.template '{reference}' is not defined")
-        task_templates[task_name] = context.templates[reference]
-        if task.get("depends") and task.get("dependencies"):
-            raise _fail(f"{field}: cannot use both 'depends' and 'dependencies' in the same task")
-        for dependency in task.get("dependencies") or []:
-            if dependency not in names:
-                raise _fail(f"{field} dependency '{dependency}' not defined")
-        try:
-            expression = specs.task_depends(task)
-        except ExpressionError as error:
-            raise _fail(f"{field}.depends: invalid expression '{specs.task_depends_text(task)}': {error}") from None
-        dependencies[task_name] = []
-        if expression is not None:
-            for operand in invalid_results(expression):
-                raise _fail(f"{field}.depends: task result '{operand.result}' for task '{operand.task}' is invalid")
-            for operand in operands(expression):
-                if operand.result in FAN_OUT_RESULTS:
-                    raise _fail(f"{field}.depends: {operand.task}.{operand.result} needs withItems or withParam, "
-                                "which the local engine does not support")
-                if operand.task not in names:
-                    raise _fail(f"{field} dependency '{operand.task}' not defined")
-                if operand.task not in dependencies[task_name]:
-                    dependencies[task_name].append(operand.task)
+        field = f"{where}.tasks.{task['name']}"
+        task_templates[task["name"]] = _task_template(task, field, context)
+        dependencies[task["name"]] = _task_dependencies(task, field, names)
 
     target = dag.get("target")
     if target:
@@ -587,6 +557,67 @@ def _validate_dag(template: dict[str, Any], where: str, context: _Context, input
     cycle = find_cycle(dependencies)
     if cycle:
         raise _fail(f"{where}.tasks dependency cycle detected: {' -> '.join(cycle)}")
+    _validate_dag_references(template, tasks, where, context, input_names, task_templates, dependencies)
+
+
+def _task_names(tasks: list[Any], where: str) -> list[str]:
+    """The tasks' names, each checked and unique."""
+    names: list[str] = []
+    for index, task in enumerate(tasks):
+        if not isinstance(task, dict):
+            raise _fail(f"{where}.tasks[{index}] must be an object")
+        task_name = _check_name(task.get("name"), f"{where}.tasks[{index}]")
+        if task_name in names:
+            raise _fail(f"{where}.tasks.{task_name}: task name '{task_name}' is not unique")
+        names.append(task_name)
+    return names
+
+
+def _task_template(task: Mapping[str, Any], field: str, context: _Context) -> dict[str, Any]:
+    """The template a task runs (after refusing the task fields the engine cannot honour)."""
+    for key, message in REFUSED_TASK_FIELDS.items():
+        if _is_set(task.get(key)):
+            raise _fail(f"{field}.{key}: {message}")
+    reference = task.get("template")
+    if not reference:
+        raise _fail(f"{field}.template is required")
+    if reference not in context.templates:
+        raise _fail(f"{field}.template '{reference}' is not defined")
+    return context.templates[reference]
+
+
+def _task_dependencies(task: Mapping[str, Any], field: str, names: list[str]) -> list[str]:
+    """The names in the task's ``depends``/``dependencies``, in first-mention order, each checked."""
+    if task.get("depends") and task.get("dependencies"):
+        raise _fail(f"{field}: cannot use both 'depends' and 'dependencies' in the same task")
+    for dependency in task.get("dependencies") or []:
+        if dependency not in names:
+            raise _fail(f"{field} dependency '{dependency}' not defined")
+    try:
+        expression = specs.task_depends(task)
+    except ExpressionError as error:
+        raise _fail(f"{field}.depends: invalid expression '{specs.task_depends_text(task)}': {error}") from None
+    dependencies: list[str] = []
+    if expression is None:
+        return dependencies
+    for operand in invalid_results(expression):
+        raise _fail(f"{field}.depends: task result '{operand.result}' for task '{operand.task}' is invalid")
+    for operand in operands(expression):
+        if operand.result in FAN_OUT_RESULTS:
+            raise _fail(f"{field}.depends: {operand.task}.{operand.result} needs withItems or withParam, "
+                        "which the local engine does not support")
+        if operand.task not in names:
+            raise _fail(f"{field} dependency '{operand.task}' not defined")
+        if operand.task not in dependencies:
+            dependencies.append(operand.task)
+    return dependencies
+
+
+def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, Any]], where: str,
+                             context: _Context, input_names: set[str],
+                             task_templates: Mapping[str, Mapping[str, Any]],
+                             dependencies: Mapping[str, list[str]]) -> None:
+    """Each task may use the DAG's inputs and the tasks it (transitively) depends on."""
 
     def inputs_allowed(tag: str) -> bool:
         if context.is_global(tag) or tag == "inputs.parameters":
@@ -606,7 +637,7 @@ def _validate_dag(template: dict[str, Any], where: str, context: _Context, input
         _check_references(task.get("when"), f"{field}.when", allowed)
         _check_inputs_supplied(task_templates[task_name], task.get("arguments") or {}, field)
 
-    every_task = set(names)
+    every_task = {task["name"] for task in tasks}
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         reference = (parameter.get("valueFrom") or {}).get("parameter")
         _check_references(
@@ -631,4 +662,4 @@ def _check_inputs_supplied(template: Mapping[str, Any], arguments: Mapping[str, 
                                 f"{', '.join(str(item) for item in enum)}")
 
 
-__all__ = ["WorkflowInvalid", "validate_workflow", "parse_depends"]
+__all__ = ["WorkflowInvalid", "validate_workflow"]

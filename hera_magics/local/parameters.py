@@ -1,0 +1,181 @@
+"""Argo's parameters while a workflow runs: globals, template inputs, task references, DAG outputs.
+
+Values are text, as in Argo. A template's inputs come from the caller's arguments, else the
+input's ``value``, else its ``default`` (Argo's ``ProcessArgs`` in ``workflow/common/util.go`` of
+argoproj/argo-workflows); inside a DAG, ``{{tasks.NAME.…}}`` reads another task's node. The list
+of variables is Argo's ``docs/variables.md``. Create-time validation (``validation``) checks
+references against the same names, so whatever it lets through resolves here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any, Callable, Mapping
+
+from ..argo import OMITTED, SKIPPED
+from .templating import ExpressionTag, UnresolvedReference, parameter_text, substitute
+
+Lookup = Callable[[str], "str | None"]
+
+WORKFLOW_VARIABLES = (
+    "workflow.name", "workflow.namespace", "workflow.uid", "workflow.serviceAccountName",
+    "workflow.creationTimestamp", "workflow.mainEntrypoint", "workflow.priority", "workflow.parameters",
+)
+"""The ``workflow.*`` variables with fixed names (labels, annotations and parameters add more)."""
+
+TASK_REFERENCE = re.compile(r"tasks\.([a-zA-Z0-9][-a-zA-Z0-9]*)\.(.+)")
+"""``tasks.NAME.FIELD``: group 1 is the task, group 2 what of it."""
+
+TASK_NODE_FIELDS = ("status", "id", "startedAt", "finishedAt")
+"""``tasks.NAME.<field>`` that every task has, whatever its template."""
+
+
+class ResolutionError(Exception):
+    """A template's inputs could not be resolved (its node becomes Error with this message)."""
+
+
+def workflow_globals(workflow: Mapping[str, Any]) -> dict[str, str]:
+    """Every ``workflow.*`` variable of a workflow, its arguments substituted once."""
+    metadata = workflow["metadata"]
+    spec = workflow["spec"]
+    values = {
+        "workflow.name": metadata["name"],
+        "workflow.namespace": metadata["namespace"],
+        "workflow.uid": metadata.get("uid", ""),
+        "workflow.serviceAccountName": spec.get("serviceAccountName") or "default",
+        "workflow.creationTimestamp": metadata.get("creationTimestamp") or "",
+        "workflow.mainEntrypoint": spec.get("entrypoint", ""),
+        "workflow.priority": str(spec.get("priority", 0)),
+    }
+    for key, value in (metadata.get("labels") or {}).items():
+        values[f"workflow.labels.{key}"] = value
+    for key, value in (metadata.get("annotations") or {}).items():
+        values[f"workflow.annotations.{key}"] = value
+    parameters = []
+    for parameter in (spec.get("arguments") or {}).get("parameters") or []:
+        value = substitute(parameter_text(parameter.get("value", "")), values)
+        parameters.append({"name": parameter["name"], "value": value})
+    for parameter in parameters:
+        values[f"workflow.parameters.{parameter['name']}"] = parameter["value"]
+    values["workflow.parameters"] = json.dumps(parameters, separators=(",", ":"))
+    return values
+
+
+def parameter_variables(inputs: Mapping[str, str]) -> dict[str, str]:
+    """``inputs.parameters.NAME`` for each resolved input."""
+    return {f"inputs.parameters.{name}": value for name, value in inputs.items()}
+
+
+def input_variables(inputs: Mapping[str, str]) -> dict[str, str]:
+    """``parameter_variables`` plus ``inputs.parameters``, all of them as a JSON list."""
+    values = parameter_variables(inputs)
+    values["inputs.parameters"] = json.dumps([{"name": name, "value": value} for name, value in inputs.items()],
+                                             separators=(",", ":"))
+    return values
+
+
+def resolve_inputs(template: Mapping[str, Any], arguments: Mapping[str, Any],
+                   global_values: Mapping[str, str]) -> dict[str, str]:
+    """Argo's ProcessArgs: argument value, else the input's value, else its default."""
+    given = {parameter.get("name"): parameter.get("value")
+             for parameter in arguments.get("parameters") or [] if isinstance(parameter, dict)}
+    values: dict[str, str] = {}
+    for parameter in (template.get("inputs") or {}).get("parameters") or []:
+        name = parameter["name"]
+        value = parameter.get("value")
+        if value is None:
+            value = parameter.get("default")
+        if name in given and given[name] is not None:
+            value = given[name]
+        if value is None:
+            raise ResolutionError(f"inputs.parameters.{name} was not supplied")
+        values[name] = _input_text(parameter, value, global_values)
+    return values
+
+
+def _input_text(parameter: Mapping[str, Any], value: Any, global_values: Mapping[str, str]) -> str:
+    text = parameter_text(value)
+    try:
+        text = substitute(text, global_values)
+    except (UnresolvedReference, ExpressionTag) as error:
+        raise ResolutionError(str(error)) from None
+    enum = parameter.get("enum")
+    if enum and text not in [parameter_text(item) for item in enum]:
+        raise ResolutionError(f"inputs.parameters.{parameter['name']}: value '{text}' is not in the enum "
+                              f"{', '.join(parameter_text(item) for item in enum)}")
+    return text
+
+
+def node_inputs(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any] | None:
+    """A node's ``inputs`` field: each declared parameter with its default and resolved value."""
+    parameters = []
+    for parameter in (template.get("inputs") or {}).get("parameters") or []:
+        entry: dict[str, Any] = {"name": parameter["name"]}
+        if parameter.get("default") is not None:
+            entry["default"] = parameter_text(parameter["default"])
+        if parameter["name"] in values:
+            entry["value"] = values[parameter["name"]]
+        parameters.append(entry)
+    return {"parameters": parameters} if parameters else None
+
+
+def resolve_task_arguments(task: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
+    """A DAG task's ``arguments`` with every parameter value substituted."""
+    arguments = copy.deepcopy(task.get("arguments") or {})
+    for parameter in arguments.get("parameters") or []:
+        if parameter.get("value") is not None:
+            parameter["value"] = substitute(parameter_text(parameter["value"]), lookup)
+    return arguments
+
+
+def task_value(tag: str, task_node: Callable[[str], dict[str, Any] | None]) -> str | None:
+    """The value of ``tasks.NAME.…`` from that task's node; None when it has none (yet)."""
+    match = TASK_REFERENCE.fullmatch(tag)
+    if not match:
+        return None
+    node = task_node(match.group(1))
+    if node is None:
+        return None
+    field = match.group(2)
+    if field == "status":
+        return node.get("phase")
+    if field == "id":
+        return node["id"]
+    if field in ("startedAt", "finishedAt"):
+        return node.get(field) or ""
+    return _task_output(node, field)
+
+
+def _task_output(node: dict[str, Any], field: str) -> str | None:
+    """``outputs.…`` of a task's node; a task that never ran has empty outputs."""
+    skipped = node.get("phase") in (SKIPPED, OMITTED)
+    outputs = node.get("outputs") or {}
+    if field == "outputs.result":
+        return "" if skipped else outputs.get("result")
+    if field == "outputs.exitCode":
+        return "" if skipped else outputs.get("exitCode")
+    if field.startswith("outputs.parameters."):
+        if skipped:
+            return ""
+        wanted = field[len("outputs.parameters."):]
+        for parameter in outputs.get("parameters") or []:
+            if parameter.get("name") == wanted and "value" in parameter:
+                return parameter["value"]
+    return None
+
+
+def dag_outputs(template: Mapping[str, Any], lookup: Lookup) -> dict[str, Any] | None:
+    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted, else its default."""
+    parameters = []
+    for parameter in (template.get("outputs") or {}).get("parameters") or []:
+        value_from = parameter.get("valueFrom") or {}
+        try:
+            value = substitute(value_from["parameter"], lookup)
+        except UnresolvedReference:
+            if value_from.get("default") is None:
+                raise
+            value = parameter_text(value_from["default"])
+        parameters.append({"name": parameter["name"], "value": value, "valueFrom": value_from})
+    return {"parameters": parameters} if parameters else None

@@ -1,0 +1,271 @@
+"""Pod lifecycle: a Pod node from creation to its final phase, each on its own thread.
+
+A reconcile creates a Pod node (``Pending``) and hands its ``PodPlan`` to ``Pods.start``. The
+pod's thread then waits for one of the ``--workers`` process slots (the node stays ``Pending``),
+prepares the node's folders, starts the process tree (``runner.PodProcess``) and marks the node
+``Running``, waits, reads the output parameters from their files and writes the outcome into the
+node; then the workflow is reconciled again. Stop, terminate, deadlines and delete kill the tree
+(``kill_node``) or cancel a pod still waiting for a slot.
+
+Every change to a node happens while the thread holds the table's lock, as in the rest of the
+engine; waiting for the slot and for the process happens without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..argo import ERROR, FAILED, PENDING, RUNNING, SUCCEEDED, rfc3339
+from .pod_launch import PodPlan
+from .queues import ReconcileQueue, SlotPool
+from .records import WorkflowKey, WorkflowRecord, WorkflowTable
+from .runner import PodOutcome, PodProcess, kill_stale_group, node_marker
+from .store import WorkflowStore
+from .templating import parameter_text
+
+# Ours: what a node that was running when the engine stopped says.
+ENGINE_STOPPED_MESSAGE = "the local engine stopped while this task ran"
+POD_DELETED_MESSAGE = "pod deleted"
+# Kills that are the engine's doing rather than the task's: the node is an Error, not a failure.
+_ENGINE_KILLS = (ENGINE_STOPPED_MESSAGE, POD_DELETED_MESSAGE)
+PID_FILE_NAME = "pid"
+
+
+@dataclass
+class ActivePod:
+    """A Pod node between creation and its final phase."""
+
+    key: WorkflowKey
+    node_id: str
+    plan: PodPlan
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    process: PodProcess | None = None
+    thread: threading.Thread | None = None
+
+
+class Pods:
+    """The pods of every workflow that have not finished yet, and the process slots they share."""
+
+    def __init__(self, table: WorkflowTable, queue: ReconcileQueue, workers: int,
+                 stopping: threading.Event) -> None:
+        self.table = table
+        self.queue = queue
+        self.stopping = stopping
+        self._slots = SlotPool(workers)
+        self._active: dict[tuple[WorkflowKey, str], ActivePod] = {}
+
+    # -- asked by the reconcile (with the table's lock held) -----------------------------------------
+
+    def start(self, active: ActivePod) -> None:
+        self._active[(active.key, active.node_id)] = active
+        thread = threading.Thread(target=self._run, args=(active,), daemon=True, name=f"pod-{active.node_id}")
+        active.thread = thread
+        thread.start()
+
+    def has_active(self, key: WorkflowKey) -> bool:
+        """True while any pod of the workflow ``key`` has not written its outcome."""
+        return any(active.key == key for active in self._active.values())
+
+    def kill_node(self, record: WorkflowRecord, node: dict[str, Any], message: str, now: float) -> None:
+        """Stop one Pod node: kill its process tree, or cancel it while it waits for a slot."""
+        active = self._active.get((record.key, node["id"]))
+        if active is not None and active.process is not None:
+            active.process.kill(message)
+            return
+        if active is not None:
+            active.cancelled.set()
+            self._active.pop((record.key, node["id"]), None)
+        if node.get("phase") in (PENDING, RUNNING):
+            node.update(phase=FAILED, message=message, finishedAt=rfc3339(now))
+
+    # -- asked by the engine ----------------------------------------------------------------------
+
+    def cancel_workflow(self, key: WorkflowKey) -> list[ActivePod]:
+        """Kill every pod of a deleted workflow (lock held); join the returned ones without it."""
+        actives = [active for active in self._active.values() if active.key == key]
+        for active in actives:
+            active.cancelled.set()
+            if active.process is not None:
+                active.process.kill(POD_DELETED_MESSAGE)
+        return actives
+
+    def kill_all(self) -> list[ActivePod]:
+        """Kill every running tree and cancel every waiting pod (engine stop, lock held)."""
+        actives = list(self._active.values())
+        for active in actives:
+            if active.process is not None:
+                active.process.kill(ENGINE_STOPPED_MESSAGE)
+            else:
+                active.cancelled.set()
+        return actives
+
+    # -- the pod's own thread -----------------------------------------------------------------------
+
+    def _run(self, active: ActivePod) -> None:
+        if not self._slots.acquire(active.cancelled):
+            return
+        try:
+            try:
+                active.plan.folders.prepare()
+            except OSError as error:
+                self._finish_without_process(active, f"failed to prepare the pod: {error}")
+                return
+            process = self._start_process(active)
+            if process is None:
+                return
+            outcome = process.wait()
+            with contextlib.suppress(OSError):
+                self._pid_file(active.key, active.node_id).unlink()
+            parameters, output_error = collect_output_parameters(active.plan.output_parameters, outcome)
+            self._record_outcome(active, outcome, parameters, output_error)
+        finally:
+            self._slots.release()
+
+    def _start_process(self, active: ActivePod) -> PodProcess | None:
+        """Start the process and mark the node Running; None when the pod must not run (any more)."""
+        with self.table.lock:
+            record = self.table.get(active.key)
+            if record is None or active.cancelled.is_set() or self.stopping.is_set():
+                # Deleted, stopped, or the engine is going down: the node stays Pending
+                # (marked as interrupted when the engine starts again).
+                self._forget(active)
+                return None
+            node = record.nodes.get(active.node_id)
+            if node is None or node.get("phase") != PENDING:
+                self._forget(active)
+                return None
+            process = PodProcess(active.plan.launch)
+            try:
+                process.start()
+            except OSError as error:
+                self._forget(active)
+                node.update(phase=ERROR, message=f"failed to start: {error}", finishedAt=rfc3339())
+                self.table.commit(record)
+                self.queue.add(record.key)
+                return None
+            active.process = process
+            node["phase"] = RUNNING
+            # The local engine reports when the process started, not when the node was
+            # created: with few workers a node may wait Pending for a process slot.
+            node["startedAt"] = rfc3339(process.started_at)
+            try:
+                self._pid_file(record.key, node["id"]).write_text(str(process.pid))
+            except OSError:
+                pass
+            self.table.commit(record)
+            return process
+
+    def _record_outcome(self, active: ActivePod, outcome: PodOutcome, parameters: list[dict[str, Any]],
+                        output_error: str | None) -> None:
+        with self.table.lock:
+            record, node = self._finished(active)
+            if record is None or node is None:
+                return
+            apply_outcome(node, outcome, parameters, output_error)
+            self.table.commit(record)
+            self.queue.add(record.key)
+
+    def _finish_without_process(self, active: ActivePod, message: str) -> None:
+        with self.table.lock:
+            record, node = self._finished(active)
+            if record is None:
+                return
+            if node is not None and node.get("phase") == PENDING:
+                node.update(phase=ERROR, message=message, finishedAt=rfc3339())
+                self.table.commit(record)
+            self.queue.add(record.key)
+
+    def _finished(self, active: ActivePod) -> tuple[WorkflowRecord | None, dict[str, Any] | None]:
+        """Forget the pod (lock held); its workflow's record and its node, where they still exist."""
+        self._forget(active)
+        record = self.table.get(active.key)
+        node = record.nodes.get(active.node_id) if record is not None else None
+        return record, node
+
+    def _forget(self, active: ActivePod) -> None:
+        self._active.pop((active.key, active.node_id), None)
+
+    def _pid_file(self, key: WorkflowKey, node_id: str) -> Path:
+        return self.table.store.node_dir(key[0], key[1], node_id) / PID_FILE_NAME
+
+
+def join(actives: list[ActivePod], timeout: float) -> None:
+    """Wait up to ``timeout`` seconds in all for the pods' threads to end."""
+    deadline = time.monotonic() + timeout
+    for active in actives:
+        if active.thread is not None:
+            active.thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def interrupt_leftovers(store: WorkflowStore, record: WorkflowRecord, now: float) -> None:
+    """Mark the pods an earlier engine left Pending or Running as Error, killing what still runs."""
+    for node in record.nodes.values():
+        if node.get("type") == "Pod" and node.get("phase") in (PENDING, RUNNING):
+            _kill_leftover(store, record, node)
+            node["phase"] = ERROR
+            node["message"] = ENGINE_STOPPED_MESSAGE
+            node["finishedAt"] = rfc3339(now)
+
+
+def _kill_leftover(store: WorkflowStore, record: WorkflowRecord, node: dict[str, Any]) -> None:
+    pid_file = store.node_dir(record.namespace, record.name, node["id"]) / PID_FILE_NAME
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        return
+    kill_stale_group(pid, node_marker(record.namespace, node["id"]))
+
+
+def collect_output_parameters(declared_parameters: list[dict[str, Any]],
+                              outcome: PodOutcome) -> tuple[list[dict[str, Any]], str | None]:
+    """Read each output parameter from ``<prefix><path>``; a missing file is an error on success."""
+    parameters = []
+    error = None
+    for declared in declared_parameters:
+        entry = {"name": declared["name"], "valueFrom": declared["valueFrom"]}
+        try:
+            text = Path(declared["localPath"]).read_text(encoding="utf-8", errors="replace")
+            # Argo trims one trailing newline "for user convenience".
+            entry["value"] = text[:-1] if text.endswith("\n") else text
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as problem:
+            default = declared["valueFrom"].get("default")
+            if default is not None:
+                entry["value"] = parameter_text(default)
+            elif error is None and outcome.exit_code == 0 and outcome.kill_message is None:
+                reason = "is a directory" if isinstance(problem, IsADirectoryError) else "no such file or directory"
+                error = f"failed to save outputs: open {declared['path']}: {reason}"
+        parameters.append(entry)
+    return parameters, error
+
+
+def apply_outcome(node: dict[str, Any], outcome: PodOutcome, parameters: list[dict[str, Any]],
+                  output_error: str | None) -> None:
+    """Write how the process ended into its node: outputs, phase, message, progress."""
+    node["finishedAt"] = rfc3339(outcome.finished_at)
+    outputs: dict[str, Any] = {}
+    if parameters:
+        outputs["parameters"] = parameters
+    if outcome.result is not None:
+        outputs["result"] = outcome.result
+    if outcome.exit_code is not None:
+        outputs["exitCode"] = str(outcome.exit_code)
+    if outputs:
+        node["outputs"] = outputs
+    if outcome.kill_message is not None:
+        node["phase"] = ERROR if outcome.kill_message in _ENGINE_KILLS else FAILED
+        node["message"] = outcome.kill_message
+    elif outcome.exit_code:
+        node["phase"] = FAILED
+        node["message"] = f"main: Error (exit code {outcome.exit_code})"
+    elif output_error:
+        node["phase"] = ERROR
+        node["message"] = output_error
+    else:
+        node["phase"] = SUCCEEDED
+        node.pop("message", None)
+    node["progress"] = "1/1" if node["phase"] == SUCCEEDED else "0/1"

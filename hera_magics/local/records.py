@@ -1,0 +1,147 @@
+"""The workflows the engine knows: one record each, kept in memory, saved after every change.
+
+A ``WorkflowRecord`` is the Workflow object as the API returns it plus what is not part of it
+(when its deadline started counting). The ``WorkflowTable`` holds every record by
+``(namespace, name)`` with the one lock that guards all of them: the HTTP threads, the controller
+thread and the pod threads all change workflows only while they hold ``table.lock``, so a reader
+always sees a consistent object. ``commit`` gives a changed object a new ``resourceVersion`` and
+saves it (``store.WorkflowStore``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ..argo import FINAL_PHASES, LABEL_COMPLETED, LABEL_PHASE, parse_rfc3339
+from .store import WorkflowStore
+from .wire import not_found
+
+# Kubernetes' key order, so the JSON reads like a real server's.
+METADATA_ORDER = ("name", "generateName", "namespace", "uid", "resourceVersion", "generation",
+                  "creationTimestamp", "labels", "annotations")
+WorkflowKey = tuple[str, str]
+"""``(namespace, name)`` of a workflow."""
+LATEST = "@latest"
+"""The name Argo's API accepts for the newest workflow of a namespace."""
+
+
+@dataclass
+class WorkflowRecord:
+    """One workflow the engine knows, with what is not part of the Workflow object."""
+
+    namespace: str
+    name: str
+    obj: dict[str, Any]
+    # When the workflow (re)started running: activeDeadlineSeconds counts from here.
+    deadline_base: float | None = None
+
+    @property
+    def key(self) -> WorkflowKey:
+        return (self.namespace, self.name)
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.obj.setdefault("status", {})
+
+    @property
+    def nodes(self) -> dict[str, dict[str, Any]]:
+        return self.status.setdefault("nodes", {})
+
+    @property
+    def completed(self) -> bool:
+        return self.status.get("phase") in FINAL_PHASES
+
+
+def mark_completed_labels(record: WorkflowRecord) -> None:
+    """Set the phase and completed labels Argo keeps in step with ``status.phase``."""
+    labels = record.obj["metadata"].setdefault("labels", {})
+    labels[LABEL_PHASE] = record.status.get("phase", "")
+    labels[LABEL_COMPLETED] = "true" if record.completed else "false"
+
+
+def _newest_first_key(obj: dict[str, Any]) -> tuple[str, int]:
+    metadata = obj["metadata"]
+    return (metadata.get("creationTimestamp") or "", int(metadata.get("resourceVersion") or 0))
+
+
+def newest_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Workflow objects newest first, as the Argo UI and CLI show them."""
+    return sorted(items, key=_newest_first_key, reverse=True)
+
+
+class WorkflowTable:
+    """Every workflow record by ``(namespace, name)``, the lock that guards them, and saving."""
+
+    def __init__(self, store: WorkflowStore) -> None:
+        self.store = store
+        self.lock = threading.RLock()
+        self._records: dict[WorkflowKey, WorkflowRecord] = {}
+        self._resource_version = itertools.count(1)
+
+    def __contains__(self, key: WorkflowKey) -> bool:
+        return key in self._records
+
+    def __iter__(self) -> Iterator[WorkflowRecord]:
+        return iter(list(self._records.values()))
+
+    def get(self, key: WorkflowKey) -> WorkflowRecord | None:
+        return self._records.get(key)
+
+    def find(self, namespace: str, name: str) -> WorkflowRecord:
+        """The record of ``name`` (or ``@latest``) in ``namespace``; an API 404 when there is none."""
+        if name == LATEST:
+            candidates = [record for record in self._records.values() if record.namespace == namespace]
+            if not candidates:
+                raise not_found(name)
+            return max(candidates, key=lambda record: _newest_first_key(record.obj))
+        record = self._records.get((namespace, name))
+        if record is None:
+            raise not_found(name)
+        return record
+
+    def add(self, record: WorkflowRecord) -> None:
+        self._records[record.key] = record
+
+    def remove(self, key: WorkflowKey) -> None:
+        del self._records[key]
+
+    def commit(self, record: WorkflowRecord) -> None:
+        """Record a change: new resourceVersion, saved to disk."""
+        metadata = record.obj["metadata"]
+        metadata["resourceVersion"] = str(next(self._resource_version))
+        ordered = {key: metadata[key] for key in METADATA_ORDER if key in metadata}
+        ordered.update((key, value) for key, value in metadata.items() if key not in ordered)
+        record.obj["metadata"] = ordered
+        self.save(record)
+
+    def save(self, record: WorkflowRecord) -> None:
+        self.store.save(record.namespace, record.name, record.obj)
+
+    def save_all(self) -> None:
+        for record in self._records.values():
+            self.save(record)
+
+    def load(self) -> list[WorkflowRecord]:
+        """Add every saved workflow; resourceVersions continue after the highest saved one."""
+        highest = 0
+        loaded = []
+        for workflow in self.store.load_all():
+            metadata = workflow.get("metadata") or {}
+            namespace, name = metadata.get("namespace"), metadata.get("name")
+            if not namespace or not name:
+                continue
+            record = WorkflowRecord(namespace, name, workflow)
+            try:
+                highest = max(highest, int(metadata.get("resourceVersion") or 0))
+            except ValueError:
+                pass
+            if not record.completed:
+                started = record.status.get("startedAt")
+                record.deadline_base = parse_rfc3339(started) if started else None
+            self.add(record)
+            loaded.append(record)
+        self._resource_version = itertools.count(highest + 1)
+        return loaded
