@@ -86,6 +86,8 @@ class Condition:
 def _condition(value: Any, operator: str) -> Condition:
     if isinstance(value, Condition):
         return value
+    if hasattr(value, "_operand"):  # a task or node on its own: it returned true
+        return truth_of(value._operand())
     raise DagError(f"`{operator}` combines conditions, not a {type(value).__name__}", hint=COMBINE_HINT)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import shlex
-from typing import Any
+from typing import Any, Callable
 
 from .errors import TaskDefinitionError
 from .options import TaskOptions, parse_task_options
@@ -96,15 +96,20 @@ def _literal(node: ast.expr, what: str) -> Any:
         ) from None
 
 
-def _call_keywords(node: ast.expr, kinds: tuple[str, ...], positional: tuple[str, ...], what: str) -> tuple[str, dict]:
-    """``("Env", {"name": ..., "value": ...})`` for ``Env(name=..., value=...)`` (or ``Env("A", "1")``)."""
+def _call_keywords(node: ast.expr, kinds: tuple[str, ...], positional: tuple[str, ...], what: str,
+                   allowed: Callable[[str, set[str]], None]) -> tuple[str, dict]:
+    """``("Env", {"name": ..., "value": ...})`` for ``Env(name=..., value=...)`` (or ``Env("A", "1")``).
+
+    ``allowed(kind, names)`` refuses keywords we cannot take, before their values are read.
+    """
     target = node.func if isinstance(node, ast.Call) else None
     kind = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
     if not isinstance(node, ast.Call) or kind not in kinds:
         raise TaskDefinitionError(f"@script({what}=...): expected {' or '.join(f'{k}(...)' for k in kinds)}")
-    values = {name: _literal(argument, what) for name, argument in zip(positional, node.args)}
-    values.update({keyword.arg: _literal(keyword.value, what) for keyword in node.keywords if keyword.arg})
-    return kind, values
+    arguments = dict(zip(positional, node.args))
+    arguments.update({keyword.arg: keyword.value for keyword in node.keywords if keyword.arg})
+    allowed(kind, set(arguments))
+    return kind, {name: _literal(argument, what) for name, argument in arguments.items()}
 
 
 def _take(name: str, value: ast.expr, raw: dict[str, Any], notes: list[str], *, function: str, task_name: str) -> None:
@@ -127,11 +132,7 @@ def _take(name: str, value: ast.expr, raw: dict[str, Any], notes: list[str], *, 
         command = _literal(value, name)
         raw["command"] = shlex.join(command) if isinstance(command, (list, tuple)) else str(command)
     elif name == "retry_strategy" and isinstance(value, ast.Call):
-        _kind, values = _call_keywords(value, ("RetryStrategy",), (), name)
-        if set(values) - {"limit"}:
-            raise TaskDefinitionError(
-                f"@script(retry_strategy=RetryStrategy({', '.join(sorted(set(values) - {'limit'}))}=...)) has no "
-                "%%argo_task option", hint="--retries N sets the number of retries; remove the other settings")
+        _kind, values = _call_keywords(value, ("RetryStrategy",), (), name, _only_retry_limit)
         raw["retries"] = int(values.get("limit", 0))
     elif name == "name":
         given = str(_literal(value, name))
@@ -151,6 +152,33 @@ def _take(name: str, value: ast.expr, raw: dict[str, Any], notes: list[str], *, 
                                   hint="remove it, or see %%argo_task? for what a task can set")
 
 
+def _only_retry_limit(kind: str, names: set[str]) -> None:
+    if names - {"limit"}:
+        raise TaskDefinitionError(
+            f"@script(retry_strategy=RetryStrategy({', '.join(sorted(names - {'limit'}))}=...)) has no "
+            "%%argo_task option", hint="--retries N sets the number of retries; remove the other settings")
+
+
+def _env_keywords(kind: str, names: set[str]) -> None:
+    if kind == "SecretEnv":
+        if names != {"name", "secret_name", "secret_key"}:
+            raise TaskDefinitionError("@script(env=[SecretEnv(...)]) needs name, secret_name and secret_key",
+                                      hint="or use --secret-env VAR=SECRET:KEY")
+    elif names - {"name", "value"} or "name" not in names:
+        raise TaskDefinitionError("@script(env=[Env(...)]) takes name and value here",
+                                  hint="use --env NAME=VALUE (or --secret-env VAR=SECRET:KEY for secrets)")
+
+
+def _resource_keywords(kind: str, names: set[str]) -> None:
+    unknown = names - {"cpu_request", "memory_request", "memory_limit", "gpus", "gpu_flag"}
+    if "cpu_limit" in unknown:
+        raise TaskDefinitionError("@script(resources=Resources(cpu_limit=...)): %%argo_task sets no CPU limit",
+                                  hint="--cpu sets the CPU request; remove cpu_limit")
+    if unknown:
+        raise TaskDefinitionError(f"@script(resources=Resources({sorted(unknown)[0]}=...)) has no %%argo_task option",
+                                  hint="use --cpu, --memory, --gpu [N] and --gpu-resource")
+
+
 def _take_env(value: ast.expr, raw: dict[str, Any]) -> None:
     if isinstance(value, ast.Dict):
         pairs = dict(_literal(value, "env"))
@@ -158,29 +186,16 @@ def _take_env(value: ast.expr, raw: dict[str, Any]) -> None:
         return
     items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
     for item in items:
-        kind, values = _call_keywords(item, ("Env", "SecretEnv"), ("name", "value"), "env")
+        kind, values = _call_keywords(item, ("Env", "SecretEnv"), ("name", "value"), "env", _env_keywords)
         if kind == "SecretEnv":
-            if set(values) != {"name", "secret_name", "secret_key"}:
-                raise TaskDefinitionError("@script(env=[SecretEnv(...)]) needs name, secret_name and secret_key",
-                                          hint="or use --secret-env VAR=SECRET:KEY")
             raw.setdefault("secret_env", []).append(f"{values['name']}={values['secret_name']}:{values['secret_key']}")
             continue
-        if set(values) - {"name", "value"} or "name" not in values:
-            raise TaskDefinitionError("@script(env=[Env(...)]) takes name and value here",
-                                      hint="use --env NAME=VALUE (or --secret-env VAR=SECRET:KEY for secrets)")
         text = values.get("value")
         raw.setdefault("env", []).append(f"{values['name']}={'' if text is None else text}")
 
 
 def _take_resources(value: ast.expr, raw: dict[str, Any]) -> None:
-    _kind, values = _call_keywords(value, ("Resources",), (), "resources")
-    unknown = set(values) - {"cpu_request", "memory_request", "memory_limit", "gpus", "gpu_flag"}
-    if "cpu_limit" in unknown:
-        raise TaskDefinitionError("@script(resources=Resources(cpu_limit=...)): %%argo_task sets no CPU limit",
-                                  hint="--cpu sets the CPU request; remove cpu_limit")
-    if unknown:
-        raise TaskDefinitionError(f"@script(resources=Resources({sorted(unknown)[0]}=...)) has no %%argo_task option",
-                                  hint="use --cpu, --memory, --gpu [N] and --gpu-resource")
+    _kind, values = _call_keywords(value, ("Resources",), (), "resources", _resource_keywords)
     if "cpu_request" in values:
         raw["cpu"] = str(values["cpu_request"])
     memory = {values.get("memory_request"), values.get("memory_limit")} - {None}

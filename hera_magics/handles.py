@@ -172,6 +172,10 @@ class _Chainable:
     def __ge__(self, other: Any) -> Any:
         return _compare(self, other, ">=")
 
+    def __invert__(self) -> Condition:
+        """``~check``: the task did not return true."""
+        return ~truth_of(self._operand())
+
     def __and__(self, other: Any) -> Any:
         raise DagError("`&` combines conditions; put each comparison in parentheses",
                        hint=".when((evaluate > 0.9) & (size < 100))")
