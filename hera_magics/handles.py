@@ -58,11 +58,13 @@ class OutputReference(ArgoReference):
     def _operand(self) -> Operand:
         return Operand(str(self), (self.node_name,), "printed", f"{self.node_name}.result")
 
+    # Only what a condition can compare with makes a condition: libraries that hold the text (Hera's
+    # Parameter compares its value with a sentinel object) still get a plain answer.
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "==")
+        return _compare(self, other, "==") if _comparable(other) else NotImplemented
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "!=")
+        return _compare(self, other, "!=") if _comparable(other) else NotImplemented
 
     def __lt__(self, other: Any) -> Any:  # type: ignore[override]
         return _compare(self, other, "<")
@@ -75,6 +77,10 @@ class OutputReference(ArgoReference):
 
     def __ge__(self, other: Any) -> Any:  # type: ignore[override]
         return _compare(self, other, ">=")
+
+
+def _comparable(other: Any) -> bool:
+    return isinstance(other, (str, int, float, bool, _Chainable, Condition))
 
 
 def _compare(left: Any, other: Any, operator: str) -> Condition:
@@ -155,10 +161,10 @@ class _Chainable:
     __hash__ = object.__hash__
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "==")
+        return _compare(self, other, "==") if _comparable(other) else NotImplemented
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "!=")
+        return _compare(self, other, "!=") if _comparable(other) else NotImplemented
 
     def __lt__(self, other: Any) -> Any:
         return _compare(self, other, "<")
