@@ -17,7 +17,7 @@ from hera_magics.options import parse_data_volume, parse_task_options, parse_vol
 from hera_magics.pod.contract import DATA_MOUNT, RUNTIME_PARAMETER
 from hera_magics.session import Session
 
-GOLDEN = Path(__file__).parent / "golden" / "nebari_workflow.yaml"
+GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "nebari_workflow.yaml"
 KERNEL_PYTHON = str(Path(sys.prefix) / "bin" / "python")
 
 NEBARI_ENV = {

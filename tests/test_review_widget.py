@@ -19,7 +19,7 @@ pytest.importorskip("nbclient")
 
 from hera_magics.local import stop_engine  # noqa: E402
 
-from .test_demo_notebooks import WIDGET_MIME, cell_outputs, execute  # noqa: E402
+from tests.product.test_demo_notebooks import WIDGET_MIME, cell_outputs, execute  # noqa: E402
 
 CELLS = [
     "%load_ext hera_magics",

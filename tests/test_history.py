@@ -15,9 +15,9 @@ from hera_magics.errors import WorkflowFailed
 from hera_magics.history import final_state_path, load_log_tail
 from hera_magics.run import WorkflowRun
 
-from .canned_server import CannedServer, Recorded
-from .conftest import magics_of
-from .test_run import NAME, SUCCEEDED_TASKS, WORKFLOW_PATH, argo_workflow, client_for, pod_of, serve
+from tests.canned_server import CannedServer, Recorded
+from tests.conftest import magics_of
+from tests.test_run import NAME, SUCCEEDED_TASKS, WORKFLOW_PATH, argo_workflow, client_for, pod_of, serve
 
 ARGO_RESULT_BYTES = 256 * 1024  # Argo keeps the last 256 KiB of stdout as outputs.result
 

@@ -23,7 +23,7 @@ from hera_magics.argo import node_id, pod_name
 from hera_magics.local.naming import GENERATE_NAME_ALPHABET
 from hera_magics.local.wire import TOKEN_NOT_VALID
 
-from .local_helpers import (
+from tests.local_helpers import (
     dag,
     nodes_by_display_name,
     process_gone,

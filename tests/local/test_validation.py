@@ -45,7 +45,7 @@ from hera_magics.local.templating import (
 from hera_magics.local.validation import WorkflowInvalid, validate_workflow
 from hera_magics.local.wire import go_json
 
-from .local_helpers import SHARED
+from tests.local_helpers import SHARED
 
 # -- names -------------------------------------------------------------------------------------
 

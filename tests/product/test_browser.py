@@ -42,7 +42,7 @@ from hera_magics.local import stop_engine
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "demo_notebooks"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 README_SCREENSHOT = REPO_ROOT / "docs" / "widget.png"

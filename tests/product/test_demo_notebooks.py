@@ -23,7 +23,7 @@ nbclient = pytest.importorskip("nbclient")
 
 from hera_magics.local import read_engine_state, stop_engine  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "demo_notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT_SECONDS = 120

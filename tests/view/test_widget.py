@@ -56,7 +56,7 @@ NAME = "wf"
 WORKFLOW_PATH = f"/api/v1/workflows/{NAMESPACE}/{NAME}"
 LOG_PATH = f"{WORKFLOW_PATH}/log"
 TOKEN = "s3cr3t-token-value-0123456789"
-FIXTURES = Path(__file__).absolute().parents[2] / "shared" / "argo-fixtures"
+FIXTURES = Path(__file__).absolute().parents[3] / "shared" / "argo-fixtures"
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
