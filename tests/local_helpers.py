@@ -20,7 +20,6 @@ from typing import Any, Callable
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 READY_PREFIX = "hera-magics local engine listening on "
 

@@ -11,11 +11,11 @@ import json
 import logging
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 
-from .canned_server import Answer, CannedServer, Recorded, argo_error
+from tests.canned_server import Answer, CannedServer, Recorded, argo_error
+from tests.conftest import ARGO_FIXTURES
 from hera_magics.client import (
     SUBMISSION_LABEL,
     ArgoClient,
@@ -47,10 +47,9 @@ from hera_magics.errors import (
     UnexpectedResponseError,
 )
 
-# CI clones main into a folder with a copy of shared/ beside it (see conftest.py).
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "argo-fixtures" / "modern"
+FIXTURES = ARGO_FIXTURES / "modern"
 
-# Real bodies (shared/argo-fixtures/modern/error-bodies-quoted.md).
+# Real bodies, quoted from tests/fixtures/argo/modern/error-bodies-quoted.md.
 BODY_401 = (
     '{"code":16,"message":"token not valid. see '
     'https://argo-workflows.readthedocs.io/en/latest/faq/"}'

@@ -1,7 +1,7 @@
 """WorkflowRun against a canned Argo Server serving workflow JSON shaped like the real thing.
 
 The workflows are built by ``argo_workflow`` below with Argo's own node ids and v2 pod names,
-plus one real capture (``argo-fixtures/modern``, a Failed Steps workflow). The remembered runs
+plus one real capture (``tests/fixtures/argo/modern``, a Failed Steps workflow). The remembered runs
 are written to the per-test state folder that ``conftest.isolated_state`` sets up.
 """
 
@@ -42,9 +42,10 @@ from hera_magics.run import WorkflowRun
 from hera_magics.argo import fnv32a
 from hera_magics.state import state_directory
 
-from .canned_server import Answer, CannedServer, Recorded, argo_error
+from tests.canned_server import Answer, CannedServer, Recorded, argo_error
+from tests.conftest import ARGO_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "argo-fixtures" / "modern"
+FIXTURES = ARGO_FIXTURES / "modern"
 TOKEN = "run-test-token-9f8e7d6c5b4a"
 NAME = "nb-x7k2p"
 WORKFLOW_PATH = f"/api/v1/workflows/argo/{NAME}"
@@ -386,7 +387,7 @@ def test_logs_after_the_workflow_was_deleted_come_from_the_kept_tail(server):
 
 
 def test_wait_on_a_real_failed_capture(server):
-    """A real Failed Steps workflow (Argo >= 3.7.1) from argo-fixtures/modern."""
+    """A real Failed Steps workflow (Argo >= 3.7.1) from tests/fixtures/argo/modern."""
     workflow = yaml.safe_load((FIXTURES / "repo-jedarden-pdftract-failed-steps-m2nvb.yaml").read_text())
     name, namespace = workflow["metadata"]["name"], workflow["metadata"]["namespace"]
     path = f"/api/v1/workflows/{namespace}/{name}"

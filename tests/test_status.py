@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from hera_magics.argo import OMITTED_MESSAGE, fnv32a, parse_time, pod_name_of_node, pod_name_version
+from tests.conftest import ARGO_FIXTURES
 from hera_magics.status import (
     SKIPPED_MESSAGE,
     count_progress,
@@ -28,14 +29,8 @@ from hera_magics.status import (
     task_rows,
 )
 
-# CI clones main into some folder with a copy of shared/ beside it: <parent>/main, <parent>/shared.
-FIXTURES = Path(__file__).absolute().parents[2] / "shared" / "argo-fixtures"
+FIXTURES = ARGO_FIXTURES
 MODERN = FIXTURES / "modern"
-
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(),
-    reason=f"Argo fixtures not found at {FIXTURES} (expected shared/ beside the repository)",
-)
 
 
 def utc(year: int, month: int, day: int, hour: int, minute: int, second: int) -> datetime:
@@ -294,16 +289,14 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
 }
 
 
-@needs_fixtures
 def test_every_fixture_has_expectations() -> None:
-    """A fixture added to shared/ without expected rows fails here instead of going untested."""
+    """A fixture added to tests/fixtures/argo/ without expected rows fails here instead of going untested."""
     found = {path.name for path in FIXTURES.glob("*.yaml")}
     found |= {f"modern/{path.name}" for path in MODERN.glob("*.yaml")}
     found |= {f"modern/{path.name}" for path in MODERN.glob("*.body.json")}
     assert found == set(EXPECTED)
 
 
-@needs_fixtures
 @pytest.mark.parametrize("relative", sorted(EXPECTED))
 def test_fixture_rows_and_summary(relative: str) -> None:
     expected_summary, expected_rows = EXPECTED[relative]
@@ -312,7 +305,6 @@ def test_fixture_rows_and_summary(relative: str) -> None:
     assert summary(workflow) == expected_summary
 
 
-@needs_fixtures
 @pytest.mark.parametrize("relative", sorted(EXPECTED))
 def test_yaml_datetimes_and_wire_strings_give_the_same_rows(relative: str) -> None:
     """yaml.safe_load gives datetime objects, the server gives RFC3339 strings: same rows."""
@@ -322,7 +314,6 @@ def test_yaml_datetimes_and_wire_strings_give_the_same_rows(relative: str) -> No
     assert summary(wire) == summary(workflow)
 
 
-@needs_fixtures
 def test_failed_rows_of_fixtures() -> None:
     rows = task_rows(load(FIXTURES / "dag-disable-fail-fast.yaml"))
     assert [failed["task"] for failed in failed_rows(rows)] == ["C"]

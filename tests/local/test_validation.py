@@ -45,7 +45,7 @@ from hera_magics.local.templating import (
 from hera_magics.local.validation import WorkflowInvalid, validate_workflow
 from hera_magics.local.wire import go_json
 
-from tests.local_helpers import SHARED
+from tests.conftest import ARGO_FIXTURES
 
 # -- names -------------------------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def test_node_id_and_pod_name_follow_argo_v2():
 
 
 def _fixture_workflows():
-    for path in sorted(SHARED.glob("argo-fixtures/**/*.yaml")):
+    for path in sorted(ARGO_FIXTURES.glob("**/*.yaml")):
         document = yaml.safe_load(path.read_text())
         if isinstance(document, dict) and (document.get("status") or {}).get("nodes"):
             yield pytest.param(document, id=path.name)

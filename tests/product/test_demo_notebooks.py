@@ -22,8 +22,8 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 from hera_magics.local import read_engine_state, stop_engine  # noqa: E402
+from tests.conftest import REPO_ROOT  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "demo_notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT_SECONDS = 120

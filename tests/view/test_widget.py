@@ -16,7 +16,6 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -48,6 +47,7 @@ from hera_magics.view.poller import (
 )
 from hera_magics.view.render import format_duration, render_html, render_text
 from hera_magics.view.widget import StatusView
+from tests.conftest import ARGO_FIXTURES
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
@@ -56,7 +56,7 @@ NAME = "wf"
 WORKFLOW_PATH = f"/api/v1/workflows/{NAMESPACE}/{NAME}"
 LOG_PATH = f"{WORKFLOW_PATH}/log"
 TOKEN = "s3cr3t-token-value-0123456789"
-FIXTURES = Path(__file__).absolute().parents[3] / "shared" / "argo-fixtures"
+FIXTURES = ARGO_FIXTURES
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -679,8 +679,6 @@ def test_a_final_phase_stops_polling_after_fetching_the_traceback(
 def test_real_fixture_tail_uses_the_argo_pod_name(server: FakeArgo, views: list) -> None:
     """The failed pod of a real Argo capture: its log is asked for by its v2 pod name."""
     path = FIXTURES / "modern" / "repo-jedarden-pdftract-failed-steps-m2nvb.yaml"
-    if not path.is_file():
-        pytest.skip(f"Argo fixtures not found at {FIXTURES}")
     workflow = yaml.safe_load(path.read_text())
     name = workflow["metadata"]["name"]
     pod = f"{name}-run-conformance-2154854314"
