@@ -160,8 +160,6 @@ def test_nebari_summary_warns_about_the_override(ip, monkeypatch, capsys):
 # on the local engine
 
 
-
-
 @pytest.mark.nebari
 def test_large_numpy_array_and_dataframe_travel_through_the_volume(local_ip):
     numpy = pytest.importorskip("numpy")

@@ -23,6 +23,7 @@ import pytest
 import requests
 import yaml
 
+from hera_magics.argo import OMITTED_MESSAGE, fnv32a
 from hera_magics.errors import (
     ArgoServerError,
     AuthenticationError,
@@ -33,7 +34,6 @@ from hera_magics.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from hera_magics.argo import OMITTED_MESSAGE, fnv32a
 from hera_magics.status import summary, task_rows
 from hera_magics.view.poller import (
     EMPTY_LOG_MESSAGE,
