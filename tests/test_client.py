@@ -107,30 +107,6 @@ def test_retry_delay(attempt, backoff, expected):
     assert retry_delay(attempt, backoff) == expected
 
 
-def test_workflow_body_from_dict_and_create_request():
-    workflow = {"metadata": {"generateName": "x-"}, "spec": {"entrypoint": "main"}}
-    body = workflow_body(workflow)
-    assert body == workflow and body is not workflow
-    body["metadata"]["labels"] = {"a": "b"}
-    assert "labels" not in workflow["metadata"]  # the caller's dict is never changed
-    assert workflow_body({"workflow": workflow}) == workflow
-
-
-def test_workflow_body_from_hera_matches_heras_own_create_request():
-    from hera.workflows import DAG, Script, Workflow
-
-    cell = Script(name="cell-a", source="print(1)", image="python:3.11")
-    with Workflow(generate_name="nb-", entrypoint="main") as workflow:
-        with DAG(name="main"):
-            cell(name="a")
-    body = workflow_body(workflow)
-    assert body["metadata"]["generateName"] == "nb-"
-    assert body["spec"]["templates"][1]["script"]["source"] == "print(1)"
-    assert body == json.loads(json.dumps(workflow.to_dict()))
-    with pytest.raises(TypeError):
-        workflow_body(42)
-
-
 # --------------------------------------------------------------------------------------------
 # the wire: URLs, headers, queries
 

@@ -116,29 +116,6 @@ def test_every_dag_option_is_declared_once(ip):
     assert flags == {option.flag for option in DAG_OPTIONS} and len(DAG_OPTIONS) == len(flags)
 
 
-@pytest.mark.parametrize("line, options, expression", [
-    ("a >> b", "", "a >> b"),
-    ("--dry-run a >> b", "--dry-run ", "a >> b"),
-    ("--name nightly --ttl 1d train(path='x y',  lr=0.1)", "--name nightly --ttl 1d ", "train(path='x y',  lr=0.1)"),
-    ("--yaml 'my file.yaml' --label team=ml prepare", "--yaml 'my file.yaml' --label team=ml ", "prepare"),
-    ("--name=nightly -h", "--name=nightly -h", ""),
-    ('--yaml "a \\"b\\"" [a, b]', '--yaml "a \\"b\\"" ', "[a, b]"),
-    ("--parallelism 2 -x", "--parallelism 2 -x", ""),
-    ("   ", "   ", ""),
-])
-def test_dag_line_splits_options_from_the_verbatim_expression(line, options, expression):
-    from hera_magics.options import split_dag_line
-
-    assert split_dag_line(line) == (options, expression)
-
-
-def test_an_unclosed_quote_in_the_options_is_named():
-    from hera_magics.options import split_dag_line
-
-    with pytest.raises(ValueError, match="""no closing ' in "'unterminated prepare\""""):
-        split_dag_line("--dry-run --yaml 'unterminated prepare")
-
-
 def test_session_takes_typed_options():
     from hera_magics.options import TaskOptions, parse_task_options, parse_workflow_options
     from hera_magics.session import Session

@@ -48,7 +48,7 @@ def nebari_yaml() -> str:
     built = nebari_session().build("prepare >> train(path=prepare, lr=0.01) >> report(metrics=train)",
                                    parse_workflow_options(name="nightly"))
     # the kernel's python (path and version) differs from machine to machine; the runtime has its
-    # own tests (tests/test_pod_runtime.py) and its compressed bytes depend on the zlib library
+    # own tests (tests/pod/test_runtime.py) and its compressed bytes depend on the zlib library
     (runtime,) = built.workflow.arguments
     assert runtime.name == RUNTIME_PARAMETER and runtime.value == runtime_loader(data_files=True)
     runtime.value = "<runtime loader>"
