@@ -114,18 +114,3 @@ def test_every_dag_option_is_declared_once(ip):
     parser = ip.magics_manager.magics["line"]["argo_dag"].parser
     flags = {flag for action in parser._actions for flag in action.option_strings} - {"-h", "--help"}
     assert flags == {option.flag for option in DAG_OPTIONS} and len(DAG_OPTIONS) == len(flags)
-
-
-def test_session_takes_typed_options():
-    from hera_magics.options import TaskOptions, parse_task_options, parse_workflow_options
-    from hera_magics.session import Session
-
-    options = parse_task_options(gpu=2, memory="16GB", volume=["claim:/mnt"])
-    assert isinstance(options, TaskOptions) and options.memory == "16G" and options.notes
-    session = Session()
-    spec, _ = session.define_task("def f():\n    pass\n", options=options)
-    assert spec.options is options
-    built = session.build("f", parse_workflow_options(name="nightly", no_fail_fast=True, dry_run=True))
-    assert built.options.generate_name == "nightly-" and built.options.fail_fast is False
-    with pytest.raises(TypeError, match="unknown option 'gpus'"):
-        parse_task_options(gpus=1)
