@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from hera_magics.compile import runtime_loader
-from hera_magics.errors import NotFoundError, TaskDefinitionError
+from hera_magics.errors import NotFoundError, TaskDefinitionError, WorkflowFailed
 from hera_magics.nebari import conda_python
 from hera_magics.options import parse_data_volume, parse_task_options, parse_volume, parse_workflow_options
 from hera_magics.pod.contract import DATA_MOUNT, RUNTIME_PARAMETER
@@ -204,7 +204,7 @@ def test_logs_are_still_shown_after_the_server_forgets_the_workflow(local_ip):
     local_ip.run_cell_magic("argo_task", "", "def chatty():\n    for i in range(3):\n        print('line', i)\n")
     local_ip.run_cell_magic("argo_task", "", "def broken():\n    raise ValueError('kept traceback')\n")
     run = local_ip.run_line_magic("argo_dag", "--no-widget --no-fail-fast [chatty, broken]")
-    with pytest.raises(Exception):
+    with pytest.raises(WorkflowFailed, match=rf"^workflow {run.name} Failed: task broken failed"):
         run.wait(timeout=120)
     run.client.delete_workflow(run.name, namespace=run.namespace)
     with pytest.raises(NotFoundError):

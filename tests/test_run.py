@@ -19,7 +19,9 @@ from hera_magics.client import ArgoClient
 from hera_magics.config import ArgoConfig, Secret
 from hera_magics.errors import (
     AuthenticationError,
+    HeraMagicsError,
     NotFoundError,
+    ServerError,
     TaskResultError,
     UnknownTaskError,
     WorkflowFailed,
@@ -212,13 +214,19 @@ def test_wait_tolerates_a_few_failed_polls(server):
         argo_error(503, 14, "unavailable"), argo_error(503, 14, "unavailable"),
         Answer(200, argo_workflow("Running", [])), Answer(200, argo_workflow("Succeeded", SUCCEEDED_TASKS)),
     )
-    WorkflowRun(client_for(server, retries=0), NAME).wait(poll_interval=0.01)
+    run = WorkflowRun(client_for(server, retries=0), NAME)
+    assert run.wait(poll_interval=0.01) is run  # no error: two failed polls in a row are not the end
+    assert run.phase == "Succeeded" and run.result("hello-world") == {"loss": 0.12}
+    polls = server.requests_to("GET", WORKFLOW_PATH)
+    # 503, 503, Running, Succeeded (phase polls), then the one full fetch of the final state
+    assert [r.param("fields") is not None for r in polls] == [True, True, True, True, False]
 
 
 def test_wait_gives_up_when_the_server_stays_down(server):
     server.script("GET", WORKFLOW_PATH, argo_error(503, 14, "unavailable"))
-    with pytest.raises(Exception, match="HTTP 503"):
+    with pytest.raises(ServerError) as caught:
         WorkflowRun(client_for(server, retries=0), NAME).wait(poll_interval=0.01)
+    assert caught.value.message == f"the Argo server failed (HTTP 503) to read workflow {NAME}: unavailable"
     assert len(server.requests_to("GET", WORKFLOW_PATH)) == 5
 
 
@@ -366,8 +374,10 @@ def test_submit_remembers_the_run_and_attach_finds_it_after_a_restart(server, is
 
 
 def test_attach_without_any_remembered_run(server):
-    with pytest.raises(Exception, match="no run is remembered"):
+    with pytest.raises(HeraMagicsError) as caught:
         WorkflowRun.attach(client_for(server))
+    assert caught.value.message == f"no run is remembered for {server.url}"
+    assert caught.value.hint == "pass the workflow's name (it is in the Argo UI)"
     run = WorkflowRun.attach(client_for(server), "other-wf")
     assert (run.name, run.namespace) == ("other-wf", "argo")
 
