@@ -1,4 +1,6 @@
-"""The pod runtime as Python (imported and called), and as shipped: once per workflow, in any Python 3."""
+"""The pod runtime (hera_magics.pod.runtime) as Python (imported and called), its shipped text, and
+the generated scripts in every Python 3 this machine has. How compile ships it, once per workflow,
+is tested in tests/test_compile.py."""
 
 from __future__ import annotations
 
