@@ -38,11 +38,11 @@ from typing import Any, Iterator
 import pytest
 
 from hera_magics.local import stop_engine
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "demo_notebooks"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 README_SCREENSHOT = REPO_ROOT / "docs" / "widget.png"
