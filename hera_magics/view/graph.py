@@ -228,7 +228,7 @@ def workflow_graph(
         known = nodes.get(name)
         if known is not None:
             if _is_loop(task) and known.kind == TASK_ENTRY:  # e.g. "Skipped, empty params"
-                known = replace(known, kind=MAP_ENTRY, total=loop_width(task) or 0)
+                known = replace(known, kind=MAP_ENTRY, total=loop_width(task) or 0, counts=())
             nodes[name] = replace(known, condition=str(task.get("when") or ""))
         elif not _inner_keys(name, nodes):
             nodes[name] = _planned_node(task, planned)

@@ -125,4 +125,60 @@ def graph_picture_html(graph: WorkflowGraph) -> str:
     return element("div", title + picture, class_="hera-magics-graph", style=_BOX)
 
 
-__all__ = ["graph_layout", "graph_picture_html", "ordered_nodes", "status_page", "table_rows"]
+def graph_text(graph: WorkflowGraph) -> str:
+    """The graph as lines of text, in layout order: each node and what it waits for."""
+    layout = graph_layout(graph)
+    upstream: dict[str, list[str]] = {}
+    for source, target in graph.edges:
+        upstream.setdefault(target, []).append(graph.by_key[source].label if source in graph.by_key else source)
+    nodes = ordered_nodes(graph, layout)
+    count = sum(1 for node in nodes if node.kind != "exit")
+    lines = [f"the DAG to submit: {count} node{'s' if count != 1 else ''}"]
+    names = []
+    for node in nodes:
+        name = node.label
+        if node.kind in ("map", "group"):
+            name += f" ×{'?' if node.total is None else node.total} ({'map' if node.kind == 'map' else 'tasks'})"
+        names.append(name)
+    width = max((len(name) for name in names), default=0)
+    for node, name in zip(nodes, names):
+        if node.kind == "exit":
+            after = "on exit"
+        elif upstream.get(node.key):
+            after = "after " + ", ".join(upstream[node.key])
+        else:
+            after = ""
+        if node.condition:
+            after += f"{' ' if after else ''}when {node.condition}"
+        lines.append(f"  {name.ljust(width)}  {after}".rstrip())
+    return "\n".join(lines)
+
+
+class GraphPicture:
+    """A workflow's graph before it is submitted: SVG in a notebook, text in a terminal.
+
+    Made from the workflow's JSON (``hera_magics.compile.workflow_body``), as
+    ``%argo_dag --dry-run`` shows it above the YAML.
+    """
+
+    def __init__(self, workflow: Mapping[str, Any]) -> None:
+        from .graph import workflow_graph
+
+        self.graph = workflow_graph(workflow, planned=True)
+
+    def _repr_html_(self) -> str:
+        return graph_picture_html(self.graph)
+
+    def __repr__(self) -> str:
+        return graph_text(self.graph)
+
+
+__all__ = [
+    "GraphPicture",
+    "graph_layout",
+    "graph_picture_html",
+    "graph_text",
+    "ordered_nodes",
+    "status_page",
+    "table_rows",
+]

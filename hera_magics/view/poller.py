@@ -5,8 +5,10 @@ normally ``hera_magics.client.ArgoClient`` — for one workflow, in a daemon thr
 stays usable, and keeps what it learnt: the task rows, the summary, a notice, and the log tails
 of failed tasks (:class:`PollState`).
 
-* Each poll asks only for :data:`TABLE_FIELDS`. While nothing changes the wait between polls
-  grows ×1.5 up to ``max_interval``; a change resets it to ``poll_interval``.
+* Each poll asks only for :data:`TABLE_FIELDS` (the first one also for the DAG as written,
+  :data:`STRUCTURE_FIELDS`). While nothing changes the wait between polls grows ×1.5 up to
+  ``max_interval``; a change resets it to ``poll_interval``. A poll that cost much CPU (a
+  workflow of thousands of nodes) makes the next wait longer (:data:`KERNEL_SHARE`).
 * Polling stops by itself at a final phase (after the failed tasks' log tails are fetched), and
   on 401, 403 and 404 with the reason in the notice; the last state stays. Server hiccups (5xx,
   connection failures, HTML pages) show ``reconnecting…`` and polling goes on.
@@ -31,6 +33,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol
@@ -76,6 +79,12 @@ MAX_LOG_LINES = 5000
 """The full-log panel keeps at most this many last lines, so the browser stays responsive."""
 
 BACKOFF_FACTOR = 1.5
+
+KERNEL_SHARE = 0.1
+"""The poll thread takes at most about this share of the kernel's time: after a poll that cost
+``c`` seconds of CPU (parsing the answer, building rows and graph, rendering — all holding
+Python's lock), the next one waits at least ``c / KERNEL_SHARE``. A 2,000-node workflow is then
+polled a little less often instead of slowing the notebook down."""
 
 RECONNECTING_MESSAGE = "reconnecting…"
 NOT_FOUND_MESSAGE = (
@@ -437,7 +446,9 @@ class Poller:
             while True:
                 with self._state_lock:
                     starts_before_poll = self._start_count
+                cpu_before = time.thread_time()
                 changed = self.poll_once()
+                cost = time.thread_time() - cpu_before
                 with self._state_lock:
                     if self._halted and self._start_count != starts_before_poll:
                         # refresh/retry pressed during this poll: its answer may predate them
@@ -451,7 +462,7 @@ class Poller:
                         base=self.poll_interval,
                         maximum=self.max_interval,
                     )
-                    interval = self.interval
+                    interval = max(self.interval, cost / KERNEL_SHARE)
                 self._sleep(interval)
                 with self._state_lock:
                     if self._stop_requested:

@@ -35,12 +35,11 @@ MAX_LABEL = 22
 EDGE_COLOUR = "#9e9e9e"
 NOT_RUN_FILL = "#f5f5f5"
 PLANNED_STROKE = "#616161"
-ARROW_ID = "hera-magics-arrow"  # the same marker in every picture, so duplicates are harmless
 
 TIMELINE_MAX = 40
 TIMELINE_ROW = 16
 TIMELINE_LABEL_WIDTH = 170
-HORIZONS = (10, 20, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+HORIZONS = (8, 20, 40, 60, 120, 240, 600, 1200, 1800, 3600, 7200, 14400, 28800, 43200, 86400)
 """Timeline scales in seconds: the first one longer than the run is used, so bars that ended
 keep their place (and are not re-sent) until the run outgrows it."""
 
@@ -147,11 +146,18 @@ def _edge_path(layout: Layout, source: tuple[float, float], target: tuple[float,
     return f"M{ax:.1f},{ay:.1f} C{ax + bend:.1f},{ay:.1f} {bx - bend:.1f},{by:.1f} {bx:.1f},{by:.1f}"
 
 
-def _arrow_marker() -> str:
-    arrow = element("path", d="M0,0 L8,4 L0,8 z", fill=EDGE_COLOUR)
-    marker = element("marker", arrow, id=ARROW_ID, viewBox="0 0 8 8", refX="8", refY="4", markerWidth="7",
-                     markerHeight="7", orient="auto")
-    return element("defs", marker)
+def _arrow_head(layout: Layout, target: tuple[float, float]) -> str:
+    """A small triangle where an edge enters its target. Drawn, not an SVG ``marker``: a
+    marker is referenced as ``url(#id)``, which a page with a ``<base>`` element or an
+    HTML sanitiser that renames ids breaks."""
+    x, y = target
+    if layout.direction == "TB":
+        tip_x, tip_y = x + NODE_WIDTH / 2, y
+        points = f"{tip_x - 4:.1f},{tip_y - 7:.1f} {tip_x + 4:.1f},{tip_y - 7:.1f} {tip_x:.1f},{tip_y:.1f}"
+    else:
+        tip_x, tip_y = x, y + NODE_HEIGHT / 2
+        points = f"{tip_x - 7:.1f},{tip_y - 4:.1f} {tip_x - 7:.1f},{tip_y + 4:.1f} {tip_x:.1f},{tip_y:.1f}"
+    return element("polygon", points=points, fill=EDGE_COLOUR)
 
 
 def graph_svg(graph: WorkflowGraph, layout: Layout, builder: PageBuilder | None = None) -> str:
@@ -164,7 +170,7 @@ def graph_svg(graph: WorkflowGraph, layout: Layout, builder: PageBuilder | None 
     width = max((x for x, _ in corners.values()), default=MARGIN) + NODE_WIDTH + MARGIN + 6
     height = max((y for _, y in corners.values()), default=MARGIN - NODE_HEIGHT) + NODE_HEIGHT + MARGIN + 6
     exits = [node for node in graph.nodes if node.kind == "exit"]
-    pieces = [_arrow_marker()]
+    pieces = []
     if exits:
         lane = height + EXIT_GAP - MARGIN
         pieces.append(element("text", "on exit", x=str(MARGIN), y=f"{lane - 8:.0f}", fill="#757575", font_size="11"))
@@ -175,8 +181,8 @@ def graph_svg(graph: WorkflowGraph, layout: Layout, builder: PageBuilder | None 
     for source, target in graph.edges:
         if source in corners and target in corners:
             pieces.append(element("path", d=_edge_path(layout, corners[source], corners[target]), fill="none",
-                                  stroke=EDGE_COLOUR, stroke_width="1.4", marker_end=f"url(#{ARROW_ID})",
-                                  data_from=source, data_to=target))
+                                  stroke=EDGE_COLOUR, stroke_width="1.4", data_from=source, data_to=target))
+            pieces.append(_arrow_head(layout, corners[target]))
     for node in graph.nodes:
         if node.key not in corners:
             continue
@@ -257,12 +263,22 @@ def horizon_for(span: float) -> float:
 
 
 def _intervals(row: Mapping[str, Any]) -> list[tuple[datetime, datetime | None, str]]:
+    """``(start, end or None while running, phase)`` of each attempt of a row; a map's items
+    make one interval, from the map's start to its end (or its last item's news)."""
     attempts = [attempt for attempt in row.get("attempts") or () if attempt[0] is not None]
     if attempts:
         return [(started, finished, phase) for started, finished, phase in attempts]
     if row.get("started") is None or str(row.get("phase")) in argo.NOT_RUN_PHASES:
         return []
     return [(row["started"], row.get("finished"), str(row.get("phase")))]
+
+
+def _moments(row: Mapping[str, Any]) -> list[datetime]:
+    """Every time a row reports (a map: its items' too)."""
+    found = [moment for interval in _intervals(row) for moment in interval[:2] if moment]
+    for item in row.get("items") or ():
+        found.extend(moment for moment in (item.get("started"), item.get("finished")) if moment)
+    return found
 
 
 def timeline_html(rows: Sequence[Mapping[str, Any]], builder: PageBuilder, *, end: datetime | None = None) -> str:
@@ -273,7 +289,7 @@ def timeline_html(rows: Sequence[Mapping[str, Any]], builder: PageBuilder, *, en
     most :data:`TIMELINE_MAX` lines. Each line's bar is a part ``bar:<key>``.
     """
     shown = list(rows[:TIMELINE_MAX])
-    moments = [moment for row in rows for interval in _intervals(row) for moment in interval[:2] if moment]
+    moments = [moment for row in rows for moment in _moments(row)]
     if end is not None:
         moments.append(end)
     if not moments:
