@@ -24,6 +24,17 @@ How to read it
     filter matches path prefixes), so the filtered size grows with the number of tasks — see
     ``per task``. Figures are from one run on one machine; bytes do not depend on the machine.
 
+Front end (the second part)
+    What the live view sends from the kernel to the browser, for a running workflow polled
+    while it advances: a 2,000-item map (``prep >> train.map(2000 items) >> report`` plus an
+    exit handler, 2,004 nodes) and 50 distinct tasks. The workflow objects are shaped as Argo's
+    controller shapes them (``tests/view/argo_shapes.py``); each poll answers with the next
+    snapshot, in which 5 more items (tasks) succeeded and 5 more started. Every comm message of
+    the view's widgets is recorded and measured as the JSON the kernel would send
+    (``json.dumps`` of the message). ``first display`` is the whole page; ``unchanged poll`` a
+    poll answered with the same snapshot; ``changing poll`` the mean over the advancing polls,
+    next to the page's whole HTML, which is what re-sending it at every change would cost.
+
 Run: ``.venv/bin/python bench/poll_bytes.py``
 """
 
@@ -100,6 +111,88 @@ def measure_case(session, label: str, expression: str) -> None:
               f"{compressed:>7,} {full_gzip / compressed:>5.1f}x")
 
 
+def frontend_case(label: str, snapshots: list[dict], name: str) -> None:
+    """Bytes the live view sends to the front end while ``snapshots`` are polled in turn."""
+    import json
+
+    from hera_magics.view.widget import StatusView
+
+    bodies = [json.dumps(snapshot) for snapshot in snapshots]
+
+    class Replay:
+        index = 0
+
+        def get_workflow(self, name, *, fields=None, namespace=None):
+            return json.loads(bodies[min(self.index, len(bodies) - 1)])
+
+        def workflow_logs(self, name, **options):
+            return iter([{"content": "Traceback (most recent call last):"}, {"content": "ValueError: no"}])
+
+    source = Replay()
+    view = StatusView(source, name, "argo", widgets=True)
+    sent: list[int] = []
+    stack = [view.widget]
+    while stack:  # every widget of the view: the live page, the dropdown, the buttons, the panel
+        item = stack.pop()
+        stack.extend(getattr(item, "children", ()))
+        original = item.comm.send
+
+        def record(*args, _original=original, **kwargs):
+            sent.append(len(json.dumps(kwargs.get("data", args[0] if args else None))))
+            return _original(*args, **kwargs)
+
+        item.comm.send = record
+    view.poll_once()
+    first = sum(sent)
+    sent.clear()
+    view.poll_once()
+    unchanged = sum(sent)
+    changing = []
+    for index in range(1, len(bodies)):
+        source.index = index
+        sent.clear()
+        view.poll_once()
+        changing.append(sum(sent))
+    whole = len(view.html.encode())
+    nodes = len(snapshots[-1]["status"]["nodes"])
+    view.close()
+    print(f"\n{label} ({nodes} nodes, {len(view.graph.nodes)} drawn)")
+    header = f"{'kernel -> front end':<30} | {'bytes':>9}"
+    print(header)
+    print("-" * len(header))
+    print(f"{'first display (whole page)':<30} | {first:>9,}")
+    print(f"{'unchanged poll':<30} | {unchanged:>9,}")
+    print(f"{'changing poll (mean)':<30} | {sum(changing) / len(changing):>9,.0f}")
+    print(f"{'changing poll (max)':<30} | {max(changing):>9,}")
+    print(f"{'the whole page, for comparison':<30} | {whole:>9,}")
+    server = len(json.dumps(snapshots[-1]))
+    print(f"{'(server -> kernel, one poll)':<30} | {server:>9,}")
+
+
+def frontend_figures() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.view.argo_shapes import Shape, sweep
+
+    print("\nbytes the live view sends to the front end per poll (a running workflow advancing 5 tasks a poll)")
+    frontend_case("a 2,000-item map", [sweep(width=2000, done=1930 + 5 * step, failed=3) for step in range(12)],
+                  "sweep")
+
+    def fifty(step: int) -> dict:
+        shape = Shape("fifty")
+        shape.task("prep", "Succeeded")
+        for index in range(48):
+            phase = "Succeeded" if index < 5 * step else "Running" if index < 5 * step + 5 else None
+            if phase:
+                shape.task(f"task-{index}", phase, after=["prep"], start=5 + index)
+            else:
+                shape.spec_tasks.append({"name": f"task-{index}", "template": f"task-{index}", "depends": "prep"})
+        shape.spec_tasks.append({"name": "end", "template": "end",
+                                 "depends": " && ".join(f"task-{index}" for index in range(48))})
+        return shape.build()
+
+    frontend_case("50 distinct tasks", [fifty(step) for step in range(9)], "fifty")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hera-magics-bench-") as state:
         os.environ["HERA_MAGICS_STATE_DIR"] = state
@@ -123,6 +216,7 @@ def main() -> None:
             )
         finally:
             stop_engine()
+    frontend_figures()
 
 
 if __name__ == "__main__":

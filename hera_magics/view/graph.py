@@ -220,18 +220,22 @@ def workflow_graph(
     """
     if entries is None or edges is None:
         entries, edges = task_graph(workflow)
-    nodes: dict[str, GraphNode] = {entry["key"]: _node_of_entry(entry) for entry in entries}
+    from_status: dict[str, GraphNode] = {entry["key"]: _node_of_entry(entry) for entry in entries}
     all_edges: dict[tuple[str, str], None] = dict.fromkeys(edges)
     tasks = spec_dag_tasks(workflow)
+    # The spec's order first, whatever has started: the graph's shape (and so its layout and
+    # the table's order) stays the same while tasks start, and only phases change.
+    nodes: dict[str, GraphNode] = {}
     for task in tasks:
         name = str(task["name"])
-        known = nodes.get(name)
+        known = from_status.pop(name, None)
         if known is not None:
             if _is_loop(task) and known.kind == TASK_ENTRY:  # e.g. "Skipped, empty params"
                 known = replace(known, kind=MAP_ENTRY, total=loop_width(task) or 0, counts=())
             nodes[name] = replace(known, condition=str(task.get("when") or ""))
-        elif not _inner_keys(name, nodes):
+        elif not _inner_keys(name, from_status):
             nodes[name] = _planned_node(task, planned)
+    nodes.update(from_status)  # nested DAGs' tasks, the exit handler, a status without spec
     for task in tasks:
         for dependency in depends_names(task):
             for source in _ends(dependency, nodes, edges, outbound=True):
@@ -247,7 +251,12 @@ def workflow_graph(
 
 
 def _group_siblings(nodes: list[GraphNode], edges: list[tuple[str, str]]) -> WorkflowGraph:
-    """Draw :data:`GROUP_MIN` or more tasks of one template with the same neighbours as one node."""
+    """Draw :data:`GROUP_MIN` or more tasks of one template with the same neighbours as one node.
+
+    Edges come out in the nodes' order, whichever source (status or spec) gave them first, so
+    the drawing does not change while tasks start."""
+    index = {node.key: number for number, node in enumerate(nodes)}
+    edges = sorted(edges, key=lambda edge: (index.get(edge[0], len(index)), index.get(edge[1], len(index)), edge))
     upstream: dict[str, set[str]] = {node.key: set() for node in nodes}
     downstream: dict[str, set[str]] = {node.key: set() for node in nodes}
     for source, target in edges:
