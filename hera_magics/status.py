@@ -37,6 +37,11 @@ Rules (where Argo itself gives no single answer, the choice is written here):
 * **Messages.** A missing message is ``""``. An Omitted node without a message gets
   ``OMITTED_MESSAGE`` and a Skipped one ``SKIPPED_MESSAGE``, so the table always says why.
 * **Pod names** follow Argo's rule (``workflow/util/pod_name.go``, see ``argo.pod_name``).
+
+:func:`task_graph` groups the rows as the status view shows them (*entries*): the items of a
+map — the children of Argo's ``TaskGroup`` node, ``train(0:0.1)`` … — are one entry with their
+progress, and the exit handler (``<workflow>.onExit``) is an entry of its own kind; it also
+gives the edges between entries, read from ``children`` through containers.
 """
 
 from __future__ import annotations
@@ -401,8 +406,11 @@ def loop_width(task: Mapping[str, Any]) -> int | None:
 def _map_entry(
     key: str, group: Mapping[str, Any], items: list[dict[str, Any]], width: int | None
 ) -> dict[str, Any]:
-    """One entry for a map (Argo's TaskGroup node) and its items."""
-    total = max(len(items), width or 0)
+    """One entry for a map (Argo's TaskGroup node) and its items.
+
+    Its width is the largest of: the items there are, the items the TaskGroup names as its
+    children (the controller links an item before it creates its node), the spec's width."""
+    total = max(len(items), len(group.get("children") or []), width or 0)
     counts: dict[str, int] = {}
     for item in items:
         counts[item["phase"]] = counts.get(item["phase"], 0) + 1

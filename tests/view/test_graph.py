@@ -228,3 +228,14 @@ def test_a_long_chain_is_drawn_top_to_bottom_and_a_wide_layer_wraps() -> None:
     assert chain.direction == "TB" and chain.layers == 20
     wide = layered_layout(["a"] + [f"b{i}" for i in range(40)], [("a", f"b{i}") for i in range(40)])
     assert wide.direction == "LR" and max(position for _, position in wide.slots.values()) < 16
+
+
+def test_a_map_counts_the_items_its_task_group_announced_before_they_exist() -> None:
+    """The controller links an item to its TaskGroup before creating the item's node
+    (``addChildNode`` by name), e.g. when parallelism holds the rest back."""
+    shape = Shape("dynamic")
+    shape.task("list-files", "Succeeded")
+    group = shape.map("process", [("a.csv", "Running")], after=["list-files"], param="{{tasks.list-files.outputs.result}}")
+    shape.nodes[group]["children"] += ["dynamic-1", "dynamic-2", "dynamic-3"]  # not created yet
+    nodes = drawn_nodes(page_html(shape.build()))
+    assert nodes["process"].texts == ["process ×4", "0/4"]
