@@ -184,6 +184,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hera-magics-bench-") as state:
         os.environ["HERA_MAGICS_STATE_DIR"] = state
         from hera_magics import Session
+        from hera_magics.options import parse_workflow_options
         from hera_magics.local import stop_engine
 
         try:
@@ -191,7 +192,7 @@ def main() -> None:
             session.configure_local(workers=2)
             session.define_task("import time\ntime.sleep(600)\n", name="sleeper")
             expression = "[" + ", ".join(f"sleeper(name='z{index}')" for index in range(N_TASKS)) + "]"
-            run = session.submit(expression, name="bench-kernel-latency")
+            run = session.submit(expression, parse_workflow_options(name="bench-kernel-latency"))
             client = session.client()
             deadline = time.monotonic() + 30
             while run.phase != "Running" and time.monotonic() < deadline:
