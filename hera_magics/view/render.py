@@ -396,7 +396,6 @@ def entry_summary(row: Mapping[str, Any]) -> str:
 
 
 DETAIL_ITEMS_SHOWN = 200
-DETAIL_TAILS_SHOWN = 5
 
 
 def render_task_detail_html(row: Mapping[str, Any], tail: str | None) -> str:
