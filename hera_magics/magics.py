@@ -213,6 +213,7 @@ class ArgoMagics(Magics):
         if args.yaml:
             print(f"wrote {built.write_yaml(args.yaml)}")
         if args.dry_run:
+            display(_dag_picture(built.workflow))
             display(_YamlText(built.to_yaml()))
             return _quiet_workflow(built.workflow)
         run = self.session.submit(built)
@@ -293,6 +294,14 @@ def _quiet_workflow(workflow: Any) -> Any:
         _DRY_RUN_CLASSES[kind] = type("DryRunWorkflow", (kind,), {"_repr_pretty_": _repr_pretty_})
     workflow.__class__ = _DRY_RUN_CLASSES[kind]
     return workflow
+
+
+def _dag_picture(workflow: Any) -> Any:
+    """The graph of a workflow not submitted yet (SVG in a notebook, text in a terminal)."""
+    from .compile import workflow_body
+    from .view.page import GraphPicture
+
+    return GraphPicture(workflow_body(workflow))
 
 
 def _show_widget(run: Any) -> None:

@@ -23,6 +23,7 @@ from hera_magics.view.poller import (
     NEVER_FOUND_MESSAGE,
     NOT_FOUND_MESSAGE,
     RECONNECTING_MESSAGE,
+    STRUCTURE_FIELDS,
     TABLE_FIELDS,
     TABLE_TAIL_LINES,
     mask_credentials,
@@ -95,7 +96,8 @@ def test_polls_ask_only_for_the_poll_fields(server: CannedServer, source: ArgoCl
     view.poll_once()
     gets = workflow_gets(server)
     assert len(gets) == 2
-    assert all(get.query.get("fields") == [TABLE_FIELDS] for get in gets)
+    # The first poll also asks for the DAG as written (once: it cannot change), later ones not.
+    assert [get.query.get("fields") for get in gets] == [[f"{TABLE_FIELDS},{STRUCTURE_FIELDS}"], [TABLE_FIELDS]]
     log_requests = server.requests_to("GET", LOG_PATH)
     assert [r.query.get("podName") for r in log_requests] == [[pod_of("train")]]
 
@@ -364,9 +366,12 @@ def test_the_poll_asks_the_source_for_the_poll_fields_only(
 ) -> None:
     view = new_view(views, source)
     view.poll_once()
-    # one request: the view's workflow (its name, in its namespace), with the poll fields and nothing else
+    view.poll_once()
+    # the view's workflow (its name, in its namespace), with the poll fields and nothing else;
+    # the first poll also asks once for the DAG as written
     assert [(r.method, r.path, r.query) for r in server.requests] == [
-        ("GET", WORKFLOW_PATH, {"fields": [TABLE_FIELDS]})
+        ("GET", WORKFLOW_PATH, {"fields": [f"{TABLE_FIELDS},{STRUCTURE_FIELDS}"]}),
+        ("GET", WORKFLOW_PATH, {"fields": [TABLE_FIELDS]}),
     ]
 
 

@@ -44,21 +44,19 @@ def test_nothing_is_sent_to_the_front_end_while_nothing_changes(
     script_polls(server, (200, RUNNING), (200, RUNNING), (200, RUNNING), (200, RUNNING_LATER))
     view = new_view(views, source)
     assert view.html_widget is not None
-    notifications: list[Any] = []
-    view.html_widget.observe(notifications.append, names="value")
     messages = widget_messages(view)
 
     assert view.poll_once() is True
-    assert (view.update_count, len(notifications)) == (1, 1)
+    assert view.update_count == 1
     sent_after_first = len(messages)
     assert sent_after_first >= 1
 
     assert view.poll_once() is False
     assert view.poll_once() is False
-    assert (view.update_count, len(notifications), len(messages)) == (1, 1, sent_after_first)
+    assert (view.update_count, len(messages)) == (1, sent_after_first)
 
     assert view.poll_once() is True
-    assert (view.update_count, len(notifications)) == (2, 2)
+    assert view.update_count == 2 and len(messages) > sent_after_first
     assert [row["task"] for row in view.rows] == ["prepare", "train", "report"]
     assert view.task_select is not None and view.task_select.options == (
         "prepare",
@@ -170,9 +168,9 @@ def test_in_a_real_kernel_cells_run_while_polling_and_updates_reach_the_front_en
     # The value the poll thread assigned reached the front end's copy of the widget state.
     states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     values = [
-        model["state"].get("value", "")
+        model["state"].get("html", "")
         for model in states.values()
-        if model["model_name"] == "HTMLModel"
+        if model["model_name"] == "AnyModel"
     ]
     assert any("Succeeded" in value and "hera-magics-status" in value for value in values)
 
