@@ -595,7 +595,7 @@ class ArgoClient:
                 if retriable and attempt < attempts and self._pause(attempt, f"{type(exc).__name__} from {shown_url}",
                                                                     deadline):
                     continue
-                error = connection_error(exc, shown_url, attempts=attempt, timeout=per_try)
+                error = connection_error(exc, shown_url, attempts=attempt, timeout=round(per_try, 1))
                 error.may_have_acted = not never_sent  # type: ignore[attr-defined]
                 raise error from None
             except BaseException as unexpected:  # a bug or Ctrl-C inside requests
