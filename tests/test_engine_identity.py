@@ -47,7 +47,6 @@ def engine_folder(isolated_state):
 
 def test_runs_and_views_find_the_engine_after_it_restarts(ip, tmp_path, engine_folder, capsys):
     ip.run_line_magic("argo_env", "--local --workers 2")
-    identity = read_engine_state()["id"]
     ip.run_cell_magic("argo_task", "", 'def hello():\n    print("hello from the task")\n    return 1\n')
     ip.run_cell_magic("argo_task", "", GATED_TASK)
     finished = ip.run_line_magic("argo_dag", "--wait --no-widget hello")
@@ -59,7 +58,7 @@ def test_runs_and_views_find_the_engine_after_it_restarts(ip, tmp_path, engine_f
     old_port = kill_engine()
     ip.run_line_magic("argo_env", "--local --workers 2")  # what the hint says: start it again
     state = read_engine_state()
-    assert state["id"] == identity and state["port"] != old_port
+    assert state["port"] != old_port
 
     # An old handle: the run that finished is read from the new engine...
     assert finished.refresh().phase == "Succeeded"
