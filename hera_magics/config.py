@@ -46,6 +46,7 @@ __all__ = [
 
 def bad_token_character(token: str) -> int | None:
     """The 1-based position of the first character a bearer token cannot hold, or ``None``."""
+    Arguments("bad_token_character").text("token", token)
     if TOKEN_CHARACTERS.match(token):
         return None
     return next(index for index, character in enumerate(token, 1) if not "\x21" <= character <= "\x7e")
@@ -322,6 +323,9 @@ def _resolve_namespace(variables: Mapping[str, str], namespace: str | None, sour
 def checked_namespace(namespace: str, source: str) -> str:
     """``namespace`` if it is a Kubernetes namespace, else a ``ConfigError`` naming ``source``
     (it becomes part of every URL, and a folder of the local engine)."""
+    check = Arguments("checked_namespace")
+    check.instance("namespace", namespace, str)
+    check.text("source", source)
     if not is_namespace(namespace):
         raise ConfigError(
             f"namespace {namespace[:80]!r} (from {source}) is not a valid Kubernetes namespace",

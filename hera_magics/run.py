@@ -191,6 +191,8 @@ class WorkflowRun:
         _check_client(check, client)
         check.workflow_name("name", name)
         check.namespace("namespace", namespace, optional=True)
+        if workflow is not None and not callable(getattr(workflow, "to_dict", None)):
+            raise check.wrong_type("workflow", workflow, "the Hera Workflow that was submitted, or None")
         check.mapping("data", data, optional=True)
         check.text("submitted_at", submitted_at, optional=True)
         namespace = namespace or ((data or {}).get("metadata") or {}).get("namespace")
