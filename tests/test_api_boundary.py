@@ -28,6 +28,7 @@ from hera_magics import config as config_module
 from hera_magics.client import ArgoClient
 from hera_magics.config import ArgoConfig, Secret
 from hera_magics.errors import ConfigError, DagError, TaskDefinitionError
+from hera_magics.local import stop_engine
 from hera_magics.options import VolumeSpec
 from hera_magics.run import WorkflowRun
 from hera_magics.session import Session
@@ -172,7 +173,8 @@ def api(server, tmp_path, monkeypatch, isolated_state):
     session.configure(host=server.url, namespace="argo", environ={"ARGO_TOKEN": "token-0123456789"})
     session.define_task("def hello():\n    pass\n")
     instances = {ArgoClient: client, WorkflowRun: run, Session: session}
-    return instances, valid_values(tmp_path, client, run, config)
+    yield instances, valid_values(tmp_path, client, run, config)
+    stop_engine(isolated_state)  # none should have started; if one did, it must not outlive the test
 
 
 def call(owner: Any, attribute: str, instances: dict[Any, Any], arguments: dict[str, Any]) -> Any:
@@ -232,9 +234,12 @@ def test_the_table_covers_the_whole_api():
 def test_a_namespace_that_is_not_a_kubernetes_name_is_a_config_error(namespace, isolated_state):
     with pytest.raises(ConfigError, match="is not a valid Kubernetes namespace"):
         config_module.resolve_config({"GLOBAL_CONFIG_HOST": "https://x/", "ARGO_NAMESPACE": namespace})
-    with pytest.raises(ConfigError, match="is not a valid Kubernetes namespace"):
-        Session().configure_local(namespace=namespace)
-    assert not (isolated_state / "local-engine.json").exists()
+    try:
+        with pytest.raises(ConfigError, match="is not a valid Kubernetes namespace"):
+            Session().configure_local(namespace=namespace)
+        assert not (isolated_state / "local-engine.json").exists()
+    finally:
+        stop_engine(isolated_state)
 
 
 def messages_of(function: Callable[[], Any]) -> str:
