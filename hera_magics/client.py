@@ -13,25 +13,20 @@ sent here, with plain dicts in and out:
   exponential backoff (:func:`retry_delay`) on 5xx answers, timeouts and dropped connections;
 * every failure becomes one of our ``errors.ArgoServerError`` subclasses with a short message that
   says what to do (made by :mod:`hera_magics.responses`, which also reads the log stream);
-* the token lives only in the ``Authorization`` header of each request, added by an auth object
-  as the request is prepared. It is never stored in the session, a message, a ``repr``, a log
-  line or a local variable of ours, and it is redacted from any text a server echoes
-  (``responses.redact_secret``). An unexpected exception (a bug, Ctrl-C) that comes out of
-  ``requests`` loses the frames below us, whose variables hold the header (``%xmode Verbose``
-  would print them);
-* every argument is checked before anything is sent (:mod:`hera_magics.arguments`): a wrong
-  type or an empty string is an ``ArgumentTypeError`` / ``ArgumentValueError`` naming it, and a
-  namespace or workflow name must be a Kubernetes name.
+* the token lives only in the ``Authorization`` header, added by an auth object as each request
+  is prepared: never in the session, a message, a ``repr``, a log line or a variable of ours, and
+  redacted from any text a server echoes. An unexpected exception (a bug, Ctrl-C) out of
+  ``requests`` loses the frames below us, whose variables hold the header (``%xmode Verbose``);
+* every argument is checked before anything is sent (:mod:`hera_magics.arguments`); a namespace
+  or workflow name must be a Kubernetes name.
 
-Creating a workflow is not idempotent, so it is never blindly retried; see
-``ArgoClient.create_workflow`` for what happens instead. It is also the one call with a deadline
-in all (``create_timeout``, 30 s): the request and the lookup that resolves a lost answer share it,
-so a server that accepts the connection and never answers cannot hold the kernel for minutes.
+Creating a workflow is not idempotent, so it is never blindly retried (see ``create_workflow``),
+and it has one deadline in all (``create_timeout``, 30 s) for the request and the lookup that
+resolves a lost answer: a server that never answers cannot hold the kernel for minutes.
 
-A client may be given ``relocate``: a function that says where the server is now when it cannot
-be reached (or refuses the token). The session gives one for the local engine, which comes back
-on another port with another token after a restart; the client then switches to it and tries
-again, so old ``WorkflowRun`` handles and status views keep working.
+``relocate`` (optional) says where the server is now when it cannot be reached or refuses the
+token: the session gives one for the local engine, which restarts on another port with another
+token, so old ``WorkflowRun`` handles and status views follow it.
 """
 
 from __future__ import annotations
@@ -56,25 +51,22 @@ from .errors import (
     ArgumentTypeError,
     ConfigError,
     ConnectionFailedError,
-    HeraMagicsError,
     ServerError,
     UnexpectedResponseError,
 )
 from .responses import (
     ApiCall,
-    StreamError,
     connection_error,
     has_reason,
     html_error,
     looks_like_html,
-    parse_log_line,
+    read_log_stream,
     redact_secret,
     shorten,
     status_error,
-    stream_error,
-    stream_lines,
     unexpected_answer,
     url_without_query,
+    without_frames,
 )
 
 logger = logging.getLogger(__name__)
@@ -132,8 +124,6 @@ def retry_delay(attempt: int, backoff: float, cap: float = MAX_BACKOFF_SECONDS) 
     return min(cap, backoff * 2 ** (attempt - 1))
 
 
-
-
 def new_submission() -> str:
     """A fresh value for the ``hera-magics/submission`` label of one create call."""
     return uuid.uuid4().hex
@@ -153,16 +143,6 @@ class _BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "BearerAuth(…)"
-
-
-def _without_frames(error: BaseException) -> BaseException:
-    """``error`` with no traceback and no chained exceptions: the frames of ``requests``,
-    ``urllib3`` and ``http.client`` hold the Authorization header in their variables."""
-    error.__traceback__ = None
-    error.__context__ = None
-    error.__cause__ = None
-    error.__suppress_context__ = True
-    return error
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +449,7 @@ class ArgoClient:
             accept="text/event-stream" if follow else "application/json",
             unlimited_read=follow,
         )
-        return self._log_entries(call, response, url)
+        return read_log_stream(call, response, url, clean=self._clean, timeout=self.timeout)
 
     def userinfo(self) -> dict[str, Any]:
         """Who the token belongs to (``/api/v1/userinfo``; ``{}`` if the server knows no claims)."""
@@ -570,22 +550,10 @@ class ArgoClient:
             per_try = self.timeout
             if deadline is not None:
                 per_try = min(per_try, max(0.05, deadline - time.monotonic()))
-            timeout = (per_try, None if unlimited_read else per_try)
+            logger.debug("%s %s (attempt %d)", call.method, shown_url, attempt)
             try:
-                logger.debug("%s %s (attempt %d)", call.method, shown_url, attempt)
-                response = self._session.request(
-                    call.method,
-                    url,
-                    params=params,
-                    json=body,
-                    headers=headers,
-                    auth=self._auth,
-                    timeout=timeout,
-                    stream=stream,
-                    allow_redirects=True,
-                )
-                if not stream or response.status_code >= 400:
-                    response.content  # read it all now: a drop mid-body fails here, inside the try
+                response = self._request(call.method, url, params=params, body=body, headers=headers,
+                                         timeout=(per_try, None if unlimited_read else per_try), stream=stream)
             except requests.RequestException as exc:
                 never_sent = _never_sent(exc)
                 if never_sent and not relocated and self._moved():
@@ -598,8 +566,6 @@ class ArgoClient:
                 error = connection_error(exc, shown_url, attempts=attempt, timeout=round(per_try, 1))
                 error.may_have_acted = not never_sent  # type: ignore[attr-defined]
                 raise error from None
-            except BaseException as unexpected:  # a bug or Ctrl-C inside requests
-                raise _without_frames(unexpected)
             logger.debug("%s %s -> HTTP %d", call.method, shown_url, response.status_code)
             if response.status_code < 400:
                 return response, shown_url
@@ -626,6 +592,21 @@ class ArgoClient:
             error.may_have_acted = acted  # type: ignore[attr-defined]
             response.close()
             raise error
+
+    def _request(self, method: str, url: str, *, params: Mapping[str, str] | None, body: Any,
+                 headers: Mapping[str, str], timeout: tuple[float, float | None], stream: bool) -> requests.Response:
+        """One try; for a non-streamed call (or a failure) the body is read before returning, so
+        a connection that drops mid-body fails here. The auth object adds the token."""
+        try:
+            response = self._session.request(method, url, params=params, json=body, headers=headers,
+                                             auth=self._auth, timeout=timeout, stream=stream, allow_redirects=True)
+            if not stream or response.status_code >= 400:
+                response.content  # read it all now
+            return response
+        except requests.RequestException:
+            raise
+        except BaseException as unexpected:  # a bug or Ctrl-C inside requests
+            raise without_frames(unexpected)
 
     def _pause(self, attempt: int, reason: str, deadline: float | None = None) -> bool:
         """Wait before another try; False (no wait) when the deadline would pass first."""
@@ -701,51 +682,6 @@ class ArgoClient:
         else:
             original.message += "; nothing was created, so it is safe to submit again"
         return None
-
-    def _log_entries(
-        self, call: ApiCall, response: requests.Response, url: str
-    ) -> Iterator[dict[str, str]]:
-        """Parse a streamed log answer line by line, as the lines arrive."""
-        content_type = response.headers.get("Content-Type")
-        if content_type and "html" in content_type.lower():
-            response.close()
-            raise html_error(response, url)
-        return self._iterate_log_lines(call, response, url)
-
-    def _iterate_log_lines(
-        self, call: ApiCall, response: requests.Response, url: str
-    ) -> Iterator[dict[str, str]]:
-        first = True
-        try:
-            for raw_line in stream_lines(response):
-                line = raw_line.decode("utf-8", errors="replace")
-                if first and line.strip():
-                    first = False
-                    if looks_like_html(line, None):
-                        raise html_error(response, url)
-                try:
-                    entries = parse_log_line(line)
-                except StreamError as failure:
-                    raise stream_error(call, failure, url, clean=self._clean) from None
-                except ValueError:
-                    raise UnexpectedResponseError(
-                        f"the log stream from {url} holds a line that is not JSON: "
-                        f"{self._clean(shorten(line, 80))!r}",
-                        hint="check that the host points at the Argo Server",
-                    ) from None
-                yield from entries
-        except requests.RequestException as exc:
-            error = connection_error(exc, url, attempts=1, timeout=self.timeout)
-            error.message = error.message.replace(
-                "could not reach the Argo server", "the log stream broke off"
-            )
-            raise error from None
-        except (HeraMagicsError, GeneratorExit):
-            raise
-        except BaseException as unexpected:  # Ctrl-C while following, a bug in urllib3
-            raise _without_frames(unexpected)
-        finally:
-            response.close()
 
 
 # --------------------------------------------------------------------------------------------

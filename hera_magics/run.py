@@ -15,7 +15,7 @@ still has them.
 
 Ctrl-C never stops a workflow. While waiting (``wait()``) it stops waiting and says how to stop
 the workflow (:func:`detached_message`); while a create is pending it says whether the server
-created the workflow, looking the submission up briefly (a second Ctrl-C cuts that short).
+created the workflow (:mod:`hera_magics.submission`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from . import submission
 from .argo import FINAL_PHASES, NOT_RUN_PHASES, SUCCEEDED
 from .arguments import Arguments
 from .errors import (
@@ -41,20 +42,13 @@ from .errors import (
 from .history import (
     KEPT_LOG_LINES,
     end_of,
-    RememberedRun,
     find_run,
     forget_final_state,
-    forget_submission,
     kept_pod_log,
-    last_run,
     load_final_state,
     load_log_tail,
-    public_host,
-    remember_run,
-    remember_submission,
     save_final_state,
     save_log_tail,
-    server_key,
 )
 from .results import (
     argo_result,
@@ -89,9 +83,6 @@ MAX_POLL_FAILURES = 5
 MIN_POLL_SECONDS = 0.25
 """The shortest pause between two polls of ``wait()`` / ``wait_for_pod()``: a smaller
 ``poll_interval`` (0 included) is raised to it, so a waiting notebook asks at most 4 times a second."""
-
-SUBMISSION_LOOKUP_SECONDS = 5.0
-"""After Ctrl-C during a create: how long we look for the workflow it may have made."""
 
 STOP_LINE = "run.stop()"
 
@@ -235,7 +226,8 @@ class WorkflowRun:
         The run is remembered in ``runs.json`` unless ``remember=False`` — before the request is
         sent, by its submission label, so a Ctrl-C or a lost answer cannot leave a workflow that
         nobody remembers (``attach()`` without a name finds it). Ctrl-C while the create is
-        pending raises ``WorkflowInterrupted`` saying whether the workflow was created.
+        pending raises ``WorkflowInterrupted`` saying whether the workflow was created
+        (:mod:`hera_magics.submission` tells how).
         """
         check = Arguments("WorkflowRun.submit")
         _check_client(check, client)
@@ -243,95 +235,7 @@ class WorkflowRun:
             raise check.wrong_type("workflow", workflow, "a workflow dict or a Hera Workflow")
         check.namespace("namespace", namespace, optional=True)
         check.flag("remember", remember)
-        if isinstance(workflow, Mapping):
-            body: Mapping[str, Any] = workflow
-        else:  # the client sends plain dicts: a Hera Workflow is turned into its JSON body here
-            from .compile import workflow_body
-
-            body = workflow_body(workflow)
-        from .client import new_submission
-
-        target = client.target_namespace(body, namespace)
-        submission = new_submission()
-        server = _server_of(client)
-        if remember:
-            remember_submission(submission, target, client.config.host, server=server)
-        try:
-            created = client.create_workflow(body, namespace=target, submission=submission)
-        except KeyboardInterrupt:
-            raise cls._interrupted_create(client, submission, target, remember) from None
-        except ArgoServerError as error:
-            if not remember:
-                raise
-            if getattr(error, "may_have_created", False):
-                error.hint = (error.hint + "; " if error.hint else "") + (
-                    "%argo_status --last (or WorkflowRun.attach(client)) finds it once the server answers"
-                )
-            else:
-                forget_submission(submission)  # nothing was created: nothing to find again
-            raise
-        run = cls._from_created(client, created, namespace, workflow=None if isinstance(workflow, Mapping) else workflow)
-        if remember:
-            record = remember_run(run.name, run.namespace, client.config.host, run.submitted_at,
-                                  server=server, submission=submission)
-            run.submitted_at = record.submitted_at
-        return run
-
-    @classmethod
-    def _from_created(
-        cls, client: "ArgoClient", created: Mapping[str, Any], namespace: str | None, *, workflow: Any = None
-    ) -> "WorkflowRun":
-        """The run of a workflow the server says it created."""
-        metadata = created.get("metadata") or {}
-        name = metadata.get("name")
-        if not name:
-            raise HeraMagicsError(
-                "the server created the workflow but did not say its name",
-                hint="look for it in the Argo UI",
-            )
-        return cls(
-            client,
-            name,
-            metadata.get("namespace") or namespace or client.config.namespace,
-            workflow=workflow,
-            data=dict(created),
-            submitted_at=metadata.get("creationTimestamp") or None,
-        )
-
-    @classmethod
-    def _interrupted_create(
-        cls, client: "ArgoClient", submission: str, namespace: str, remember: bool
-    ) -> WorkflowInterrupted:
-        """What Ctrl-C during a create became: a short lookup says whether the workflow exists."""
-        found_again = (
-            "%argo_status --last (or WorkflowRun.attach(client)) finds it" if remember
-            else f"look for label hera-magics/submission={submission} in the Argo UI"
-        )
-        try:
-            created = client.find_submission(submission, namespace, timeout=SUBMISSION_LOOKUP_SECONDS)
-        except KeyboardInterrupt:  # a second Ctrl-C: stop looking, say what we know
-            created, lookup = None, "a second Ctrl-C stopped the lookup"
-        except ArgoServerError as error:
-            created, lookup = None, f"looking it up failed: {error.message}"
-        else:
-            lookup = None
-        if created is None:
-            state = (f"whether the server created the workflow is unknown ({lookup})" if lookup
-                     else "no workflow from this submission is on the server yet")
-            return WorkflowInterrupted(f"Ctrl-C while submitting: {state}; {found_again} if it was created")
-        run = cls._from_created(client, created, namespace)
-        if remember:
-            record = remember_run(run.name, run.namespace, client.config.host, run.submitted_at,
-                                  server=_server_of(client), submission=submission)
-            run.submitted_at = record.submitted_at
-        how_to_stop = (f"run = %argo_status {run.name}, then {STOP_LINE}" if remember
-                       else f"WorkflowRun(client, {run.name!r}).stop()")
-        return WorkflowInterrupted(
-            f"Ctrl-C while submitting: workflow {run.name} was created and goes on running on the server. "
-            f"To stop it: {how_to_stop}",
-            workflow_name=run.name,
-            run=run,
-        )
+        return submission.submit(cls, client, workflow, namespace=namespace, remember=remember)
 
     @classmethod
     def attach(
@@ -347,38 +251,12 @@ class WorkflowRun:
         _check_client(check, client)
         check.workflow_name("name", name, optional=True)
         check.namespace("namespace", namespace, optional=True)
-        server = _server_of(client)
         if name is None:
-            record = last_run(server=server)
-            if record is None:
-                where = "the local engine" if client.config.engine_id else public_host(client.config.host)
-                raise HeraMagicsError(
-                    f"no run is remembered for {where}",
-                    hint="pass the workflow's name (it is in the Argo UI)",
-                )
-            if record.pending:
-                return cls._attach_submission(client, record)
-        else:
-            record = find_run(name, namespace=namespace, server=server)
-            if record is None:
-                return cls(client, name, namespace)
+            return submission.last_submitted(cls, client)
+        record = find_run(name, namespace=namespace, server=submission.server_of(client))
+        if record is None:
+            return cls(client, name, namespace)
         return cls(client, record.name, record.namespace, submitted_at=record.submitted_at)
-
-    @classmethod
-    def _attach_submission(cls, client: "ArgoClient", record: RememberedRun) -> "WorkflowRun":
-        """The run a submission made whose answer never came (found by its label), or NotFoundError."""
-        created = client.find_submission(record.submission, record.namespace)
-        if created is None:
-            raise NotFoundError(
-                f"the last submission (at {record.submitted_at}) was interrupted before the server "
-                "answered, and no workflow from it is on the server: nothing of it runs",
-                hint="submit it again, or give a workflow's name: %argo_status NAME",
-            )
-        run = cls._from_created(client, created, record.namespace)
-        remember_run(run.name, run.namespace, client.config.host, record.submitted_at,
-                     server=record.server_identity, submission=record.submission)
-        run.submitted_at = record.submitted_at
-        return run
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -834,19 +712,12 @@ class WorkflowRun:
         )
 
 
-def _server_of(client: "ArgoClient") -> str:
-    """The identity ``runs.json`` knows the client's server by (the local engine's id survives
-    its restarts on other ports)."""
-    return server_key(client.config.host, client.config.engine_id)
-
-
 __all__ = [
     "KEPT_LOG_NOTE",
     "MAX_POLL_FAILURES",
     "MIN_POLL_SECONDS",
     "PHASE_FIELDS",
     "STOP_LINE",
-    "SUBMISSION_LOOKUP_SECONDS",
     "WorkflowRun",
     "detached_message",
 ]
