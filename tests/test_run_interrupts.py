@@ -101,6 +101,20 @@ def lines_of(shown: Any) -> list[str]:
     return [line for line in (shown.out + shown.err).splitlines() if line.strip()]
 
 
+def submit_pressing_ctrl_c(shell: Any, argo: SlowServer, capsys: Any,
+                           then: Callable[[], Any] | None = None) -> tuple[Any, list[str]]:
+    """Submit with ``%argo_dag``, pressing Ctrl-C while the create is pending (and again once
+    ``then()`` holds); the cell's result and the lines it showed."""
+    capsys.readouterr()
+    pressing = ctrl_c_when(lambda: argo.posted() and main_thread_in("create_workflow"), "the create to be pending",
+                           then=then)
+    result = shell.run_cell("run = %argo_dag --no-widget hello")
+    pressing.join()
+    shown = capsys.readouterr()
+    assert "Traceback" not in shown.out + shown.err
+    return result, lines_of(shown)
+
+
 # --------------------------------------------------------------------------------------------
 # Ctrl-C while the create is pending
 
@@ -109,14 +123,10 @@ def test_ctrl_c_during_create_says_the_workflow_was_created_and_it_is_found_agai
     with CannedServer() as server:
         argo = SlowServer(server)
         shell = shell_on(server)
-        capsys.readouterr()
         argo.made.set()  # the server has made it; only its answer is slow
-        pressing = ctrl_c_when(lambda: argo.posted() and main_thread_in("create_workflow"), "the create to be pending")
-        result = shell.run_cell("run = %argo_dag --no-widget hello")
-        pressing.join()
-        shown = capsys.readouterr()
+        result, shown = submit_pressing_ctrl_c(shell, argo, capsys)
         assert isinstance(result.error_in_exec, WorkflowInterrupted)
-        assert lines_of(shown) == [
+        assert shown == [
             f"KeyboardInterrupt: Ctrl-C while submitting: workflow {NAME} was created and goes on running on "
             f"the server. To stop it: run = %argo_status {NAME}, then run.stop()"
         ]
@@ -129,13 +139,9 @@ def test_ctrl_c_before_the_server_made_it_is_found_later_by_its_submission_label
     with CannedServer() as server:
         argo = SlowServer(server)
         shell = shell_on(server)
-        capsys.readouterr()
-        pressing = ctrl_c_when(lambda: argo.posted() and main_thread_in("create_workflow"), "the create to be pending")
-        result = shell.run_cell("run = %argo_dag --no-widget hello")
-        pressing.join()
-        shown = capsys.readouterr()
+        result, shown = submit_pressing_ctrl_c(shell, argo, capsys)
         assert isinstance(result.error_in_exec, WorkflowInterrupted)
-        assert lines_of(shown) == [
+        assert shown == [
             "KeyboardInterrupt: Ctrl-C while submitting: no workflow from this submission is on the server yet; "
             "%argo_status --last (or WorkflowRun.attach(client)) finds it if it was created"
         ]
@@ -151,17 +157,12 @@ def test_a_double_ctrl_c_gives_one_line_and_the_workflow_is_still_found(shell_on
     with CannedServer() as server:
         argo = SlowServer(server, lookup_delay=60)  # the lookup after the first Ctrl-C hangs too
         shell = shell_on(server)
-        capsys.readouterr()
-        pressing = ctrl_c_when(
-            lambda: argo.posted() and main_thread_in("create_workflow"), "the create to be pending",
+        result, shown = submit_pressing_ctrl_c(
+            shell, argo, capsys,
             then=lambda: server.requests_to("GET", CREATE_PATH) and main_thread_in("find_submission"),
         )
-        result = shell.run_cell("run = %argo_dag --no-widget hello")
-        pressing.join()
-        shown = capsys.readouterr()
         assert isinstance(result.error_in_exec, WorkflowInterrupted)
-        assert "Traceback" not in shown.out + shown.err
-        assert lines_of(shown) == [
+        assert shown == [
             "KeyboardInterrupt: Ctrl-C while submitting: whether the server created the workflow is unknown "
             "(a second Ctrl-C stopped the lookup); %argo_status --last (or WorkflowRun.attach(client)) finds it "
             "if it was created"
@@ -175,10 +176,7 @@ def test_an_interrupted_submission_that_made_nothing_says_so_and_nothing_is_atta
     with CannedServer() as server:
         argo = SlowServer(server)
         shell = shell_on(server)
-        pressing = ctrl_c_when(lambda: argo.posted() and main_thread_in("create_workflow"), "the create to be pending")
-        shell.run_cell("run = %argo_dag --no-widget hello")
-        pressing.join()
-        capsys.readouterr()
+        submit_pressing_ctrl_c(shell, argo, capsys)
         result = shell.run_cell("%argo_status --last --no-widget")
         shown = capsys.readouterr()
         assert lines_of(shown) == [
