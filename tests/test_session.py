@@ -11,12 +11,9 @@ from __future__ import annotations
 import io
 import logging
 import os
-import signal
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -26,6 +23,7 @@ from hera_magics.local import read_engine_state, stop_engine
 from hera_magics.run import WorkflowRun
 from tests.canned_server import Answer, CannedServer, argo_error
 from tests.conftest import magics_of
+from tests.interrupt_helpers import GATED_TASK, InBackground, ctrl_c_when, define, engine_phase, main_thread_in, until
 
 TOKEN = "tok-KNOWN-secret-0123456789abcdef"
 
@@ -250,103 +248,29 @@ def test_a_new_engine_says_its_token_is_fresh(ip, tmp_path, monkeypatch, capsys)
 # waiting and following on the real local engine
 
 
-DEADLINE_SECONDS = 60
-
-
-def until(condition: Callable[[], Any], what: str, seconds: float = DEADLINE_SECONDS) -> Any:
-    """Poll ``condition`` until it is truthy (returned) or the deadline passes (fail)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def main_thread_in(*names: str) -> bool:
-    """True when the main thread's stack has a frame of a function called one of ``names``."""
-    frame = sys._current_frames().get(threading.main_thread().ident)
-    while frame is not None:
-        if frame.f_code.co_name in names:
-            return True
-        frame = frame.f_back
-    return False
-
-
-class InBackground:
-    """Run ``work`` in a daemon thread; ``join()`` re-raises what it raised."""
-
-    def __init__(self, work: Callable[[], Any]) -> None:
-        self.error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                work()
-            except BaseException as error:  # noqa: BLE001 - handed to the test thread
-                self.error = error
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-
-    def join(self) -> None:
-        self.thread.join(DEADLINE_SECONDS)
-        assert not self.thread.is_alive(), "background helper still running"
-        if self.error is not None:
-            raise self.error
-
-
-def ctrl_c_when(*names: str) -> InBackground:
-    """Press Ctrl-C (SIGINT to the main thread) once the main thread runs one of ``names``."""
-    def press() -> None:
-        until(lambda: main_thread_in(*names), f"the main thread to reach {names}")
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-
-    return InBackground(press)
-
-
-def engine_phase(shell: Any, name: str) -> str:
-    session = magics_of(shell).session
-    answer = session.client().get_workflow(name, fields="status.phase")
-    return str((answer.get("status") or {}).get("phase") or "")
-
-
-def define(shell: Any, cell: str, line: str = "") -> None:
-    shell.run_cell_magic("argo_task", line, cell)
-
-
-GATED_TASK = """def gated(gate: str):
-    import os, time
-    print("waiting for the gate", flush=True)
-    while not os.path.exists(gate):
-        time.sleep(0.05)
-    print("through the gate", flush=True)
-"""
-
-
 # ---------------------------------------------------------------------------------------------
 # Ctrl-C: one line, never a traceback
 
 
-def test_ctrl_c_while_dag_waits_shows_one_line_and_stops_the_workflow(local_ip, tmp_path, capsys):
+def test_ctrl_c_while_dag_waits_shows_one_line_and_leaves_the_workflow_running(local_ip, tmp_path, capsys):
     define(local_ip, GATED_TASK)
     capsys.readouterr()
-    gate = tmp_path / "never-opened"
+    gate = tmp_path / "gate"
     pressing = ctrl_c_when("_wait_until_final")
     result = local_ip.run_cell(f'run = %argo_dag --wait --no-widget gated(gate="{gate}")')
     pressing.join()
     shown = capsys.readouterr()
-    assert "Traceback" not in shown.out + shown.err
     error = result.error_in_exec
     assert isinstance(error, errors.WorkflowInterrupted) and isinstance(error, KeyboardInterrupt)
     name = magics_of(local_ip).session.last_run.name
-    assert f"KeyboardInterrupt: Ctrl-C while waiting: stopped workflow {name} on the server" in shown.out
+    expected = (f"KeyboardInterrupt: Ctrl-C: stopped waiting; workflow {name} goes on running on the server. "
+                f"To stop it: run = %argo_status {name}, then run.stop()")
     assert "Traceback" not in shown.out + shown.err
     assert "----" not in shown.out  # IPython's frame separators
-    assert [line for line in shown.out.splitlines() if "KeyboardInterrupt" in line] == [
-        f"KeyboardInterrupt: Ctrl-C while waiting: stopped workflow {name} on the server"
-    ]
-    until(lambda: engine_phase(local_ip, name) in ("Failed", "Error"), "the stopped workflow to end")
+    assert [line for line in shown.out.splitlines() if "KeyboardInterrupt" in line] == [expected]
+    assert engine_phase(local_ip, name) == "Running"
+    gate.touch()
+    until(lambda: engine_phase(local_ip, name) == "Succeeded", "the workflow to finish on its own")
 
 
 def test_ctrl_c_while_following_logs_leaves_the_workflow_running(local_ip, tmp_path, capsys):
@@ -362,7 +286,8 @@ def test_ctrl_c_while_following_logs_leaves_the_workflow_running(local_ip, tmp_p
         shown = capsys.readouterr()
         assert result.error_in_exec is None, shown.out
         assert "Traceback" not in shown.out + shown.err and "KeyboardInterrupt" not in shown.out + shown.err
-        assert shown.out.rstrip().endswith("stopped following the log; the workflow keeps running")
+        assert shown.out.rstrip().endswith(f"stopped following the log; workflow {name} goes on running on the "
+                                           f"server. To stop it: run = %argo_status {name}, then run.stop()")
         assert engine_phase(local_ip, name) == "Running"
     finally:
         gate.touch()

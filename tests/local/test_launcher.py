@@ -64,7 +64,8 @@ def test_ensure_engine_starts_once_and_reuses_the_running_engine(tmp_path, monke
         assert state_file.stat().st_mode & 0o777 == 0o600
         state = read_engine_state()
         assert state == {"url": url, "port": int(url.rstrip("/").rsplit(":", 1)[1]), "token": token,
-                         "pid": state["pid"], "workers": 2, "volumes": {}}
+                         "pid": state["pid"], "workers": 2, "volumes": {},
+                         "id": (folder / "engine-id").read_text().strip()}
         assert ensure_engine() == (url, token)  # the same engine, not a second one
         assert read_engine_state()["pid"] == state["pid"]
         answer = requests.get(url + "api/v1/version", headers={"Authorization": f"Bearer {token}"}, timeout=10)
