@@ -92,7 +92,7 @@ class RunningEngine:
 def start_engine(state_dir: Path, *, token: str = "test-token-0123456789", workers: int = 4,
                  extra: list[str] | None = None, timeout: float = 60.0) -> RunningEngine:
     """Start ``python -m hera_magics.local`` and wait for its ready line."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     command = [sys.executable, "-m", "hera_magics.local", "--port", "0", "--token", token,
                "--workers", str(workers), "--state-dir", str(state_dir), *(extra or [])]
     log = open(state_dir / "engine-stderr.log", "ab")

@@ -2,7 +2,8 @@
 
 It accepts the same workflows over the same REST API (``/api/v1/...``) and runs their tasks as
 local processes (docs/internals.md describes how). Start it from Python with ``ensure_engine()``,
-or in a terminal with ``python -m hera_magics.local``.
+or in a terminal with ``python -m hera_magics.local``; stop it with ``stop_engine()`` or
+``python -m hera_magics.local stop`` (``status`` says whether it runs).
 
 Modules, from the outside in:
 
@@ -50,6 +51,7 @@ Where it knowingly differs from Argo:
 from __future__ import annotations
 
 from ..state import state_directory
-from .launcher import ensure_engine, read_engine_state, running_engine, stop_engine
+from .launcher import ensure_engine, engine_status, read_engine_state, running_engine, stop_command, stop_engine
 
-__all__ = ["ensure_engine", "read_engine_state", "running_engine", "state_directory", "stop_engine"]
+__all__ = ["engine_status", "ensure_engine", "read_engine_state", "running_engine", "state_directory",
+           "stop_command", "stop_engine"]

@@ -6,10 +6,17 @@ errors as ``{"code","message"}`` with grpc-gateway's HTTP statuses, 501 for unkn
 streams as newline-delimited ``{"result":...}`` (or server-sent events when ``Accept`` is
 exactly ``text/event-stream``). It listens on 127.0.0.1 only and every ``/api`` call needs the
 engine's token, compared in constant time. The token is never logged.
+
+Defences against a client that misbehaves (or another user of the machine without the token):
+a request is routed and authenticated from its request line and headers *before* its body is
+read, and a body above ``MAX_BODY_BYTES`` is refused with 413 unread; a connection that sends
+nothing for ``idle_timeout`` seconds is closed; at most ``max_connections`` are open at once (more
+are answered 503 and closed); the listen backlog is ``LISTEN_BACKLOG``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hmac
 import itertools
@@ -18,6 +25,7 @@ import platform
 import re
 import socket
 import sys
+import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,7 +55,15 @@ LOCAL_HOST = "127.0.0.1"
 # The Argo version whose API this engine speaks (the spec Hera 7.1 is generated from).
 ARGO_VERSION = "v4.0.5"
 SSE_KEEPALIVE_SECONDS = 15.0
-MAX_BODY_BYTES = 64 * 1024 * 1024
+# The Kubernetes API server's limit on a request body (its MaxRequestBodyBytes): a larger
+# workflow could not be created on a cluster either.
+MAX_BODY_BYTES = 3 * 1024 * 1024
+# The gRPC code the Argo Server answers an over-large message with (ResourceExhausted); the
+# HTTP status is 413, as an HTTP server says it.
+RESOURCE_EXHAUSTED = 8
+IDLE_TIMEOUT_SECONDS = 30.0
+LISTEN_BACKLOG = 128
+MAX_CONNECTIONS = 256
 _END = object()
 
 Query = dict[str, list[str]]
@@ -123,16 +139,49 @@ use <code>%argo_status</code> or <code>run.widget</code> in your notebook to wat
 """
 
 
+class BodyTooLarge(Exception):
+    """A request body above ``MAX_BODY_BYTES`` (answered 413 without reading it)."""
+
+
 class EngineServer(ThreadingHTTPServer):
     """The HTTP server bound to 127.0.0.1, holding the engine and its token."""
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, engine: Engine, token: str, port: int = 0) -> None:
+    def __init__(self, engine: Engine, token: str, port: int = 0, *,
+                 idle_timeout: float = IDLE_TIMEOUT_SECONDS, max_connections: int = MAX_CONNECTIONS) -> None:
         self.engine = engine
         self.token = token
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self._connections = 0
+        self._connections_lock = threading.Lock()
         super().__init__((LOCAL_HOST, port), ApiHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """One thread per connection, up to ``max_connections``; beyond, a 503 and the door."""
+        with self._connections_lock:
+            admitted = self._connections < self.max_connections
+            if admitted:
+                self._connections += 1
+        if admitted:
+            super().process_request(request, client_address)
+            return
+        body = go_json({"code": 14, "message": "too many connections to the local engine"}).encode("utf-8")
+        with contextlib.suppress(OSError):
+            request.settimeout(1.0)
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                            b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections -= 1
 
     @property
     def port(self) -> int:
@@ -152,6 +201,9 @@ class ApiHandler(BaseHTTPRequestHandler):
     server: EngineServer
 
     def setup(self) -> None:
+        # StreamRequestHandler applies ``timeout`` to the socket: a connection that sends nothing
+        # (between requests, or in the middle of one) for that long is closed.
+        self.timeout = self.server.idle_timeout
         super().setup()
         # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and
         # the client's delayed ACK add ~40 ms to every keep-alive request.
@@ -184,30 +236,36 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._dispatch("OPTIONS")
 
     def _dispatch(self, method: str) -> None:
-        try:
-            raw_body = self._read_body()
-        except ApiError as error:
-            self.close_connection = True
-            self._send_error(error)
-            return
+        # Until the body has been read (or there is none), an early answer must close the
+        # connection: the unread body would otherwise be taken for the next request.
+        wants_close = self.close_connection  # parse_request's reading of Connection and the HTTP version
+        self.close_connection = wants_close or self._has_body()
         parts = urlsplit(self.path)
         path = parts.path
         query = parse_qs(parts.query, keep_blank_values=True)
-        if not path.startswith("/api/"):
-            self._send_page(method)
-            return
         try:
+            if not path.startswith("/api/"):
+                self._send_page(method)
+                return
             handler, parameters = self._route(method, path)
             self._authenticate()
+            raw_body = self._read_body()
+            self.close_connection = wants_close
             body = self._decode_body(raw_body) if method in ("POST", "PUT") else {}
             handler(parameters, query, body)
         except ApiError as error:
             self._send_error(error)
-        except (BrokenPipeError, ConnectionResetError):
+        except BodyTooLarge as error:
+            self._send_json({"code": RESOURCE_EXHAUSTED, "message": str(error)}, 413)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as error:  # an engine bug: answer like a Go panic would, keep serving
             traceback.print_exc()
             self._send_error(ApiError(13, f"internal error: {type(error).__name__}"))
+
+    def _has_body(self) -> bool:
+        return (self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+                or self.headers.get("Content-Length", "0").strip() not in ("", "0"))
 
     def _route(self, method: str, path: str) -> tuple[Callable[..., None], dict[str, str]]:
         for route in ROUTES:
@@ -232,6 +290,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             raise ApiError(UNAUTHENTICATED, "Unauthorized")
 
     def _read_body(self) -> bytes:
+        """The request body (called only after authentication); ``BodyTooLarge`` above the limit."""
         length_header = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._read_chunked()
@@ -241,23 +300,28 @@ class ApiHandler(BaseHTTPRequestHandler):
             length = int(length_header)
         except ValueError:
             raise bad_request("invalid Content-Length") from None
+        if length < 0:
+            raise bad_request("invalid Content-Length")
         if length > MAX_BODY_BYTES:
-            raise bad_request("request body too large")
+            raise BodyTooLarge(f"request body too large: {length} bytes, the limit is {MAX_BODY_BYTES}")
         return self.rfile.read(length) if length > 0 else b""
 
     def _read_chunked(self) -> bytes:
         data = bytearray()
         while True:
-            size_line = self.rfile.readline()
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            size_line = self.rfile.readline(1024)
+            try:
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                raise bad_request("invalid chunked request body") from None
             if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
                 return bytes(data)
+            if len(data) + size > MAX_BODY_BYTES:
+                raise BodyTooLarge(f"request body too large: more than {MAX_BODY_BYTES} bytes")
             data.extend(self.rfile.read(size))
-            self.rfile.readline()
-            if len(data) > MAX_BODY_BYTES:
-                raise bad_request("request body too large")
+            self.rfile.readline(1024)
 
     @staticmethod
     def _decode_body(raw: bytes) -> dict[str, Any]:
@@ -282,6 +346,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         if status < 400:
             self._success_headers()
         self.end_headers()
@@ -298,6 +364,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(data)
@@ -462,6 +530,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def make_server(engine: Engine, token: str, port: int = 0) -> EngineServer:
+def make_server(engine: Engine, token: str, port: int = 0, *,
+                idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> EngineServer:
     """An ``EngineServer`` on 127.0.0.1 (port 0 picks a free port)."""
-    return EngineServer(engine, token, port)
+    return EngineServer(engine, token, port, idle_timeout=idle_timeout)
