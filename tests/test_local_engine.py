@@ -608,7 +608,7 @@ path = os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + "/tmp/hera-magics/return"
 os.makedirs(os.path.dirname(path), exist_ok=True)
 open(path, "w").write(json.dumps({"value": os.environ["HERA_MAGICS_INPUT_x"]}) + "\\n")
 open("/home/me/{{pod.name}}.txt".replace("/home/me", os.environ["HERA_MAGICS_PATH_PREFIX"] + "/home/me"), "w").write("shared")
-print(os.getcwd() == os.environ["HERA_MAGICS_PATH_PREFIX"])
+print(os.getcwd() == (os.environ["HERA_MAGICS_PATH_PREFIX"] or "/"))
 """, inputs={"x": "default-x", "y": "default-y"},
         outputs={"parameters": [{"name": "return", "valueFrom": {"path": "/tmp/hera-magics/return"}}]},
         script={"env": [{"name": "HERA_MAGICS_INPUT_x", "value": "{{inputs.parameters.x}}"}],
@@ -775,7 +775,8 @@ def test_ensure_engine_starts_once_and_reuses_the_running_engine(tmp_path, monke
         assert state_file.stat().st_mode & 0o777 == 0o600
         state = read_engine_state()
         assert state == {"url": url, "port": int(url.rstrip("/").rsplit(":", 1)[1]), "token": token,
-                         "pid": state["pid"], "workers": 2, "volumes": {}}
+                         "pid": state["pid"], "workers": 2, "volumes": {},
+                         "filesystemView": state["filesystemView"]}
         assert ensure_engine() == (url, token)  # the same engine, not a second one
         assert read_engine_state()["pid"] == state["pid"]
         answer = requests.get(url + "api/v1/version", headers={"Authorization": f"Bearer {token}"}, timeout=10)

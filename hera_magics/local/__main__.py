@@ -129,6 +129,7 @@ def _status(folder: Path) -> int:
     answering = "answering" if status["answering"] else "NOT answering (stop it and start it again)"
     print(f"local engine {status['url']} (pid {status['pid']}, {answering})\n"
           f"  state folder: {folder}\n  workers: {status['workers']}\n  volumes: {volumes}\n"
+          f"  tasks' own view of the file system: {'yes' if status['filesystem_view'] else 'no'}\n"
           f"  stop it with: {stop_command(folder)}")
     return 0
 
@@ -164,7 +165,13 @@ def _run(arguments: argparse.Namespace, folder: Path) -> int:
     if owner is None:
         return 1
 
-    engine = Engine(folder / "engine", workers=arguments.workers, volumes=dict(arguments.volume))
+    engine = Engine(folder / "engine", workers=arguments.workers, volumes=dict(arguments.volume),
+                    filesystem_view=arguments.filesystem_view)
+    if engine.settings.filesystem_view:
+        print("tasks see the paths they declare through their own view of the file system", file=sys.stderr)
+    else:
+        print(f"tasks run without their own view of the file system ({engine.filesystem_view_problem}): "
+              "declared paths live under $HERA_MAGICS_PATH_PREFIX", file=sys.stderr)
     try:
         server = make_server(engine, token, arguments.port, idle_timeout=arguments.idle_timeout)
     except OSError as error:
@@ -178,6 +185,7 @@ def _run(arguments: argparse.Namespace, folder: Path) -> int:
         "pid": os.getpid(),
         "workers": arguments.workers,
         "volumes": {claim: str(path) for claim, path in arguments.volume},
+        "filesystemView": engine.settings.filesystem_view,
     })
 
     stopping = threading.Event()

@@ -4,7 +4,10 @@ The engine runs as its own detached process (its own session), so a kernel resta
 kills running workflows nor forgets finished ones. A state file ``local-engine.json`` (mode
 0600: it holds the token) in the state folder says where it listens::
 
-    {"url": "http://127.0.0.1:PORT/", "port": PORT, "token": "...", "pid": PID, "workers": N}
+    {"url": "http://127.0.0.1:PORT/", "port": PORT, "token": "...", "pid": PID, "workers": N,
+     "volumes": {CLAIM: FOLDER}, "filesystemView": true}
+
+(``filesystemView``: whether tasks get their own view of the file system, ``pod_filesystem``.)
 
 ``ensure_engine`` reuses the engine of that file when its process is alive and answers
 ``/api/v1/version`` with the token; otherwise it starts a new one with a fresh random token.
@@ -217,14 +220,16 @@ def _is_engine_process(pid: int) -> bool:
 
 def engine_status(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
     """What ``python -m hera_magics.local status`` shows: None when no engine process runs for the
-    state folder, else ``{"url", "pid", "workers", "volumes", "answering"}`` (never the token)."""
+    state folder, else ``{"url", "pid", "workers", "volumes", "filesystem_view", "answering"}``
+    (never the token)."""
     state = read_engine_state(state_dir)
     if not state or not pid_alive(state.get("pid")) or not _is_engine_process(state["pid"]):
         return None
     url, token = state.get("url"), state.get("token")
     answering = isinstance(url, str) and isinstance(token, str) and probe(url, token)
     return {"url": url, "pid": state["pid"], "workers": state.get("workers"),
-            "volumes": dict(state.get("volumes") or {}), "answering": answering}
+            "volumes": dict(state.get("volumes") or {}), "filesystem_view": bool(state.get("filesystemView")),
+            "answering": answering}
 
 
 def stop_command(state_dir: str | os.PathLike[str] | None = None) -> str:

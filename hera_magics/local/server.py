@@ -33,6 +33,18 @@ from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .engine import Engine
+from .naming import namespace_problem, object_name_problem
+from .records import LATEST
+from .schema import (
+    WORKFLOW_CREATE_REQUEST,
+    WORKFLOW_LINT_REQUEST,
+    WORKFLOW_RESUBMIT_REQUEST,
+    WORKFLOW_RETRY_REQUEST,
+    WORKFLOW_STOP_REQUEST,
+    WORKFLOW_TERMINATE_REQUEST,
+    SchemaViolation,
+    checked_body,
+)
 from .selectors import (
     SelectorError,
     filter_fields,
@@ -67,6 +79,14 @@ MAX_CONNECTIONS = 256
 _END = object()
 
 Query = dict[str, list[str]]
+
+# The schema definition of each action's request body (``schema.checked_body``).
+ACTION_REQUESTS = {
+    "stop": WORKFLOW_STOP_REQUEST,
+    "terminate": WORKFLOW_TERMINATE_REQUEST,
+    "retry": WORKFLOW_RETRY_REQUEST,
+    "resubmit": WORKFLOW_RESUBMIT_REQUEST,
+}
 
 
 def _first(query: Query, name: str, default: str | None = None) -> str | None:
@@ -104,6 +124,21 @@ def _cookie(header: str, name: str) -> str | None:
                 value = value[1:-1]
             return unquote(value)
     return None
+
+
+def _check_path_names(parameters: dict[str, str]) -> None:
+    """A namespace or workflow name in the path must be a Kubernetes name: the engine makes file
+    paths of them (``%2Fabs``, ``..`` and 300 characters are refused with 400 before anything)."""
+    namespace = parameters.get("namespace")
+    if namespace is not None and (namespace or "name" in parameters):
+        problem = namespace_problem(namespace)
+        if problem:
+            raise bad_request(problem)
+    name = parameters.get("name")
+    if name is not None and name != LATEST:
+        problem = object_name_problem(name)
+        if problem:
+            raise bad_request(problem)
 
 
 class _Route:
@@ -249,6 +284,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 return
             handler, parameters = self._route(method, path)
             self._authenticate()
+            _check_path_names(parameters)
             raw_body = self._read_body()
             self.close_connection = wants_close
             body = self._decode_body(raw_body) if method in ("POST", "PUT") else {}
@@ -408,13 +444,23 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     # -- workflows -----------------------------------------------------------------------------------
 
+    @staticmethod
+    def _checked(definition: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The body as Argo's schema allows it (nulls dropped), or a 400 naming the wrong field."""
+        try:
+            return checked_body(definition, body)
+        except SchemaViolation as error:
+            raise bad_request(str(error)) from None
+
     def create_workflow(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
+        body = self._checked(WORKFLOW_CREATE_REQUEST, body)
         namespace = parameters["namespace"]
         if body.get("namespace") and body["namespace"] != namespace:
             body = {**body, "namespace": namespace}
         self._send_json(self.server.engine.create(namespace, body))
 
     def lint_workflow(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
+        body = self._checked(WORKFLOW_LINT_REQUEST, body)
         self._send_json(self.server.engine.lint(parameters["namespace"], body))
 
     def get_workflow(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
@@ -461,6 +507,8 @@ class ApiHandler(BaseHTTPRequestHandler):
     def workflow_action(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
         engine = self.server.engine
         namespace, name, action = parameters["namespace"], parameters["name"], parameters["action"]
+        if action in ACTION_REQUESTS:
+            body = self._checked(ACTION_REQUESTS[action], body)
         if action == "stop":
             self._send_json(engine.shutdown(namespace, name, "Stop"))
         elif action == "terminate":

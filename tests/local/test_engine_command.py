@@ -36,7 +36,8 @@ def test_stop_and_status_commands(tmp_path, monkeypatch):
         assert status.returncode == 0, status.stderr
         assert url in status.stdout and str(pid) in status.stdout and "answering" in status.stdout
         assert token not in status.stdout + status.stderr
-        assert engine_status() == {"url": url, "pid": pid, "workers": 2, "volumes": {}, "answering": True}
+        assert engine_status() == {"url": url, "pid": pid, "workers": 2, "volumes": {}, "answering": True,
+                                   "filesystem_view": read_engine_state()["filesystemView"]}
 
         stopped = _command("stop", state_dir=folder, cwd=tmp_path)
         assert stopped.returncode == 0, stopped.stderr
