@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import sys
 from importlib import resources
 from typing import Any
 
@@ -75,10 +76,29 @@ def _definitions() -> dict[str, Any]:
     return definitions
 
 
+def _import_jsonschema() -> Any:
+    """``jsonschema``, imported without the optional ``rfc3987_syntax``.
+
+    jsonschema imports every optional format checker it finds at import time, and
+    rfc3987_syntax compiles some forty grammars then (3 s of CPU, which JupyterLab environments
+    pay because jupyter-events installs it). These checks never look at formats, so the engine
+    hides that one module while jsonschema imports (its ``iri`` format is then unchecked) and
+    puts nothing in its way afterwards.
+    """
+    hidden = "rfc3987_syntax" not in sys.modules
+    if hidden:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # "import" now raises ImportError
+    try:
+        import jsonschema
+    finally:
+        if hidden:
+            del sys.modules["rfc3987_syntax"]
+    return jsonschema
+
+
 @functools.lru_cache(maxsize=None)
 def _validator(definition: str) -> Any:
-    import jsonschema
-
+    jsonschema = _import_jsonschema()
     schema = {"$ref": f"#/definitions/{definition}", "definitions": _definitions()}
     return jsonschema.Draft202012Validator(schema)
 
