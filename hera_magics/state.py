@@ -85,7 +85,8 @@ def check_private_directory(path: Path) -> None:
         raise UnsafeStateFolder(path, f"is a symbolic link (to {target})",
                                 f"set HERA_MAGICS_STATE_DIR={target} if that folder is yours, or remove the link")
     if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeStateFolder(path, "is not a folder", "remove it or choose another folder with $HERA_MAGICS_STATE_DIR")
+        raise UnsafeStateFolder(path, "is not a folder",
+                                "remove it or choose another folder with $HERA_MAGICS_STATE_DIR")
     getuid = getattr(os, "getuid", None)
     if getuid is None:  # pragma: no cover - Windows: no POSIX owner or mode to check
         return

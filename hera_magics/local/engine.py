@@ -46,7 +46,8 @@ from .rerun import reset_for_retry, resubmitted_workflow, set_arguments
 from .selectors import Requirement, field_value, labels_match
 from .store import WorkflowStore
 from .ttl import expires_at
-from .validation import WorkflowInvalid, validate_local_support, validate_workflow
+from .limits import validate_local_support
+from .validation import WorkflowInvalid, validate_workflow
 from .wire import INTERNAL, ApiError, already_exists, bad_request
 
 # How often create tries a new random name before it reports the clash.

@@ -26,8 +26,9 @@ Where the machine does not allow it (macOS, a container whose seccomp profile re
 otherwise go silently wrong (``validation.validate_local_support``).
 
 The engine runs this file as a script in front of the task's command (``view_command``): it
-imports only the standard library, enters the namespaces, builds the view, ``chroot``\\ s into
-it and ``exec``\\ s the command, so the task keeps the pid (and process group) the engine knows.
+imports only the standard library, enters the namespaces, builds the view, changes its root to
+it and then replaces itself with the command (``exec``), so the task keeps the pid and process
+group the engine knows. If the view cannot be built, the task's log says why and it exits 125.
 """
 
 from __future__ import annotations

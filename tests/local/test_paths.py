@@ -124,7 +124,8 @@ def test_template_paths_that_climb_out_stay_in_the_node_folder(which, request):
 def test_a_sub_path_that_leaves_its_volume_is_refused(engine):
     template = shell("main", "true")
     template["container"]["volumeMounts"] = [{"name": "data", "mountPath": "/data", "subPath": "../../etc"}]
-    answer = engine.create(workflow([template], volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "shared"}}]))
+    claim = {"name": "data", "persistentVolumeClaim": {"claimName": "shared"}}
+    answer = engine.create(workflow([template], volumes=[claim]))
     assert answer.status_code == 400
     assert "volumeMounts.data.subPath: Invalid value: \"../../etc\"" in answer.json()["message"]
 

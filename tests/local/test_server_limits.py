@@ -11,7 +11,6 @@ import json
 import shutil
 import socket
 import subprocess
-import time
 
 import pytest
 
