@@ -29,19 +29,19 @@ The engine runs this file as a script in front of the task's command (``view_com
 imports only the standard library, enters the namespaces, builds the view, changes its root to
 it and then replaces itself with the command (``exec``), so the task keeps the pid and process
 group the engine knows. If the view cannot be built, the task's log says why and it exits 125.
+The helper's start-up is most of what a view costs (``bench/filesystem_view.py``), so at module
+level this file imports only what the helper needs; the engine's side imports the rest inside
+its functions, and the view travels on the helper's command line as plain words, not JSON.
+
 """
 
 from __future__ import annotations
 
+# Only what the helper needs (see the module's help): no json, pathlib, subprocess or typing here.
 import ctypes
-import json
 import os
-import shutil
 import stat
-import subprocess
 import sys
-from pathlib import Path
-from typing import Any
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -53,13 +53,42 @@ SETUP_FAILED_EXIT_CODE = 125
 PROBE_TIMEOUT_SECONDS = 20.0
 
 
-def view_command(python: str, spec: dict[str, Any], argv: list[str]) -> list[str]:
-    """``argv`` run inside the view described by ``spec`` (see ``build_view``)."""
-    return [python, "-I", "-S", str(Path(__file__).resolve()), json.dumps(spec, separators=(",", ":")), *argv]
+def view_command(python: str, spec: dict[str, object], argv: list[str]) -> list[str]:
+    """``argv`` run inside the view described by ``spec`` (see ``build_view``).
+
+    The helper's words: root, working folder, then each list as its length followed by its
+    items (``hidden``, ``overlaid``, and ``binds`` as target and folder pairs), then ``argv``.
+    """
+    words = [python, "-I", "-S", os.path.abspath(__file__), str(spec["root"]), str(spec.get("cwd") or "/")]
+    for key in ("hidden", "overlaid"):
+        items = [str(item) for item in spec[key]]  # type: ignore[attr-defined]
+        words += [str(len(items)), *items]
+    binds = [(str(target), str(folder)) for target, folder in spec["binds"]]  # type: ignore[attr-defined]
+    words.append(str(len(binds)))
+    for target, folder in binds:
+        words += [target, folder]
+    return words + list(argv)
 
 
-def view_available(folder: Path, python: str | None = None) -> tuple[bool, str]:
-    """Whether tasks can get their view here, and why not; tried for real in ``folder`` (removed after)."""
+def parse_view_words(words: list[str]) -> tuple[dict[str, object], list[str]]:
+    """The inverse of ``view_command`` after the script's path: (spec, the task's command)."""
+    root, cwd, rest = words[0], words[1], words[2:]
+    spec: dict[str, object] = {"root": root, "cwd": cwd}
+    for key in ("hidden", "overlaid"):
+        count = int(rest[0])
+        spec[key], rest = rest[1:1 + count], rest[1 + count:]
+    count = int(rest[0])
+    pairs = rest[1:1 + 2 * count]
+    spec["binds"] = [[pairs[index], pairs[index + 1]] for index in range(0, len(pairs), 2)]
+    return spec, rest[1 + 2 * count:]
+
+
+def view_available(folder, python: str | None = None) -> tuple[bool, str]:
+    """Whether tasks can get their view here, and why not; tried for real in ``folder`` (a
+    ``pathlib.Path``, removed after)."""
+    import shutil
+    import subprocess
+
     root = folder / "fs"
     try:
         (root / "tmp").mkdir(parents=True, exist_ok=True)
@@ -113,12 +142,17 @@ def enter_namespaces(libc: _Libc) -> None:
     uid, gid = os.getuid(), os.getgid()
     libc.unshare(CLONE_NEWUSER | CLONE_NEWNS)
     try:
-        Path("/proc/self/setgroups").write_text("deny")
+        _write("/proc/self/setgroups", "deny")
     except FileNotFoundError:  # kernels before 3.19 have no setgroups file
         pass
-    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
     libc.mount(None, "/", MS_REC | MS_PRIVATE)
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as file:
+        file.write(text)
 
 
 def _ancestors(path: str) -> list[str]:
@@ -126,7 +160,7 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[:index]) for index in range(len(parts))]
 
 
-def build_view(libc: _Libc, spec: dict[str, Any]) -> None:
+def build_view(libc: _Libc, spec: dict) -> None:
     """Make ``spec["root"]`` the task's ``/`` (see the module's help), then enter it.
 
     ``spec``: ``root`` (the node's folder), ``hidden`` and ``overlaid`` (paths in the view),
@@ -189,8 +223,8 @@ def _show(libc: _Libc, path: str, local: str) -> None:
 
 
 def main(arguments: list[str]) -> int:
-    """``pod_filesystem.py SPEC COMMAND...``: build the view, then become the command."""
-    spec, command = json.loads(arguments[0]), arguments[1:]
+    """``pod_filesystem.py VIEW... COMMAND...``: build the view, then become the command."""
+    spec, command = parse_view_words(arguments)
     try:
         libc = _Libc()
         enter_namespaces(libc)
