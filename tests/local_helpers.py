@@ -89,10 +89,14 @@ class RunningEngine:
 
 
 def start_engine(state_dir: Path, *, token: str = "test-token-0123456789", workers: int = 4,
-                 extra: list[str] | None = None, timeout: float = 60.0) -> RunningEngine:
-    """Start ``python -m hera_magics.local`` and wait for its ready line."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "hera_magics.local", "--port", "0", "--token", token,
+                 extra: list[str] | None = None, timeout: float = 60.0,
+                 prefix: list[str] | None = None) -> RunningEngine:
+    """Start ``python -m hera_magics.local`` and wait for its ready line.
+
+    ``prefix`` goes before the command (a wrapper that execs it, such as ``prlimit ... --``).
+    """
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    command = [*(prefix or []), sys.executable, "-m", "hera_magics.local", "--port", "0", "--token", token,
                "--workers", str(workers), "--state-dir", str(state_dir), *(extra or [])]
     log = open(state_dir / "engine-stderr.log", "ab")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO_ROOT,

@@ -2,7 +2,8 @@
 
 It accepts the same workflows over the same REST API (``/api/v1/...``) and runs their tasks as
 local processes (docs/internals.md describes how). Start it from Python with ``ensure_engine()``,
-or in a terminal with ``python -m hera_magics.local``.
+or in a terminal with ``python -m hera_magics.local``; stop it with ``stop_engine()`` or
+``python -m hera_magics.local stop`` (``status`` says whether it runs).
 
 Modules, from the outside in:
 
@@ -11,10 +12,12 @@ Modules, from the outside in:
   ``queues`` (process slots, the reconcile queue), ``rerun`` (retry and resubmit), ``logs``;
 * ``reconcile`` (one pass over a workflow), ``dag_executor``, ``retries``, ``nodes`` (node
   bookkeeping), ``parameters`` (inputs, globals, task references);
-* ``pod_launch`` (a pod template resolved into a process), ``pods`` (pod threads and their
-  outcome), ``runner`` (one process tree), ``store`` (files on disk);
-* pure helpers: ``validation`` (create-time checks), ``spec``, ``expressions``, ``templating``,
-  ``selectors``, ``naming``, ``wire``.
+* ``pod_launch`` (a pod template resolved into a process), ``pod_filesystem`` (a task's own view
+  of the file system), ``pods`` (pod threads and their outcome), ``runner`` (one process tree),
+  ``store`` (files on disk), ``ttl`` (when a finished workflow is deleted);
+* pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits`` and
+  ``validation`` (create-time checks), ``spec``, ``expressions``, ``templating``, ``selectors``,
+  ``naming``, ``wire``.
 
 From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
 ``graph`` and ``pod.contract``.
@@ -24,7 +27,8 @@ What it runs: DAG templates (nested too) of ``script`` and ``container`` templat
 defaults, workflow arguments, task arguments, output parameters from files, DAG outputs),
 ``outputs.result``/``exitCode``, env, ``workingDir``, retries (limit, policy, backoff), template
 timeouts, the workflow deadline, parallelism (workflow and DAG template), failFast, stop,
-terminate, retry, resubmit, ``emptyDir`` volumes and claims it was given with ``--volume``.
+terminate, retry, resubmit, ``emptyDir`` volumes and claims it was given with ``--volume``,
+``ttlStrategy``, ``workflowMetadata`` labels and annotations.
 
 Where it knowingly differs from Argo:
 
@@ -39,17 +43,22 @@ Where it knowingly differs from Argo:
 * stdout and stderr are separate pipes, as in a container, so their relative order in the log
   is only as good as the timestamps of the reads.
 * ``python`` and ``python3`` as the first word of a command run the engine's own interpreter.
+* Each task sees the machine's file system, with its declared paths (output files, mounts,
+  working folder) and new files in ``/tmp`` kept for its node (``pod_filesystem``); where the
+  machine has no user namespaces, those paths live under ``$HERA_MAGICS_PATH_PREFIX`` instead.
 * Not implemented (refused at create with a 400 naming the field): artifacts, steps, sidecars,
   init containers, exit handlers and hooks, ``withItems``/``withParam``/``withSequence``,
   WorkflowTemplates, resource/suspend/http/data/plugin templates, secrets and config maps,
   ``{{=expression}}`` tags, memoization, synchronization, metrics, daemons, host paths and
-  claims without a ``--volume`` folder. Suspend/resume/set answer 501; there is no
+  claims without a ``--volume`` folder, ``hostAliases``, ``archiveLogs``,
+  ``workflowMetadata.labelsFrom``, the ``ARGO_DEBUG_PAUSE_*`` variables. Suspend/resume/set answer 501; there is no
   ``workflow-events`` watch (poll with ``fields`` instead).
 """
 
 from __future__ import annotations
 
 from ..state import state_directory
-from .launcher import ensure_engine, read_engine_state, running_engine, stop_engine
+from .launcher import ensure_engine, engine_status, read_engine_state, running_engine, stop_command, stop_engine
 
-__all__ = ["ensure_engine", "read_engine_state", "running_engine", "state_directory", "stop_engine"]
+__all__ = ["engine_status", "ensure_engine", "read_engine_state", "running_engine", "state_directory",
+           "stop_command", "stop_engine"]

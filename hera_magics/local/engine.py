@@ -36,6 +36,7 @@ from typing import Any, Iterator
 from ..argo import ERROR, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, rfc3339
 from .logs import LogLine, workflow_logs
 from .naming import dns_friendly, generated_name
+from .pod_filesystem import view_available
 from .pod_launch import PodSettings
 from .pods import Pods, interrupt_leftovers, join
 from .queues import ReconcileQueue
@@ -44,12 +45,15 @@ from .records import WorkflowRecord, WorkflowTable, mark_completed_labels, newes
 from .rerun import reset_for_retry, resubmitted_workflow, set_arguments
 from .selectors import Requirement, field_value, labels_match
 from .store import WorkflowStore
+from .ttl import expires_at
+from .limits import validate_local_support
 from .validation import WorkflowInvalid, validate_workflow
 from .wire import INTERNAL, ApiError, already_exists, bad_request
 
 # How often create tries a new random name before it reports the clash.
 GENERATED_NAME_ATTEMPTS = 100
 DELETE_JOIN_SECONDS = 10.0
+TTL_CHECK_SECONDS = 1.0
 CONTROLLER_JOIN_SECONDS = 2.0
 
 
@@ -57,21 +61,29 @@ class Engine:
     """Workflows in, processes out: the part of Argo's controller the local engine needs."""
 
     def __init__(self, state_dir: Path, *, workers: int, volumes: dict[str, Path] | None = None,
-                 python: str | None = None, base_environment: dict[str, str] | None = None) -> None:
+                 python: str | None = None, base_environment: dict[str, str] | None = None,
+                 filesystem_view: bool = True) -> None:
+        """``filesystem_view``: give each task its own view of the file system where this machine
+        allows it (``pod_filesystem``); ``filesystem_view_problem`` says why not when it does not."""
         self.workers = workers
         self.user = getpass.getuser()
+        self.filesystem_view_problem = "turned off (--no-filesystem-view)"
+        if filesystem_view:
+            filesystem_view, self.filesystem_view_problem = view_available(state_dir / "view-probe", python)
         self.settings = PodSettings(
             store=WorkflowStore(state_dir),
             python=python,
             base_environment=dict(os.environ if base_environment is None else base_environment),
             volumes=dict(volumes or {}),
             host_name=socket.gethostname(),
+            filesystem_view=filesystem_view,
         )
         self.table = WorkflowTable(self.settings.store)
         self._queue = ReconcileQueue()
         self._stopping = threading.Event()
         self.pods = Pods(self.table, self._queue, workers, self._stopping)
         self._controller: threading.Thread | None = None
+        self._ttl_thread: threading.Thread | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -84,6 +96,8 @@ class Engine:
                 self._queue.add(record.key)
         self._controller = threading.Thread(target=self._control_loop, name="controller", daemon=True)
         self._controller.start()
+        self._ttl_thread = threading.Thread(target=self._ttl_loop, name="ttl", daemon=True)
+        self._ttl_thread.start()
 
     def stop(self, grace_seconds: float = 5.0) -> None:
         """Kill every running process tree, record it in the nodes, and stop the controller."""
@@ -110,6 +124,22 @@ class Engine:
                     self._reconcile(record)
                 except Exception as error:  # a bug must not stop every other workflow
                     self._fail_on_bug(record, error)
+
+    def _ttl_loop(self) -> None:
+        """Delete each completed workflow once its ``ttlStrategy`` says so (``ttl``), as Argo's TTL
+        controller does; checked every ``TTL_CHECK_SECONDS``, so also after a restart."""
+        while not self._stopping.wait(TTL_CHECK_SECONDS):
+            now = time.time()
+            with self.table.lock:
+                expired = [record.key for record in self.table
+                           if (expiry := expires_at(record.obj)) is not None and expiry <= now]
+            for namespace, name in expired:
+                try:
+                    self.delete(namespace, name)
+                except ApiError:
+                    pass  # deleted meanwhile
+                except Exception:  # a bug must not stop the TTL thread
+                    traceback.print_exc()
 
     def _reconcile(self, record: WorkflowRecord) -> None:
         """Reconcile one workflow (lock held), save it if it changed, and queue it again if asked."""
@@ -148,6 +178,7 @@ class Engine:
         if given_namespace and given_namespace != namespace:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         metadata["namespace"] = namespace
+        apply_workflow_metadata(workflow)
         try:
             self._validate(workflow)
         except WorkflowInvalid as error:
@@ -164,8 +195,10 @@ class Engine:
             if dry_run:
                 return copy.deepcopy(stored)
             record = WorkflowRecord(namespace, metadata["name"], stored)
-            self.table.add(record)
-            self.table.commit(record)
+            try:
+                self.table.insert(record)
+            except OSError as error:
+                raise save_failed(record.name, error, self.settings.store.root) from None
             self._queue.add(record.key)
             return copy.deepcopy(record.obj)
 
@@ -199,6 +232,7 @@ class Engine:
         return workflow
 
     def _validate(self, workflow: dict[str, Any]) -> None:
+        validate_local_support(workflow, filesystem_view=self.settings.filesystem_view)
         validate_workflow(workflow, volume_claims=self.settings.volumes.keys())
 
     def _label_creator(self, metadata: dict[str, Any]) -> None:
@@ -270,6 +304,26 @@ class Engine:
                 raise bad_request("memoized resubmit is not supported by the local engine")
             workflow = resubmitted_workflow(record, request.get("parameters") or [])
         return self.create(namespace, {"workflow": workflow})
+
+
+def apply_workflow_metadata(workflow: dict[str, Any]) -> None:
+    """Copy ``spec.workflowMetadata``'s labels and annotations onto the workflow, as Argo's
+    controller does when it first runs it (``updateWorkflowMetadata`` in operator.go), so
+    ``{{workflow.labels.X}}`` resolves to them. ``labelsFrom`` is refused at create."""
+    extra = (workflow.get("spec") or {}).get("workflowMetadata")
+    if not isinstance(extra, dict):
+        return
+    metadata = workflow["metadata"]
+    for field in ("labels", "annotations"):
+        if isinstance(extra.get(field), dict) and extra[field]:
+            metadata[field] = {**(metadata.get(field) or {}), **extra[field]}
+
+
+def save_failed(name: str, error: OSError, folder: Path) -> ApiError:
+    """The 500 a create answers when its workflow could not be saved (nothing was created)."""
+    reason = error.strerror or str(error)
+    return ApiError(INTERNAL, f'the local engine could not save workflow "{name}" in {folder}: {reason}; '
+                              "it was not created (free some space or fix the folder, then submit again)")
 
 
 def _selected(record: WorkflowRecord, label_selector: list[Requirement] | None,

@@ -5,11 +5,12 @@ kills running workflows nor forgets finished ones. A state file ``local-engine.j
 0600: it holds the token) in the state folder says where it listens::
 
     {"url": "http://127.0.0.1:PORT/", "port": PORT, "token": "...", "pid": PID, "workers": N,
-     "id": "..."}
+     "volumes": {CLAIM: FOLDER}, "filesystemView": true, "id": "..."}
 
 ``id`` is the engine's identity, made once per state folder (file ``engine-id``) and kept across
 restarts, as its workflows are: the notebook remembers runs by it, not by the port, and finds a
-restarted engine through it.
+restarted engine through it. ``filesystemView``: whether tasks get their own view of the file
+system (``pod_filesystem``).
 
 ``ensure_engine`` reuses the engine of that file when its process is alive and answers
 ``/api/v1/version`` with the token; otherwise it starts a new one with a fresh random token.
@@ -21,6 +22,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LocalEngineError
-from ..state import ensure_private_directory, locked, state_directory, write_private
+from ..state import UnsafeStateFolder, ensure_private_directory, locked, state_directory, write_private
 
 STATE_FILE_NAME = "local-engine.json"
 ENGINE_ID_FILE_NAME = "engine-id"
@@ -146,8 +148,12 @@ def ensure_engine_started(workers: int | None = None,
     ``hidden_variables`` are left out of a new engine's environment (and so of every task's),
     as the Argo token variables always are: the notebook passes a ``--token-var`` variable.
     """
-    folder = state_directory(state_dir)
-    ensure_private_directory(folder)
+    try:
+        folder = state_directory(state_dir)
+        ensure_private_directory(folder)
+    except UnsafeStateFolder as error:
+        raise LocalEngineError(f"the local engine cannot use the state folder {error.path}: it {error.problem}",
+                               hint=error.fix) from None
     with locked(folder / LOCK_FILE_NAME):
         state = running_engine(folder)
         if state is not None:
@@ -235,8 +241,39 @@ def _is_engine_process(pid: int) -> bool:
         return True
 
 
+def engine_status(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """What ``python -m hera_magics.local status`` shows: None when no engine process runs for the
+    state folder, else ``{"url", "pid", "workers", "volumes", "filesystem_view", "answering"}``
+    (never the token)."""
+    state = read_engine_state(state_dir)
+    if not state or not pid_alive(state.get("pid")) or not _is_engine_process(state["pid"]):
+        return None
+    url, token = state.get("url"), state.get("token")
+    answering = isinstance(url, str) and isinstance(token, str) and probe(url, token)
+    return {"url": url, "pid": state["pid"], "workers": state.get("workers"),
+            "volumes": dict(state.get("volumes") or {}), "filesystem_view": bool(state.get("filesystemView")),
+            "answering": answering}
+
+
+def stop_command(state_dir: str | os.PathLike[str] | None = None) -> str:
+    """The shell command that stops the engine of ``state_dir`` with this very interpreter.
+
+    ``sys.executable`` rather than ``python``: the command must work from a terminal where another
+    Python (without hera_magics) comes first on PATH. ``--state-dir`` is added unless it is the
+    default folder of this environment.
+    """
+    words = [sys.executable, "-m", "hera_magics.local", "stop"]
+    if state_dir is not None and state_directory(state_dir) != state_directory():
+        words += ["--state-dir", str(state_directory(state_dir))]
+    return shlex.join(words)
+
+
 def stop_engine(state_dir: str | os.PathLike[str] | None = None, timeout: float = 15.0) -> bool:
-    """Stop the engine of this state folder (its running tasks are killed). True if one ran."""
+    """Stop the engine of this state folder (its running tasks are killed). True if one ran.
+
+    The plain-Python form of ``python -m hera_magics.local stop``; ``stop_command()`` gives that
+    command for this interpreter.
+    """
     folder = state_directory(state_dir)
     state = read_engine_state(folder)
     if not state:

@@ -238,7 +238,7 @@ def collect_output_parameters(declared_parameters: list[dict[str, Any]],
                 entry["value"] = parameter_text(default)
             elif error is None and outcome.exit_code == 0 and outcome.kill_message is None:
                 reason = "is a directory" if isinstance(problem, IsADirectoryError) else "no such file or directory"
-                error = f"failed to save outputs: open {declared['path']}: {reason}"
+                error = f"failed to save outputs: open {declared['path']}: {reason}{declared.get('hint', '')}"
         parameters.append(entry)
     return parameters, error
 

@@ -6,11 +6,20 @@ A ``WorkflowRecord`` is the Workflow object as the API returns it plus what is n
 thread and the pod threads all change workflows only while they hold ``table.lock``, so a reader
 always sees a consistent object. ``commit`` gives a changed object a new ``resourceVersion`` and
 saves it (``store.WorkflowStore``).
+
+Two rules about failed saves (a full disk, a folder that became read-only):
+
+* a new workflow enters the table only once it is saved (``insert``): when the save fails,
+  the error reaches the caller and nothing of the workflow remains, in memory or on disk;
+* a workflow the table already holds keeps running in memory when a save fails (``save``
+  reports it on stderr once and tries again at the next change and at ``save_all``), so a full
+  disk can never stop the controller, a pod's thread, stop or terminate.
 """
 
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -80,6 +89,8 @@ class WorkflowTable:
         self.lock = threading.RLock()
         self._records: dict[WorkflowKey, WorkflowRecord] = {}
         self._resource_version = itertools.count(1)
+        # Records whose last save failed, with the error reported for them.
+        self._unsaved: dict[WorkflowKey, str] = {}
 
     def __contains__(self, key: WorkflowKey) -> bool:
         return key in self._records
@@ -107,18 +118,44 @@ class WorkflowTable:
 
     def remove(self, key: WorkflowKey) -> None:
         del self._records[key]
+        self._unsaved.pop(key, None)
 
     def commit(self, record: WorkflowRecord) -> None:
         """Record a change: new resourceVersion, saved to disk."""
+        self._stamp(record)
+        self.save(record)
+
+    def _stamp(self, record: WorkflowRecord) -> None:
+        """A new resourceVersion, and the metadata in Kubernetes' key order."""
         metadata = record.obj["metadata"]
         metadata["resourceVersion"] = str(next(self._resource_version))
         ordered = {key: metadata[key] for key in METADATA_ORDER if key in metadata}
         ordered.update((key, value) for key, value in metadata.items() if key not in ordered)
         record.obj["metadata"] = ordered
-        self.save(record)
+
+    def insert(self, record: WorkflowRecord) -> None:
+        """Save a new workflow, then add it: a record exists only once it is saved.
+
+        Raises ``OSError`` when the save fails; nothing of the workflow remains then
+        (``WorkflowStore.create``).
+        """
+        self._stamp(record)
+        self.store.create(record.namespace, record.name, record.obj)
+        self.add(record)
 
     def save(self, record: WorkflowRecord) -> None:
-        self.store.save(record.namespace, record.name, record.obj)
+        """Save a workflow the table holds; a failure is reported once, and the save tried again later."""
+        try:
+            self.store.save(record.namespace, record.name, record.obj)
+        except OSError as error:
+            reason = f"{type(error).__name__}: {error}"
+            if self._unsaved.get(record.key) != reason:
+                print(f"the local engine could not save workflow {record.namespace}/{record.name} "
+                      f"(it goes on in memory, the save is tried again at its next change): {reason}",
+                      file=sys.stderr, flush=True)
+            self._unsaved[record.key] = reason
+            return
+        self._unsaved.pop(record.key, None)
 
     def save_all(self) -> None:
         for record in self._records.values():

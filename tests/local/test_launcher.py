@@ -65,6 +65,7 @@ def test_ensure_engine_starts_once_and_reuses_the_running_engine(tmp_path, monke
         state = read_engine_state()
         assert state == {"url": url, "port": int(url.rstrip("/").rsplit(":", 1)[1]), "token": token,
                          "pid": state["pid"], "workers": 2, "volumes": {},
+                         "filesystemView": state["filesystemView"],
                          "id": (folder / "engine-id").read_text().strip()}
         assert ensure_engine() == (url, token)  # the same engine, not a second one
         assert read_engine_state()["pid"] == state["pid"]

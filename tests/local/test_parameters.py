@@ -17,7 +17,7 @@ path = os.environ.get("HERA_MAGICS_PATH_PREFIX", "") + "/tmp/hera-magics/return"
 os.makedirs(os.path.dirname(path), exist_ok=True)
 open(path, "w").write(json.dumps({"value": os.environ["HERA_MAGICS_INPUT_x"]}) + "\\n")
 open("/home/me/{{pod.name}}.txt".replace("/home/me", os.environ["HERA_MAGICS_PATH_PREFIX"] + "/home/me"), "w").write("shared")
-print(os.getcwd() == os.environ["HERA_MAGICS_PATH_PREFIX"])
+print(os.getcwd() == (os.environ["HERA_MAGICS_PATH_PREFIX"] or "/"))
 """, inputs={"x": "default-x", "y": "default-y"},
         outputs={"parameters": [{"name": "return", "valueFrom": {"path": "/tmp/hera-magics/return"}}]},
         script={"env": [{"name": "HERA_MAGICS_INPUT_x", "value": "{{inputs.parameters.x}}"}],
