@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..argo import FINAL_PHASES, LABEL_COMPLETED, LABEL_PHASE, parse_rfc3339
 from .store import WorkflowStore
@@ -80,6 +81,9 @@ class WorkflowTable:
         self.lock = threading.RLock()
         self._records: dict[WorkflowKey, WorkflowRecord] = {}
         self._resource_version = itertools.count(1)
+        # Records changed since their last save (when first changed), and when each was last saved.
+        self._unsaved: dict[WorkflowKey, float] = {}
+        self._last_saved: dict[WorkflowKey, float] = {}
 
     def __contains__(self, key: WorkflowKey) -> bool:
         return key in self._records
@@ -119,6 +123,38 @@ class WorkflowTable:
 
     def save(self, record: WorkflowRecord) -> None:
         self.store.save(record.namespace, record.name, record.obj)
+
+    # -- coalesced saves: the first save at create is synchronous (commit); later changes while
+    # -- a workflow runs are saved at most every few tenths of a second (touch, then flush_due).
+
+    def touch(self, record: WorkflowRecord) -> None:
+        """Record a change to save soon: a new resourceVersion now, the file with ``flush_due``."""
+        record.obj["metadata"]["resourceVersion"] = str(next(self._resource_version))
+        self._unsaved.setdefault(record.key, time.monotonic())
+
+    def flush_due(self, interval: float, before_save: Callable[[WorkflowRecord], None] | None = None) -> None:
+        """Save the records touched at least ``interval`` seconds after their last save (lock held)."""
+        now = time.monotonic()
+        for key in list(self._unsaved):
+            record = self._records.get(key)
+            if record is None:
+                del self._unsaved[key]
+                continue
+            if now - self._last_saved.get(key, 0.0) < interval:
+                continue
+            self.flush(record, before_save)
+
+    def flush(self, record: WorkflowRecord, before_save: Callable[[WorkflowRecord], None] | None = None) -> None:
+        """Save ``record`` now if it has unsaved changes (lock held)."""
+        if self._unsaved.pop(record.key, None) is None:
+            return
+        if before_save is not None:
+            before_save(record)
+        self.save(record)
+        self._last_saved[record.key] = time.monotonic()
+
+    def has_unsaved(self) -> bool:
+        return bool(self._unsaved)
 
     def save_all(self) -> None:
         for record in self._records.values():

@@ -99,11 +99,11 @@ def _add_below(nodes: dict[str, Node], start: str, removed: set[str]) -> None:
 
 
 def _reset_failed_dags(nodes: dict[str, Node], removed: set[str]) -> None:
-    """A failed DAG node that stays runs again; its succeeded tasks are kept."""
+    """A failed DAG (or TaskGroup) node that stays runs again; its succeeded tasks (items) are kept."""
     for node_key, node in nodes.items():
         if node_key in removed:
             continue
-        if node["type"] == "DAG" and node.get("phase") in (FAILED, ERROR):
+        if node["type"] in ("DAG", "TaskGroup") and node.get("phase") in (FAILED, ERROR):
             node["phase"] = RUNNING
             node["finishedAt"] = None
             node.pop("message", None)
