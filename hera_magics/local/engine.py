@@ -59,9 +59,11 @@ DELETE_JOIN_SECONDS = 10.0
 CONTROLLER_JOIN_SECONDS = 2.0
 SAVE_INTERVAL = 0.25
 """Seconds between two saves of a running workflow, at least (coalescing its changes)."""
-SAVE_COST_FACTOR = 20
+SAVE_COST_FACTOR = 100
 """...and at least this many times as long as the last save took, so saving a large workflow
-costs a bounded share of the time (5%), not a share that grows with its size."""
+costs a bounded share of the time (1%), not a share that grows with its size. Reads recompute
+``progress`` under the same rule (a read may see it that much late; saves and the final state
+always have it current)."""
 SAVER_TICK = 0.05
 
 
@@ -87,6 +89,7 @@ class Engine:
         self._saver: threading.Thread | None = None
         self._runtimes: dict[WorkflowKey, WorkflowRuntime] = {}
         self._save_interval = SAVE_INTERVAL
+        self._progress_interval = SAVE_INTERVAL
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -156,15 +159,21 @@ class Engine:
         if runtime is not None:
             runtime.pending_changes.append(node_id)
 
-    def _materialize(self, record: WorkflowRecord) -> None:
-        """Bring the fields derived from the nodes (``progress``, conditions) up to date (lock held)."""
+    def _materialize(self, record: WorkflowRecord, *, force: bool = True) -> None:
+        """Bring the fields derived from the nodes (``progress``, conditions) up to date (lock held).
+
+        Unless ``force``d, not more often than ``_progress_interval`` (for reads while it runs)."""
         runtime = self._runtimes.get(record.key)
         if runtime is None:
             return
         runtime.take_pending_changes()
-        if runtime.progress_stale:
-            runtime.progress_stale = False
-            refresh_progress(record.status, runtime.counters.running_pods)
+        now = time.monotonic()
+        if not runtime.progress_stale or (not force and now - runtime.progress_refreshed < self._progress_interval):
+            return
+        runtime.progress_stale = False
+        refresh_progress(record.status, runtime.counters.running_pods)
+        runtime.progress_refreshed = now
+        self._progress_interval = max(SAVE_INTERVAL, SAVE_COST_FACTOR * (time.monotonic() - now))
 
     def _save_loop(self) -> None:
         """Save the workflows that changed, each at most every ``_save_interval`` seconds."""
@@ -173,9 +182,10 @@ class Engine:
                 if not self.table.has_unsaved():
                     continue
                 started = time.perf_counter()
-                self.table.flush_due(self._save_interval, before_save=self._materialize)
+                saved = self.table.flush_due(self._save_interval, before_save=self._materialize)
                 spent = time.perf_counter() - started
-            self._save_interval = max(SAVE_INTERVAL, SAVE_COST_FACTOR * spent)
+            if saved:
+                self._save_interval = max(SAVE_INTERVAL, SAVE_COST_FACTOR * spent / saved)
 
     def _fail_on_bug(self, record: WorkflowRecord, error: Exception) -> None:
         traceback.print_exc()
@@ -264,7 +274,7 @@ class Engine:
         """A copy of the workflow (only ``fields``, Argo's field filter, when given)."""
         with self.table.lock:
             record = self.table.find(namespace, name)
-            self._materialize(record)
+            self._materialize(record, force=False)
             return filter_fields(record.obj, fields)
 
     def list(self, namespace: str | None, *, label_selector: list[Requirement] | None = None,
@@ -275,7 +285,7 @@ class Engine:
             for record in self.table:
                 if (not namespace or record.namespace == namespace) and _selected(record, label_selector,
                                                                                    field_selector):
-                    self._materialize(record)
+                    self._materialize(record, force=False)
                     items.append(copy.deepcopy(record.obj))
         return newest_first(items)
 

@@ -1,8 +1,8 @@
 """Pod lifecycle: a Pod node from creation to its final phase, each on its own thread.
 
-A reconcile creates a Pod node (``Pending``) and hands its ``PodPlan`` to ``Pods.start``. The
-pod's thread then waits for one of the ``--workers`` process slots (the node stays ``Pending``),
-prepares the node's folders, starts the process tree (``runner.PodProcess``) and marks the node
+A reconcile creates a Pod node (``Pending``) and hands its ``PodPlan`` to ``Pods.start``. It
+waits in line for one of the ``--workers`` process slots (the node stays ``Pending``); then its
+own thread prepares the node's folders, starts the process tree (``runner.PodProcess``) and marks the node
 ``Running``, waits, reads the output parameters from their files and writes the outcome into the
 node; then the workflow is reconciled again. Stop, terminate, deadlines and delete kill the tree
 (``kill_node``) or cancel a pod still waiting for a slot.
@@ -58,13 +58,18 @@ class Pods:
         self.stopping = stopping
         # Told (lock held) the workflow and node id of every node a pod thread changed.
         self.notify = notify or (lambda key, node_id: None)
-        self._slots = SlotPool(workers)
+        self._slots: SlotPool[ActivePod] = SlotPool(workers, self._launch, lambda active: active.cancelled.is_set())
         self._active: dict[tuple[WorkflowKey, str], ActivePod] = {}
 
     # -- asked by the reconcile (with the table's lock held) -----------------------------------------
 
     def start(self, active: ActivePod) -> None:
+        """Run the pod when one of the process slots is free (its node stays Pending until then)."""
         self._active[(active.key, active.node_id)] = active
+        self._slots.submit(active)
+
+    def _launch(self, active: ActivePod) -> None:
+        """The pod got a slot: its own thread runs it and gives the slot back."""
         thread = threading.Thread(target=self._run, args=(active,), daemon=True, name=f"pod-{active.node_id}")
         active.thread = thread
         thread.start()
@@ -109,8 +114,6 @@ class Pods:
     # -- the pod's own thread -----------------------------------------------------------------------
 
     def _run(self, active: ActivePod) -> None:
-        if not self._slots.acquire(active.cancelled):
-            return
         try:
             try:
                 active.plan.folders.prepare()

@@ -132,9 +132,11 @@ class WorkflowTable:
         record.obj["metadata"]["resourceVersion"] = str(next(self._resource_version))
         self._unsaved.setdefault(record.key, time.monotonic())
 
-    def flush_due(self, interval: float, before_save: Callable[[WorkflowRecord], None] | None = None) -> None:
-        """Save the records touched at least ``interval`` seconds after their last save (lock held)."""
+    def flush_due(self, interval: float, before_save: Callable[[WorkflowRecord], None] | None = None) -> int:
+        """Save the records touched at least ``interval`` seconds after their last save (lock
+        held); how many were saved."""
         now = time.monotonic()
+        saved = 0
         for key in list(self._unsaved):
             record = self._records.get(key)
             if record is None:
@@ -143,6 +145,8 @@ class WorkflowTable:
             if now - self._last_saved.get(key, 0.0) < interval:
                 continue
             self.flush(record, before_save)
+            saved += 1
+        return saved
 
     def flush(self, record: WorkflowRecord, before_save: Callable[[WorkflowRecord], None] | None = None) -> None:
         """Save ``record`` now if it has unsaved changes (lock held)."""

@@ -70,6 +70,7 @@ class WorkflowRuntime:
         # Set whenever a node changes: there is something to save, progress to recompute.
         self.changed = False
         self.progress_stale = True
+        self.progress_refreshed = 0.0
         # The stop reason whose kills were already done.
         self.stop_handled: str | None = None
         self.root_unit: Unit | None = None
