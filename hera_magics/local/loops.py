@@ -108,6 +108,13 @@ def go_json_error(text: str, error: json.JSONDecodeError) -> str:
     if position >= len(text):
         return "unexpected end of JSON input"
     character = text[position]
+    for word in ("null", "true", "false"):
+        if character == word[0]:
+            for offset, expected in enumerate(word):
+                if position + offset >= len(text):
+                    return "unexpected end of JSON input"
+                if text[position + offset] != expected:
+                    return f"invalid character '{text[position + offset]}' in literal {word} (expecting '{expected}')"
     if error.msg.startswith("Extra data"):
         return f"invalid character '{character}' after top-level value"
     if error.msg.startswith("Expecting value"):
