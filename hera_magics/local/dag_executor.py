@@ -51,6 +51,7 @@ from .parameters import (
     dag_outputs,
     input_variables,
     parameter_text,
+    resolve_task_arguments,
     task_field_value,
     task_reference,
 )
@@ -236,7 +237,7 @@ class DagRun:
     # -- advancing ----------------------------------------------------------------------------------------
 
     def advance(self, operation: Operation) -> None:
-        if is_fulfilled(self.node):
+        if is_fulfilled(self.node) or self._enclosing_dag_done():
             return
         stopping = operation.stopping(self.on_exit)
         if not stopping and self._fail_fast_tripped(operation):
@@ -250,6 +251,19 @@ class DagRun:
                 self._complete_group(self.completed_groups.popleft())
             self._start_pending(operation)
         self._maybe_complete(operation, stopping)
+
+    def _enclosing_dag_done(self) -> bool:
+        """An enclosing DAG already finished (its template failFast): Argo never visits this DAG
+        again, so it starts nothing more (its running pods still end)."""
+        boundary = self.node.get("boundaryID")
+        while boundary:
+            enclosing = self.runtime.nodes.get(boundary)
+            if enclosing is None:
+                return False
+            if is_fulfilled(enclosing):
+                return True
+            boundary = enclosing.get("boundaryID")
+        return False
 
     def _fail_fast_tripped(self, operation: Operation) -> bool:
         """Template-level ``failFast`` (``checkParallelism``): after a failed child nothing starts,
@@ -413,7 +427,7 @@ class DagRun:
                         raise ResolutionError(f"Invalid 'when' expression '{when}': {error}") from None
                 if proceed is False:
                     return Resolution({}, when, False, _raw_loop(task))
-            arguments = _substitute_arguments(task, lookup)
+            arguments = resolve_task_arguments(task, lookup)
             loop = _substitute_loop(task, lookup)
         except UnresolvedReference as error:
             raise ResolutionError(str(error)) from None
@@ -452,7 +466,7 @@ class DagRun:
                 entry.phase, entry.message = SKIPPED, f"when '{resolution.when}' evaluated false"
                 continue
             try:
-                entry.arguments = _substitute_arguments({"arguments": resolution.arguments}, lookup)
+                entry.arguments = resolve_task_arguments({"arguments": resolution.arguments}, lookup)
                 when = substitute(str(resolution.when), lookup) if resolution.when else None
             except (UnresolvedReference, ExpressionTag) as error:
                 raise ResolutionError(str(error)) from None
@@ -616,20 +630,6 @@ def _append_child(parent: Node, child_id: str) -> None:
     """Add a child that is new to ``parent`` (a node is connected once, when it is created: no
     search through a fan-out's thousands of children)."""
     parent.setdefault("children", []).append(child_id)
-
-
-def _substitute_arguments(task: dict[str, Any], lookup: Callable[[str], str | None]) -> dict[str, Any]:
-    """The task's ``arguments`` with each parameter value substituted."""
-    arguments = dict(task.get("arguments") or {})
-    parameters = []
-    for parameter in arguments.get("parameters") or []:
-        parameter = dict(parameter)
-        if parameter.get("value") is not None:
-            parameter["value"] = substitute(parameter_text(parameter["value"]), lookup)
-        parameters.append(parameter)
-    if parameters:
-        arguments["parameters"] = parameters
-    return arguments
 
 
 def _substitute_loop(task: dict[str, Any], lookup: Callable[[str], str | None]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ Argo's counterparts, in argoproj/argo-workflows: ``initializeNode``, ``markNodeP
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any, Callable, Iterator
 
@@ -36,21 +35,11 @@ MAX_RECURSION_DEPTH = 100
 
 # Node types that are where a dependent task hangs itself in the graph (``getOutboundNodes``).
 _LEAF_TYPES = ("Pod", "Skipped", "Suspend", "HTTP", "Plugin")
-_ATTEMPT_SUFFIX = re.compile(r"\(\d+\)$")
 
 
 def attempt_name(name: str, index: int) -> str:
     """The name of attempt ``index`` of a Retry node (or its display name): ``name(index)``."""
     return f"{name}({index})"
-
-
-def has_attempt_suffix(name: str) -> bool:
-    return _ATTEMPT_SUFFIX.search(name) is not None
-
-
-def without_attempt_suffix(name: str) -> str:
-    """``task(2)`` -> ``task``: the task an attempt belongs to."""
-    return _ATTEMPT_SUFFIX.sub("", name)
 
 
 def task_name_of(node_name: str) -> str:

@@ -121,11 +121,6 @@ def result_referenced_tasks(dag_template: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(first or second for first, second in _RESULT_REFERENCE.findall(text))
 
 
-def result_referenced(dag_template: Mapping[str, Any], task_name: str) -> bool:
-    """Argo captures a task's stdout as ``outputs.result`` only when its DAG mentions it."""
-    return task_name in result_referenced_tasks(dag_template)
-
-
 @dataclass(frozen=True)
 class DagPlan:
     """A DAG template read once: its tasks, their dependencies both ways, and its options.
@@ -201,7 +196,6 @@ __all__ = [
     "dag_targets",
     "dag_tasks",
     "is_pod_template",
-    "result_referenced",
     "result_referenced_tasks",
     "task_dependencies",
     "task_depends",

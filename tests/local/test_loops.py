@@ -274,3 +274,31 @@ while not os.path.exists({str(gate)!r}):
     assert nodes["work(1:2)"]["phase"] == nodes["work(2:3)"]["phase"] == "Succeeded"
     assert nodes["work"]["phase"] == "Error" and done["status"]["phase"] == "Error"
     assert "Traceback" not in Path(state, "engine-stderr.log").read_text()
+
+
+def test_retry_reruns_only_the_failed_items(engine, tmp_path):
+    # The retry action (FormulateRetryWorkflow) removes failed nodes and resets failed DAG and
+    # TaskGroup nodes; the map runs again with only its failed item, and its dependent.
+    flag = tmp_path / "fixed"
+    flaky = python_script("flaky", f"""import os, sys
+n = int('{{{{inputs.parameters.n}}}}')
+print(n * 10)
+sys.exit(3 if n == 3 and not os.path.exists({str(flag)!r}) else 0)
+""", inputs=["n"])
+    main = dag([
+        task("work", "flaky", arguments={"n": "{{item}}"}, withItems=[1, 2, 3]),
+        task("report", "show", depends="work", arguments={"value": "{{tasks.work.outputs.result}}"}),
+    ])
+    name = engine.submit(workflow([main, flaky, show()]))
+    first = engine.wait(name)
+    assert first["status"]["phase"] == "Failed"
+    kept = nodes_by_display_name(first)["work(0:1)"]
+    flag.touch()
+    assert engine.request("PUT", f"api/v1/workflows/argo/{name}/retry", json={}).status_code == 200
+    done = engine.wait_until(name, lambda wf: wf["status"].get("phase") in ("Succeeded", "Failed", "Error")
+                             and wf["status"].get("finishedAt"), what="the retried run to end")
+    nodes = nodes_by_display_name(done)
+    assert done["status"]["phase"] == "Succeeded"
+    assert nodes["work(0:1)"] == {**kept, "children": nodes["work(0:1)"]["children"]}  # kept as it was
+    assert nodes["work"]["phase"] == "Succeeded" and len(nodes["work"]["children"]) == 3
+    assert nodes["report"]["inputs"]["parameters"][0]["value"] == "[10,20,30]"
