@@ -99,6 +99,7 @@ class Engine:
         for record in self.table.load():
             if not record.completed:
                 interrupt_leftovers(self.settings.store, record, now)
+                self.table.touch(record)
                 self._queue.add(record.key)
         self._controller = threading.Thread(target=self._control_loop, name="controller", daemon=True)
         self._controller.start()

@@ -11,16 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from ..local_helpers import dag, nodes_by_display_name, python_script, shell, start_engine, task, workflow
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    running = start_engine(tmp_path_factory.mktemp("engine"), workers=4)
-    yield running
-    running.stop()
+from ..local_helpers import dag, nodes_by_display_name, python_script, shell, task, workflow
 
 
 def show() -> dict:

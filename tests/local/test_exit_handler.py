@@ -15,14 +15,7 @@ import pytest
 
 from hera_magics.argo import pod_name
 
-from ..local_helpers import dag, nodes_by_display_name, python_script, shell, start_engine, task, workflow
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    running = start_engine(tmp_path_factory.mktemp("engine"), workers=4)
-    yield running
-    running.stop()
+from ..local_helpers import dag, nodes_by_display_name, python_script, shell, task, workflow
 
 
 def notify() -> dict:

@@ -7,16 +7,7 @@ sizes with real processes are in ``bench/scaling.py``.
 
 from __future__ import annotations
 
-import pytest
-
-from ..local_helpers import dag, nodes_by_display_name, shell, start_engine, task, workflow
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    running = start_engine(tmp_path_factory.mktemp("engine"), workers=2)
-    yield running
-    running.stop()
+from ..local_helpers import dag, nodes_by_display_name, shell, task, workflow
 
 
 def test_a_task_that_depends_on_two_thousand_others_is_accepted_and_runs(engine):
