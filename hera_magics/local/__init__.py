@@ -9,8 +9,12 @@ Modules, from the outside in:
 * ``launcher`` (state file, start/stop), ``__main__`` (the process), ``server`` (HTTP);
 * ``engine`` (the API calls and the controller thread), ``records`` (the workflows it knows),
   ``queues`` (process slots, the reconcile queue), ``rerun`` (retry and resubmit), ``logs``;
-* ``reconcile`` (one pass over a workflow), ``dag_executor``, ``retries``, ``nodes`` (node
-  bookkeeping), ``parameters`` (inputs, globals, task references);
+* ``reconcile`` (one reconcile: the nodes that changed in, the next nodes out), ``runtime``
+  (what a running workflow keeps between events), ``counters`` (active pods and children,
+  failures, per DAG), ``dag_executor`` (a DAG node's dependents index, unmet counts, ready
+  tasks, loops), ``retries`` (a Retry node), ``exit_handler`` (root, ``onExit``, final phase),
+  ``nodes`` (node bookkeeping, ``progress``), ``parameters`` (inputs, globals, task references),
+  ``loops`` (items, node names, aggregated outputs);
 * ``pod_launch`` (a pod template resolved into a process), ``pods`` (pod threads and their
   outcome), ``runner`` (one process tree), ``store`` (files on disk);
 * pure helpers: ``validation`` (create-time checks), ``spec``, ``expressions``, ``templating``,

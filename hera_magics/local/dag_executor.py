@@ -91,6 +91,7 @@ class Group:
     node: Node
     item_ids: list[str]
     fulfilled: int = 0
+    running: int = 0  # items created and not fulfilled
     aggregated: dict[str, str] | None = None
 
 
@@ -205,6 +206,7 @@ class DagRun:
             elif is_fulfilled(existing):
                 group.fulfilled += 1
             else:
+                group.running += 1
                 adopt.append((existing, (ITEM, name)))
         if group.item_ids and group.fulfilled == len(group.item_ids):
             self.completed_groups.append(name)
@@ -214,8 +216,11 @@ class DagRun:
     def child_event(self, node: Node, key: Any, created: bool, fulfilled: bool) -> None:
         kind, name = key
         if kind == ITEM:
+            group = self.groups[name]
+            if created and not fulfilled:
+                group.running += 1
             if fulfilled:
-                group = self.groups[name]
+                group.running -= 0 if created else 1
                 group.fulfilled += 1
                 if group.fulfilled == len(group.item_ids):
                     self.completed_groups.append(name)
@@ -533,8 +538,17 @@ class DagRun:
     # -- completing the DAG ---------------------------------------------------------------------------------
 
     def _maybe_complete(self, operation: Operation, stopping: bool) -> None:
-        """Complete the DAG once none of its task nodes is open and nothing is left to start."""
-        if is_fulfilled(self.node) or self.open > 0 or self.completed_groups:
+        """Complete the DAG once none of its task nodes is open and nothing is left to start.
+
+        When stopping, a TaskGroup whose remaining items never started does not hold the DAG
+        (Argo fails the DAG and leaves such a group Running)."""
+        if is_fulfilled(self.node) or self.completed_groups:
+            return
+        open_nodes = self.open
+        if stopping:
+            open_nodes -= sum(1 for group in self.groups.values()
+                              if group.running == 0 and not is_fulfilled(group.node))
+        if open_nodes > 0:
             return
         if not stopping:
             if self.ready:

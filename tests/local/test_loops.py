@@ -293,3 +293,20 @@ sys.exit(3 if n == 3 and not os.path.exists({str(flag)!r}) else 0)
     assert nodes["work(0:1)"] == {**kept, "children": nodes["work(0:1)"]["children"]}  # kept as it was
     assert nodes["work"]["phase"] == "Succeeded" and len(nodes["work"]["children"]) == 3
     assert nodes["report"]["inputs"]["parameters"][0]["value"] == "[10,20,30]"
+
+
+def test_stopping_a_map_leaves_the_items_that_never_started(engine, tmp_path):
+    # Stop: running items are killed, items not yet started never are; the DAG fails at once
+    # (assessDAGPhase with isShutdown) and, as in Argo, the TaskGroup is left as it was.
+    started = tmp_path / "started"
+    busy = shell("busy", f"touch {started}; sleep 30")
+    main = dag([task("work", "busy", withItems=[1, 2, 3])], parallelism=1)
+    name = engine.submit(workflow([main, busy]))
+    wait_for(started.exists, what="the first item to start")
+    assert engine.request("PUT", f"api/v1/workflows/argo/{name}/stop", json={}).status_code == 200
+    done = engine.wait(name)
+    nodes = nodes_by_display_name(done)
+    assert done["status"]["phase"] == "Failed"
+    assert nodes["work(0:1)"]["phase"] == "Failed"
+    assert "work(1:2)" not in nodes and "work(2:3)" not in nodes
+    assert nodes[name]["phase"] == "Failed" and nodes["work"]["phase"] == "Running"
