@@ -20,7 +20,6 @@ from typing import Any, Callable
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 READY_PREFIX = "hera-magics local engine listening on "
 
@@ -187,3 +186,22 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def error_of(answer: requests.Response) -> tuple[int, int, str]:
+    """(HTTP status, gRPC code, message) of an error answer, whose body must be exactly Argo's two keys."""
+    body = answer.json()
+    assert set(body) == {"code", "message"}, body
+    return answer.status_code, body["code"], body["message"]
+
+
+def busy_workflow(child_pid_file: Path) -> dict:
+    """One task that starts a child process (sleep 60), records its pid, and waits for it."""
+    return workflow([dag([task("busy", "busy")]), shell("busy", f"sleep 60 & echo $! > {child_pid_file}; wait")])
+
+
+def started_child(child_pid_file: Path) -> int:
+    wait_for(lambda: child_pid_file.exists() and child_pid_file.read_text().strip(), what="the child's pid")
+    child = int(child_pid_file.read_text())
+    assert not process_gone(child)
+    return child

@@ -4,7 +4,12 @@ The engine runs as its own detached process (its own session), so a kernel resta
 kills running workflows nor forgets finished ones. A state file ``local-engine.json`` (mode
 0600: it holds the token) in the state folder says where it listens::
 
-    {"url": "http://127.0.0.1:PORT/", "port": PORT, "token": "...", "pid": PID, "workers": N}
+    {"url": "http://127.0.0.1:PORT/", "port": PORT, "token": "...", "pid": PID, "workers": N,
+     "id": "..."}
+
+``id`` is the engine's identity, made once per state folder (file ``engine-id``) and kept across
+restarts, as its workflows are: the notebook remembers runs by it, not by the port, and finds a
+restarted engine through it.
 
 ``ensure_engine`` reuses the engine of that file when its process is alive and answers
 ``/api/v1/version`` with the token; otherwise it starts a new one with a fresh random token.
@@ -29,6 +34,7 @@ from ..errors import LocalEngineError
 from ..state import ensure_private_directory, locked, state_directory, write_private
 
 STATE_FILE_NAME = "local-engine.json"
+ENGINE_ID_FILE_NAME = "engine-id"
 LOG_FILE_NAME = "local-engine.log"
 LOCK_FILE_NAME = "local-engine.lock"
 # ``python -m hera_magics.local`` also accepts its token from this variable; ``ensure_engine``
@@ -56,11 +62,23 @@ def read_engine_state(state_dir: str | os.PathLike[str] | None = None) -> dict[s
     return state if isinstance(state, dict) else None
 
 
+def engine_id(state_dir: Path) -> str:
+    """The identity of the engine of ``state_dir``: made the first time, the same after restarts."""
+    path = state_dir / ENGINE_ID_FILE_NAME
+    with contextlib.suppress(OSError):
+        existing = path.read_text(encoding="utf-8").strip()
+        if existing:
+            return existing
+    identity = secrets.token_hex(8)
+    write_private(path, identity + "\n")
+    return identity
+
+
 def write_engine_state(state_dir: Path, state: dict[str, Any]) -> Path:
-    """Write the state file with mode 0600 (it holds the token)."""
+    """Write the state file with mode 0600 (it holds the token), with the engine's ``id``."""
     ensure_private_directory(state_dir)
     path = state_dir / STATE_FILE_NAME
-    write_private(path, json.dumps(state, indent=2))
+    write_private(path, json.dumps({**state, "id": engine_id(state_dir)}, indent=2))
     return path
 
 
@@ -121,29 +139,36 @@ def ensure_engine(workers: int | None = None,
 
 def ensure_engine_started(workers: int | None = None,
                           state_dir: str | os.PathLike[str] | None = None,
-                          volumes: dict[str, str | os.PathLike[str]] | None = None) -> tuple[str, str, bool]:
-    """Like ``ensure_engine``, plus whether the engine was started now (False: reused)."""
+                          volumes: dict[str, str | os.PathLike[str]] | None = None,
+                          hidden_variables: tuple[str, ...] = ()) -> tuple[str, str, bool]:
+    """Like ``ensure_engine``, plus whether the engine was started now (False: reused).
+
+    ``hidden_variables`` are left out of a new engine's environment (and so of every task's),
+    as the Argo token variables always are: the notebook passes a ``--token-var`` variable.
+    """
     folder = state_directory(state_dir)
     ensure_private_directory(folder)
     with locked(folder / LOCK_FILE_NAME):
         state = running_engine(folder)
         if state is not None:
             return state["url"], state["token"], False
-        url, token = _start_engine(folder, workers or default_workers(), volumes or {})
+        url, token = _start_engine(folder, workers or default_workers(), volumes or {}, hidden_variables)
         return url, token, True
 
 
-def engine_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+def engine_environment(environ: dict[str, str] | None = None,
+                       hidden_variables: tuple[str, ...] = ()) -> dict[str, str]:
     """The environment the engine (and so every local task) starts with: no token of any kind."""
     environment = dict(os.environ if environ is None else environ)
-    for name in (TOKEN_VARIABLE, *ARGO_TOKEN_VARIABLES):
+    for name in (TOKEN_VARIABLE, *ARGO_TOKEN_VARIABLES, *hidden_variables):
         environment.pop(name, None)
     return environment
 
 
-def _start_engine(folder: Path, workers: int, volumes: dict[str, str | os.PathLike[str]]) -> tuple[str, str]:
+def _start_engine(folder: Path, workers: int, volumes: dict[str, str | os.PathLike[str]],
+                  hidden_variables: tuple[str, ...] = ()) -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    environment = engine_environment()
+    environment = engine_environment(hidden_variables=hidden_variables)
     environment["PYTHONUNBUFFERED"] = "1"
     # The engine starts in the state folder: make sure it imports this very hera_magics even
     # when the kernel found it through its working folder rather than an installation.

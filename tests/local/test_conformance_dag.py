@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..local_helpers import dag, nodes_by_display_name, python_script, shell, task, workflow
+from tests.local_helpers import dag, nodes_by_display_name, python_script, shell, task, workflow
+from tests.local.test_dag_executor import _fail_fast_workflow
 
 
 def show() -> dict:
@@ -70,17 +71,11 @@ def test_an_independent_branch_runs_after_another_failed(engine):
 
 
 def _template_fail_fast(tmp_path: Path, fail_fast: bool | None) -> dict:
-    gate = tmp_path / "failed"
-    main = dag([task("bad", "bad"), task("slow", "slow"), task("later", "quick", depends="slow")])
+    """bad fails while slow runs; later (after slow) becomes ready after the failure."""
+    document = _fail_fast_workflow(tmp_path, None)
     if fail_fast is not None:
-        main["failFast"] = fail_fast
-    return workflow([
-        main,
-        shell("bad", f"touch {gate}; exit 1"),
-        # slow ends only after bad failed, so "later" becomes ready after the failure.
-        shell("slow", f"while [ ! -e {gate} ]; do sleep 0.02; done; sleep 0.3"),
-        shell("quick", "true"),
-    ])
+        document["spec"]["templates"][0]["failFast"] = fail_fast
+    return document
 
 
 def test_template_fail_fast_starts_nothing_after_a_failed_child(engine, tmp_path):
@@ -94,7 +89,7 @@ def test_template_fail_fast_starts_nothing_after_a_failed_child(engine, tmp_path
     assert done["status"]["message"] == message
     assert nodes[done["metadata"]["name"]]["message"] == message
     assert nodes["slow"]["phase"] == "Succeeded"  # running when bad failed: it finishes
-    assert "later" not in nodes
+    assert "after" not in nodes
 
 
 def test_template_fail_fast_false_is_argos_default(engine, tmp_path):
@@ -102,7 +97,7 @@ def test_template_fail_fast_false_is_argos_default(engine, tmp_path):
     done = engine.wait(engine.submit(_template_fail_fast(tmp_path, False)))
     nodes = nodes_by_display_name(done)
     assert done["status"]["phase"] == "Failed" and "message" not in nodes[done["metadata"]["name"]]
-    assert nodes["later"]["phase"] == "Succeeded"
+    assert nodes["after"]["phase"] == "Succeeded"
 
 
 # -- (3) dag.target ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 
 from hera_magics.argo import pod_name
 
-from ..local_helpers import dag, nodes_by_display_name, python_script, shell, task, workflow
+from tests.local_helpers import dag, nodes_by_display_name, python_script, shell, task, workflow
 
 
 def notify() -> dict:

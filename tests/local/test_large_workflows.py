@@ -7,7 +7,7 @@ sizes with real processes are in ``bench/scaling.py``.
 
 from __future__ import annotations
 
-from ..local_helpers import dag, nodes_by_display_name, shell, task, workflow
+from tests.local_helpers import dag, nodes_by_display_name, shell, task, workflow
 
 
 def test_a_task_that_depends_on_two_thousand_others_is_accepted_and_runs(engine):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..local_helpers import dag, nodes_by_display_name, python_script, shell, start_engine, task, wait_for, workflow
+from tests.local_helpers import dag, nodes_by_display_name, python_script, shell, start_engine, task, wait_for, workflow
 
 
 def square(name: str = "square") -> dict:

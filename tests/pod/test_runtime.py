@@ -1,4 +1,6 @@
-"""The pod runtime as Python (imported and called), and as shipped: once per workflow, in any Python 3."""
+"""The pod runtime (hera_magics.pod.runtime) as Python (imported and called), its shipped text, and
+the generated scripts in every Python 3 this machine has. How compile ships it, once per workflow,
+is tested in tests/test_compile.py."""
 
 from __future__ import annotations
 
@@ -11,12 +13,10 @@ import traceback
 from pathlib import Path
 
 import pytest
-import yaml
 
 from hera_magics.capture import capture_cell
-from hera_magics.compile import RUNTIME_PLACEHOLDER, build_workflow, runtime_loader, runtime_source
-from hera_magics.dag import evaluate
-from hera_magics.options import parse_task_options, parse_workflow_options
+from hera_magics.compile import runtime_loader, runtime_source
+from hera_magics.options import parse_task_options
 from hera_magics.pod import runtime
 from hera_magics.pod.contract import (
     DATA_DIR_VARIABLE,
@@ -27,11 +27,10 @@ from hera_magics.pod.contract import (
     PATH_PREFIX_VARIABLE,
     PYTHON_DEFAULT_MARKER,
     RETURN_PATH,
-    RUNTIME_PARAMETER,
     WORKFLOW_VARIABLE,
 )
 from hera_magics.pod.datafiles import load_value, save_value
-from tests.test_capture import run_like_a_pod, template_of
+from tests.pod_helpers import run_like_a_pod, template_of
 
 
 @pytest.fixture
@@ -246,84 +245,6 @@ def test_the_shipped_runtime_is_safe_for_argo_s_substitution(data_files):
                  if inspect.isfunction(value) and value.__module__ == runtime.__name__}
     assert functions and all(inspect.isfunction(shipped[name]) for name in functions)
     assert set(script) == {"_hera_magics", "__builtins__"}  # nothing else lands in the script's globals
-
-
-def _workflow(cells: dict[str, tuple[str, dict]], expression: str) -> dict:
-    tasks = {}
-    for name, (cell, options) in cells.items():
-        spec = capture_cell(cell, parse_task_options(**options), name=name if "inputs" in options or options.get("shell")
-                            else None)
-        tasks[spec.name] = spec
-    built = build_workflow(evaluate(expression, tasks), parse_workflow_options(), namespace="argo")
-    return yaml.safe_load(built.to_yaml())
-
-
-MIXED = {
-    "prepare": ("def prepare() -> str:\n    return 'x'\n", {}),
-    "train": ("def train(path: str):\n    return {'p': path}\n", {}),
-    "braces": ("def braces():\n    return '{{x}}'\n", {}),
-    "report": ("print(metrics)\n", {"inputs": ["metrics"]}),
-    "shout": ('echo "$words"\n', {"shell": True, "inputs": ["words"]}),
-}
-
-
-def strings_of(value) -> list[str]:
-    """Every string in a JSON-like document."""
-    if isinstance(value, str):
-        return [value]
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
-    return [text for item in items for text in strings_of(item)]
-
-
-def runtime_copies(document: dict, data_files: bool = False) -> int:
-    packed = runtime_loader(data_files).split('"')[-2]  # the compressed runtime
-    return sum(text.count(packed) for text in strings_of(document))
-
-
-def test_a_workflow_carries_the_runtime_once():
-    document = _workflow(MIXED, "prepare >> train(path=prepare) >> [report(metrics=train), braces, shout(words='hi')]")
-    loader = runtime_loader(False)
-    assert runtime_copies(document) == 1
-    assert document["spec"]["arguments"]["parameters"] == [{"name": RUNTIME_PARAMETER, "value": loader}]
-    sources = {template["name"]: template["script"]["source"] for template in document["spec"]["templates"]
-               if "script" in template}
-    for name, source in sources.items():
-        assert source.count(RUNTIME_PLACEHOLDER) == (0 if name == "shout" else 1), name
-        assert "def read_input" not in source and "excepthook" not in source
-    # a task shows its cell and a short call
-    assert sources["train"] == ("def train(path: str):\n    return {'p': path}\n" + RUNTIME_PLACEHOLDER
-                                + '_hera_magics["run_function"](train, cell_lines=(1, 2))\n')
-    assert sources["report"] == (RUNTIME_PLACEHOLDER + '_hera_magics["run_script"](globals(), \'report\', '
-                                 "cell_lines=(3, 3), inputs=['metrics'])\nprint(metrics)\n")
-
-
-def test_a_workflow_of_shell_tasks_carries_no_runtime():
-    document = _workflow({"shout": MIXED["shout"]}, "shout(words='hi')")
-    assert "arguments" not in document["spec"]
-
-
-def test_five_hundred_distinct_tasks_stay_small():
-    cells = {f"t{index}": (f"def t{index}() -> int:\n    return {index}\n", {}) for index in range(500)}
-    document = _workflow(cells, " >> ".join(cells))
-    assert len(yaml.safe_dump(document).encode()) < 700 * 1024
-    assert runtime_copies(document) == 1
-
-
-# The README's "In a notebook" example as --dry-run showed it before the runtime was shipped
-# once per workflow (commit 1f2b47e); bench/compile_time.py prints both figures.
-README_EXAMPLE_BYTES_BEFORE = 15_172
-
-
-def test_the_readme_example_is_at_most_a_third_of_its_size_before():
-    from hera_magics.session import Session
-
-    session = Session()
-    session.define_task('def prepare() -> str:\n    return "/home/me/data.parquet"\n')
-    session.define_task('def train(path: str, lr: float = 0.1) -> dict:\n    ...\n    return {"loss": 0.12}\n',
-                        options=parse_task_options(gpu=1, shm="2Gi"))
-    session.define_task('print("best:", metrics)\n', "report", parse_task_options(inputs=["metrics"]))
-    text = session.build("prepare >> train(path=prepare, lr=0.01) >> report(metrics=train)").to_yaml()
-    assert len(text.encode()) <= README_EXAMPLE_BYTES_BEFORE / 3
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,15 +5,18 @@ folder of its own for the local engine. Chromium opens a demo notebook, runs eve
 JupyterLab's command registry (``window.jupyterapp``, exposed by
 ``--LabApp.expose_app_in_browser``) and waits until the *live* status widget says what it must:
 
-* ``01_quickstart``: the widget's header badge says Succeeded with progress 2/2, both task rows
-  say Succeeded and no row is Pending or Running. The widget was displayed while the workflow was
-  still Pending, so reaching Succeeded proves that updates from the kernel's poll thread arrive.
+* ``01_quickstart``: the graph's nodes turn Succeeded (read from the SVG's ``data-phase`` and
+  the node's fill colour), the header badge says Succeeded with progress 2/2 and both task rows
+  say Succeeded. The widget was displayed while the workflow was still Pending, so reaching
+  Succeeded proves that updates (patches of single parts) from the kernel's poll thread arrive.
 * ``06_debugging_a_failing_task``: the failed task's traceback (``ZeroDivisionError``) appears
-  inside the widget, under the Failed row, and the task after it is Omitted.
+  inside the widget, under the Failed row, and the task after it is Omitted; a click on the
+  failed node of the graph shows its traceback in the panel under the widget.
 
-Screenshots go to ``tests/artifacts/``. ``docs/widget.png`` (the README's picture) is rewritten
-only when it is missing or ``HERA_MAGICS_UPDATE_SCREENSHOT=1`` is set, so that running the tests
-does not change a committed file.
+Screenshots go to ``tests/artifacts/``. The README's pictures (``docs/widget.png``,
+``docs/graph-failed-task.png``) are rewritten only when missing or when
+``HERA_MAGICS_UPDATE_SCREENSHOT=1`` is set, so that running the tests does not change a
+committed file.
 
 Everything is a deadline wait on a condition; nothing measures time.
 """
@@ -38,14 +41,15 @@ from typing import Any, Iterator
 import pytest
 
 from hera_magics.local import stop_engine
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "demo_notebooks"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 README_SCREENSHOT = REPO_ROOT / "docs" / "widget.png"
+README_FAILED_SCREENSHOT = REPO_ROOT / "docs" / "graph-failed-task.png"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -58,7 +62,8 @@ CHROMIUM_FLAGS = [
 SERVER_START_SECONDS = 90
 PAGE_SECONDS = 90
 RUN_SECONDS = 90
-WIDGET_SELECTOR = ".jp-OutputArea-output .widget-html-content .hera-magics-status"
+WIDGET_SELECTOR = ".jp-OutputArea-output .hera-magics-live .hera-magics-status"
+PHASE_COLOURS = {"Succeeded": "#2e7d32", "Failed": "#c62828", "Omitted": "#9e9e9e"}
 
 if not CHROMIUM.exists():  # .ci/run installs it, so in CI this test always runs
     pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)",
@@ -208,6 +213,14 @@ WIDGETS_JS = PANEL_JS + """
       .filter(row => row.children.length === 6)
       .map(row => [row.children[0].textContent, row.children[1].textContent]),
     tails: [...view.querySelectorAll('tbody pre')].map(pre => pre.textContent),
+    nodes: [...view.querySelectorAll('svg.hm-graph g[data-node]')].map(node => [
+      node.getAttribute('data-node'), node.getAttribute('data-phase'),
+      node.querySelector('rect:not([opacity])').getAttribute('stroke')]),
+    panel: (() => {
+      const live = view.closest('.jp-OutputArea-output');
+      const box = live && live.querySelectorAll('.widget-html-content');
+      return box && box.length ? box[box.length - 1].textContent : '';
+    })(),
   }));
 }"""
 
@@ -286,8 +299,12 @@ def quickstart_succeeded(page: Any) -> bool:
         return False
     view = views[0]
     phases = dict(view["rows"])
+    drawn = {key: (phase, colour) for key, phase, colour in view["nodes"]}
     return (
-        view["header"].startswith("01-quickstart-")
+        drawn == {"hello-world": ("Succeeded", PHASE_COLOURS["Succeeded"]),
+                  "multiline-function": ("Succeeded", PHASE_COLOURS["Succeeded"])}
+        and
+ view["header"].startswith("01-quickstart-")
         and " Succeeded " in view["header"] + " "
         and "progress 2/2" in view["header"]
         and phases == {"hello-world": "Succeeded", "multiline-function": "Succeeded"}
@@ -306,6 +323,12 @@ def traceback_shown(page: Any) -> bool:
         and any("Traceback (most recent call last):" in tail and "ZeroDivisionError: division by zero" in tail
                 for tail in failed["tails"])
     )
+
+
+def traceback_in_panel(page: Any) -> bool:
+    views = widgets(page)
+    return bool(views) and "ZeroDivisionError: division by zero" in views[0]["panel"] \
+        and "compute-ratios · Failed" in views[0]["panel"]
 
 
 def test_live_widget_in_jupyterlab(lab: Lab, browser: Any) -> None:
@@ -333,9 +356,17 @@ def test_live_widget_in_jupyterlab(lab: Lab, browser: Any) -> None:
         wait_for(page, traceback_shown, "06's widget to show the failed task's traceback")
         page.wait_for_function(ALL_CELLS_RAN_JS, timeout=RUN_SECONDS * 1000)
         assert_no_errors_shown(page)
+        drawn = {key: phase for key, phase, _ in widgets(page)[0]["nodes"]}
+        assert drawn == {"load-data": "Succeeded", "compute-ratios": "Failed", "report": "Omitted"}
+        # A click on the failed node shows its traceback in the panel under the widget.
+        failed_node = widget_cell(page).locator('svg.hm-graph g[data-node="compute-ratios"]')
+        failed_node.click()
+        wait_for(page, traceback_in_panel, "a click on compute-ratios to show its traceback")
         # The notebook's last widget (the fixed run) ends Succeeded.
         wait_for(page, lambda page: len(widgets(page)) == 2 and " Succeeded " in widgets(page)[1]["header"] + " ",
                  "06's second widget to show Succeeded")
-        screenshot(page, widget_cell(page, 0), "06_debugging_a_failing_task")
+        picture = screenshot(page, widget_cell(page, 0), "06_debugging_a_failing_task")
+        if not README_FAILED_SCREENSHOT.exists() or os.environ.get("HERA_MAGICS_UPDATE_SCREENSHOT") == "1":
+            shutil.copy(picture, README_FAILED_SCREENSHOT)
     finally:
         page.close()

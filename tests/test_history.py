@@ -1,6 +1,6 @@
-"""Review fixes of run.py: a finished run is kept once and only log tails are fetched for it, a
-retried run is kept again when it ends again, and ``result(stdout=True)`` without Argo's
-``outputs.result`` is capped as Argo caps it.
+"""What the kernel remembers of its runs (hera_magics.history): runs.json, and the final state and
+log tails kept when a run ends — kept once, with only the tails asked for, and kept again when a
+retried run ends again.
 
 Against the canned HTTP server (to count the requests) and the real local engine.
 """
@@ -12,14 +12,21 @@ import json
 import pytest
 
 from hera_magics.errors import WorkflowFailed
-from hera_magics.history import final_state_path, load_log_tail
+from hera_magics.history import (
+    RememberedRun,
+    final_state_path,
+    find_run,
+    last_run,
+    load_log_tail,
+    public_host,
+    remember_run,
+    remembered_runs,
+    safe_path_part,
+)
 from hera_magics.run import WorkflowRun
-
-from .canned_server import CannedServer, Recorded
-from .conftest import magics_of
-from .test_run import NAME, SUCCEEDED_TASKS, WORKFLOW_PATH, argo_workflow, client_for, pod_of, serve
-
-ARGO_RESULT_BYTES = 256 * 1024  # Argo keeps the last 256 KiB of stdout as outputs.result
+from tests.canned_server import CannedServer, Recorded
+from tests.conftest import magics_of
+from tests.run_helpers import NAME, SUCCEEDED_TASKS, WORKFLOW_PATH, argo_workflow, client_for, serve
 
 
 def define(shell, cell: str, line: str = "") -> None:
@@ -27,7 +34,7 @@ def define(shell, cell: str, line: str = "") -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# D. keeping the final state: once, and only the tails
+# the final state kept when a run ends: once, and only the tails
 
 
 def log_requests(server: CannedServer) -> list[Recorded]:
@@ -82,23 +89,44 @@ def test_a_retried_run_is_kept_again_when_it_ends_again(local_ip, tmp_path):
     assert load_log_tail(run.namespace, run.name, "flaky") == "second attempt ok"
 
 
-# --------------------------------------------------------------------------------------------
-# H. run.result(stdout=True) without outputs.result is capped like Argo's
+# ---------------------------------------------------------------------------------------------
+# pure helpers
 
 
-def test_stdout_fallback_is_capped_like_argo(isolated_state):
-    lines = [f"{index:07d} " + "x" * 92 for index in range(3000)]  # 100 bytes a line, ~293 KiB
-    tasks = [{"name": "chatty", "phase": "Succeeded", "returns": False, "outputs": {"exitCode": "0"}}]
-    with CannedServer() as server:
-        serve(server, argo_workflow("Succeeded", tasks), logs={pod_of("chatty"): lines + [""]})
-        printed = WorkflowRun(client_for(server), NAME).result("chatty", stdout=True)
-    whole = "\n".join(lines)  # the log ended with a newline: Argo trims one
-    assert len(printed.encode()) == ARGO_RESULT_BYTES
-    assert whole.endswith(printed) and printed.endswith("x" * 92)
+@pytest.mark.parametrize(
+    "host, expected",
+    [("https://h/argo/", "https://h/argo/"), ("https://me:pw@h:443/argo/", "https://h:443/argo/")],
+)
+def test_public_host(host, expected):
+    assert public_host(host) == expected
 
 
-def test_stdout_fallback_keeps_a_short_log_and_trims_one_newline(isolated_state):
-    tasks = [{"name": "chatty", "phase": "Succeeded", "returns": False, "outputs": {"exitCode": "0"}}]
-    with CannedServer() as server:
-        serve(server, argo_workflow("Succeeded", tasks), logs={pod_of("chatty"): ["a", "b", ""]})
-        assert WorkflowRun(client_for(server), NAME).result("chatty", stdout=True) == "a\nb"
+@pytest.mark.parametrize("text, expected", [("train", "train"), ("a/b", "a_b"), ("..", "_"), ("", "_")])
+def test_safe_path_part(text, expected):
+    assert safe_path_part(text) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# remembered runs (runs.json)
+
+
+def test_remember_last_and_find(isolated_state):
+    assert last_run() is None and remembered_runs() == []
+    remember_run("a-1", "argo", "https://one/argo/", "2026-01-01T00:00:00Z")
+    remember_run("b-1", "team", "https://two/", "2026-01-02T00:00:00Z")
+    remember_run("a-2", "argo", "https://user:pw@one/argo/")
+    assert last_run().name == "a-2"
+    assert last_run("https://two/").name == "b-1"
+    assert find_run("a-1") == RememberedRun("a-1", "argo", "https://one/argo/", "2026-01-01T00:00:00Z")
+    assert find_run("a-1", host="https://two/") is None
+    assert find_run("b-1", namespace="argo") is None
+    assert "pw" not in (isolated_state / "runs.json").read_text()
+    remember_run("a-1", "argo", "https://one/argo/")  # again: moves to the end, no duplicate
+    assert [run.name for run in remembered_runs()] == ["b-1", "a-2", "a-1"]
+
+
+def test_unreadable_runs_file_is_ignored(isolated_state):
+    (isolated_state / "runs.json").write_text("{not json")
+    assert last_run() is None
+    remember_run("a-1", "argo", "https://one/")
+    assert [run.name for run in remembered_runs()] == ["a-1"]

@@ -10,11 +10,9 @@ and no output may contain the engine's token.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,16 +20,19 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 from hera_magics.local import read_engine_state, stop_engine  # noqa: E402
+from tests.conftest import REPO_ROOT  # noqa: E402
+from tests.notebook_helpers import (  # noqa: E402
+    WIDGET_MIME,
+    all_outputs,
+    cell_outputs,
+    execute,
+    kernel_environment,
+    output_text,
+    text_of,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "demo_notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-CELL_TIMEOUT_SECONDS = 120
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-
-# Variables of the test process that must not reach the kernel (a real Argo config, Nebari).
-SCRUBBED_PREFIXES = ("ARGO_", "HERA_TOKEN", "GLOBAL_CONFIG_")
-SCRUBBED_NAMES = ("JUPYTERHUB_USER", "PREFERRED_USERNAME", "JPY_SESSION_NAME")
 
 
 @pytest.fixture(scope="module")
@@ -42,59 +43,6 @@ def engine_state(tmp_path_factory: pytest.TempPathFactory):
         yield state
     finally:
         stop_engine(state)
-
-
-def kernel_environment(state: Path) -> dict[str, str]:
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(SCRUBBED_PREFIXES) and name not in SCRUBBED_NAMES
-    }
-    environment["HERA_MAGICS_STATE_DIR"] = str(state)
-    return environment
-
-
-def execute(path: Path, state: Path, workdir: Path) -> Any:
-    """Run the notebook in a fresh kernel working in ``workdir``; returns the executed notebook."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-
-    notebook = nbformat.read(path, as_version=4)
-    # "python3" of this venv only (ipykernel's own spec), whatever other kernelspecs exist.
-    kernel_manager = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
-    client = nbclient.NotebookClient(
-        notebook,
-        km=kernel_manager,
-        timeout=CELL_TIMEOUT_SECONDS,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    client.execute(env=kernel_environment(state), cleanup_kc=True)
-    return notebook
-
-
-def output_text(output: Any) -> str:
-    if output.output_type == "stream":
-        return output.text
-    if output.output_type == "error":
-        return "\n".join([f"{output.ename}: {output.evalue}", *output.traceback])
-    data = output.get("data", {})
-    return "\n".join(str(data[key]) for key in ("text/plain", "text/html") if key in data)
-
-
-def all_outputs(notebook: Any) -> list[Any]:
-    return [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
-
-
-def cell_outputs(notebook: Any, source_start: str) -> list[Any]:
-    """The outputs of the one code cell whose source starts with ``source_start``."""
-    cells = [cell for cell in notebook.cells
-             if cell.cell_type == "code" and cell.source.lstrip().startswith(source_start)]
-    assert len(cells) == 1, f"expected one cell starting with {source_start!r}, found {len(cells)}"
-    return cells[0].outputs
-
-
-def text_of(outputs: list[Any]) -> str:
-    return "\n".join(output_text(output) for output in outputs)
 
 
 # What each notebook must show, beyond running without an error: (cell source start, texts).

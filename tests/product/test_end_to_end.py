@@ -10,7 +10,7 @@ import pytest
 
 from hera_magics.errors import WorkflowFailed
 from tests.conftest import magics_of
-from tests.test_seed_workflows import SEED_DAG_BODIES, SEED_EXPRESSIONS, define_seed_tasks
+from tests.product.test_seed_workflows import SEED_DAG_BODIES, SEED_EXPRESSIONS, define_seed_tasks
 
 
 
