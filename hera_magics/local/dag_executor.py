@@ -249,7 +249,13 @@ class DagRun:
             return
         while self.completed_groups:
             self._complete_group(self.completed_groups.popleft())
-        if not stopping:
+        if stopping:
+            # Nothing new starts, but a task whose depends cannot hold is still recorded Omitted.
+            while self.ready:
+                name = self.ready.popleft()
+                if self.task_node(name) is None and not self._depends_met(name):
+                    self._not_run(name, self.plan.tasks[name], OMITTED, OMITTED_MESSAGE)
+        else:
             while self.ready:
                 self._evaluate(operation, self.ready.popleft())
             while self.completed_groups:
