@@ -37,7 +37,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..argo import ERROR, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, rfc3339
+from ..argo import ERROR, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, parse_rfc3339, rfc3339
+from .journal import Journal
 from .logs import LogLine, workflow_logs
 from .naming import dns_friendly, generated_name
 from .nodes import refresh_progress
@@ -82,6 +83,7 @@ class Engine:
             host_name=socket.gethostname(),
         )
         self.table = WorkflowTable(self.settings.store)
+        self._journal = Journal(self.settings.store)
         self._queue = ReconcileQueue()
         self._stopping = threading.Event()
         self.pods = Pods(self.table, self._queue, workers, self._stopping, notify=self._node_changed)
@@ -97,7 +99,10 @@ class Engine:
         """Load saved workflows and start the controller thread."""
         now = time.time()
         for record in self.table.load():
+            self.table.continue_after(self._journal.replay(record.obj))
             if not record.completed:
+                started = record.status.get("startedAt")
+                record.deadline_base = parse_rfc3339(started) if started else None
                 interrupt_leftovers(self.settings.store, record, now)
                 self.table.touch(record)
                 self._queue.add(record.key)
@@ -146,16 +151,21 @@ class Engine:
         if runtime.changed:
             runtime.changed = False
             self.table.touch(record)
+            self._journal.append(record, runtime.take_dirty_nodes(), status=True)
         if record.completed:
             self._materialize(record)
             self._runtimes.pop(record.key, None)
-            self.table.flush(record)
+            self.table.flush(record, after_save=self._journal.reset)
             return
         if requeue_after is not None:
             self._queue.add(record.key, requeue_after)
 
     def _node_changed(self, key: WorkflowKey, node_id: str) -> None:
-        """A pod thread changed a node (lock held): the next reconcile takes it in."""
+        """A pod thread changed a node (lock held): journal it; the next reconcile takes it in."""
+        record = self.table.get(key)
+        node = record.nodes.get(node_id) if record is not None else None
+        if node is not None:
+            self._journal.append(record, [node], status=False)
         runtime = self._runtimes.get(key)
         if runtime is not None:
             runtime.pending_changes.append(node_id)
@@ -183,7 +193,8 @@ class Engine:
                 if not self.table.has_unsaved():
                     continue
                 started = time.perf_counter()
-                saved = self.table.flush_due(self._save_interval, before_save=self._materialize)
+                saved = self.table.flush_due(self._save_interval, before_save=self._materialize,
+                                             after_save=self._journal.reset)
                 spent = time.perf_counter() - started
             if saved:
                 self._save_interval = max(SAVE_INTERVAL, SAVE_COST_FACTOR * spent / saved)

@@ -132,7 +132,8 @@ class WorkflowTable:
         record.obj["metadata"]["resourceVersion"] = str(next(self._resource_version))
         self._unsaved.setdefault(record.key, time.monotonic())
 
-    def flush_due(self, interval: float, before_save: Callable[[WorkflowRecord], None] | None = None) -> int:
+    def flush_due(self, interval: float, before_save: Callable[[WorkflowRecord], None] | None = None,
+                  after_save: Callable[[WorkflowRecord], None] | None = None) -> int:
         """Save the records touched at least ``interval`` seconds after their last save (lock
         held); how many were saved."""
         now = time.monotonic()
@@ -144,11 +145,12 @@ class WorkflowTable:
                 continue
             if now - self._last_saved.get(key, 0.0) < interval:
                 continue
-            self.flush(record, before_save)
+            self.flush(record, before_save, after_save)
             saved += 1
         return saved
 
-    def flush(self, record: WorkflowRecord, before_save: Callable[[WorkflowRecord], None] | None = None) -> None:
+    def flush(self, record: WorkflowRecord, before_save: Callable[[WorkflowRecord], None] | None = None,
+              after_save: Callable[[WorkflowRecord], None] | None = None) -> None:
         """Save ``record`` now if it has unsaved changes (lock held)."""
         if self._unsaved.pop(record.key, None) is None:
             return
@@ -156,6 +158,13 @@ class WorkflowTable:
             before_save(record)
         self.save(record)
         self._last_saved[record.key] = time.monotonic()
+        if after_save is not None:
+            after_save(record)
+
+    def continue_after(self, resource_version: int) -> None:
+        """Hand out resourceVersions above ``resource_version`` from now on (after a journal replay)."""
+        current = next(self._resource_version)
+        self._resource_version = itertools.count(max(current, resource_version + 1))
 
     def has_unsaved(self) -> bool:
         return bool(self._unsaved)

@@ -67,8 +67,10 @@ class WorkflowRuntime:
         self._plans: dict[str, DagPlan] = {}
         # Nodes a pod thread changed since the last reconcile (their ids).
         self.pending_changes: list[str] = []
-        # Set whenever a node changes: there is something to save, progress to recompute.
+        # Set whenever a node changes: there is something to save, progress to recompute; and
+        # the nodes changed since the last journal line.
         self.changed = False
+        self.dirty_nodes: dict[str, None] = {}
         self.progress_stale = True
         self.progress_refreshed = 0.0
         # The stop reason whose kills were already done.
@@ -100,6 +102,7 @@ class WorkflowRuntime:
         before = self.counters.observe(node)
         self.changed = True
         self.progress_stale = True
+        self.dirty_nodes[node["id"]] = None
         owner = self.owners.get(node["id"])
         if owner is None:
             return
@@ -117,6 +120,11 @@ class WorkflowRuntime:
             node = self.nodes.get(identifier)
             if node is not None:
                 self.node_changed(node)
+
+    def take_dirty_nodes(self) -> list[Node]:
+        """The nodes changed since the last call (for the journal)."""
+        dirty, self.dirty_nodes = self.dirty_nodes, {}
+        return [node for node in map(self.nodes.get, dirty) if node is not None]
 
     # -- scheduling ---------------------------------------------------------------------------------
 
