@@ -15,7 +15,8 @@ argoproj/argo-workflows):
   tells the engine which node changed.
 * A workflow is saved as JSON when it is created, then at most every ``SAVE_INTERVAL`` seconds
   while it runs (a saver thread; longer when saving takes long), and at once when it completes
-  and when the engine stops. Each node has its own folder with its log and its private
+  and when the engine stops; in between, every change is appended to its ``journal``, which an
+  engine that starts again lays over the last save. Each node has its own folder with its log and its private
   file-system root (``store``). Derived fields (``progress``) are computed when the workflow
   is read or saved.
 

@@ -1,11 +1,13 @@
-"""The workflows the engine knows: one record each, kept in memory, saved after every change.
+"""The workflows the engine knows: one record each, kept in memory and saved to disk.
 
 A ``WorkflowRecord`` is the Workflow object as the API returns it plus what is not part of it
 (when its deadline started counting). The ``WorkflowTable`` holds every record by
 ``(namespace, name)`` with the one lock that guards all of them: the HTTP threads, the controller
 thread and the pod threads all change workflows only while they hold ``table.lock``, so a reader
 always sees a consistent object. ``commit`` gives a changed object a new ``resourceVersion`` and
-saves it (``store.WorkflowStore``).
+saves it (``store.WorkflowStore``); ``touch`` gives it the new ``resourceVersion`` and leaves the
+save to ``flush_due``, so a running workflow is saved at most every few tenths of a second
+(what changes in between is in its ``journal``).
 """
 
 from __future__ import annotations
