@@ -18,7 +18,7 @@ Unknown keys are ignored, as Kubernetes prunes fields its schema does not know.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from ..graph import find_cycle
 from . import spec as specs
