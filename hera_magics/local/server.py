@@ -464,10 +464,10 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._send_json(self.server.engine.lint(parameters["namespace"], body))
 
     def get_workflow(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
-        workflow = self.server.engine.get(parameters["namespace"], parameters["name"])
         fields = _first(query, "fields")
+        workflow = self.server.engine.get(parameters["namespace"], parameters["name"], fields)
         if fields:
-            workflow = restore_workflow_zero_fields(filter_fields(workflow, fields))
+            workflow = restore_workflow_zero_fields(workflow)
         self._send_json(workflow)
 
     def list_workflows(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
