@@ -13,12 +13,20 @@ sent here, with plain dicts in and out:
   exponential backoff (:func:`retry_delay`) on 5xx answers, timeouts and dropped connections;
 * every failure becomes one of our ``errors.ArgoServerError`` subclasses with a short message that
   says what to do (made by :mod:`hera_magics.responses`, which also reads the log stream);
-* the token lives only in the ``Authorization`` header of each request. It is never stored in the
-  session, a message, a ``repr`` or a log line, and it is redacted from any text a server echoes
-  (``responses.redact_secret``).
+* the token lives only in the ``Authorization`` header, added by an auth object as each request
+  is prepared: never in the session, a message, a ``repr``, a log line or a variable of ours, and
+  redacted from any text a server echoes. An unexpected exception (a bug, Ctrl-C) out of
+  ``requests`` loses the frames below us, whose variables hold the header (``%xmode Verbose``);
+* every argument is checked before anything is sent (:mod:`hera_magics.arguments`); a namespace
+  or workflow name must be a Kubernetes name.
 
-Creating a workflow is not idempotent, so it is never blindly retried; see
-``ArgoClient.create_workflow`` for what happens instead.
+Creating a workflow is not idempotent, so it is never blindly retried (see ``create_workflow``),
+and it has one deadline in all (``create_timeout``, 30 s) for the request and the lookup that
+resolves a lost answer: a server that never answers cannot hold the kernel for minutes.
+
+``relocate`` (optional) says where the server is now when it cannot be reached or refuses the
+token: the session gives one for the local engine, which restarts on another port with another
+token, so old ``WorkflowRun`` handles and status views follow it.
 """
 
 from __future__ import annotations
@@ -26,17 +34,21 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 import time
 import uuid
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote, urlsplit
 
 import requests
+import requests.auth
 import urllib3.exceptions
 
+from .arguments import Arguments, describe
 from .config import ArgoConfig
 from .errors import (
     ArgoServerError,
+    ArgumentTypeError,
     ConfigError,
     ConnectionFailedError,
     ServerError,
@@ -44,19 +56,17 @@ from .errors import (
 )
 from .responses import (
     ApiCall,
-    StreamError,
     connection_error,
     has_reason,
     html_error,
     looks_like_html,
-    parse_log_line,
+    read_log_stream,
     redact_secret,
     shorten,
     status_error,
-    stream_error,
-    stream_lines,
     unexpected_answer,
     url_without_query,
+    without_frames,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,6 +85,13 @@ _AMBIGUOUS_STATUSES = frozenset({500, 502, 503, 504})
 while the Argo Server goes on, a crash after the write)."""
 
 MAX_BACKOFF_SECONDS = 10.0
+
+CREATE_TIMEOUT_SECONDS = 30.0
+"""A create gets at most this long in all: connecting, waiting for the answer and, when the answer
+was lost, looking the submission up."""
+
+LOOKUP_SHARE = 0.25
+"""The part of ``create_timeout`` kept for the lookup after a create whose answer was lost."""
 
 USER_AGENT = "hera-magics"
 
@@ -107,6 +124,25 @@ def retry_delay(attempt: int, backoff: float, cap: float = MAX_BACKOFF_SECONDS) 
     return min(cap, backoff * 2 ** (attempt - 1))
 
 
+def new_submission() -> str:
+    """A fresh value for the ``hera-magics/submission`` label of one create call."""
+    return uuid.uuid4().hex
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer …`` as each request is prepared, from the client's current
+    config, so the header value exists only inside ``requests`` (never in our variables)."""
+
+    def __init__(self, client: "ArgoClient") -> None:
+        self._client = client
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._client.config.token is not None:
+            request.headers["Authorization"] = "Bearer " + self._client.config.token.reveal()
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(…)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,7 +155,10 @@ class ArgoClient:
     ``timeout`` is the number of seconds to wait for a connection and for each read.
     ``retries`` is how many more times an idempotent call is tried after a server failure, a
     timeout or a dropped connection; waits between tries are ``backoff``, ``2*backoff``, ...
-    seconds (at most 10). Every method raises an ``errors.ArgoServerError`` subclass on failure.
+    seconds (at most 10). ``create_timeout`` bounds a create in all (see ``create_workflow``).
+    ``relocate(config)`` (optional) gives the config of where the server is now, or ``None``;
+    it is asked when the server cannot be reached or refuses the token (a restarted local engine).
+    Every method raises an ``errors.ArgoServerError`` subclass on failure.
     """
 
     def __init__(
@@ -129,11 +168,25 @@ class ArgoClient:
         timeout: float = 30.0,
         retries: int = 3,
         backoff: float = 0.5,
+        create_timeout: float = CREATE_TIMEOUT_SECONDS,
+        relocate: Callable[[ArgoConfig], ArgoConfig | None] | None = None,
     ) -> None:
+        check = Arguments("ArgoClient")
+        check.instance("config", config, ArgoConfig, what="an ArgoConfig")
+        check.number("timeout", timeout, above=True, what="a number of seconds")
+        check.whole_number("retries", retries)
+        check.number("backoff", backoff, what="a number of seconds")
+        check.number("create_timeout", create_timeout, above=True, what="a number of seconds")
+        if relocate is not None and not callable(relocate):
+            raise check.wrong_type("relocate", relocate, "a function or None")
         self.config = config
         self.timeout = timeout
-        self.retries = max(0, retries)
+        self.retries = retries
         self.backoff = backoff
+        self.create_timeout = create_timeout
+        self._relocate = relocate
+        self._relocate_lock = threading.Lock()
+        self._auth = _BearerAuth(self)
         self._session = requests.Session()
         self._session.verify = config.verify_ssl
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
@@ -157,7 +210,7 @@ class ArgoClient:
     # -- public API ---------------------------------------------------------------------------
 
     def create_workflow(
-        self, workflow: Mapping[str, Any], namespace: str | None = None
+        self, workflow: Mapping[str, Any], namespace: str | None = None, *, submission: str | None = None
     ) -> dict[str, Any]:
         """Create a workflow; return the created workflow as the server sent it (a ``dict``).
 
@@ -166,28 +219,41 @@ class ArgoClient:
         ``namespace``, the workflow's own ``metadata.namespace``, the config's namespace.
 
         Creating is not idempotent, so a failure is never blindly retried — a retry after a lost
-        answer could run the workflow twice. Instead the workflow carries a fresh
-        ``hera-magics/submission`` label, and:
+        answer could run the workflow twice. Instead the workflow carries a
+        ``hera-magics/submission`` label (``submission``, or a fresh value), and:
 
         * if the request never reached the server (connection refused, connect timeout) it is
           retried like any other call: nothing can have been created;
         * if it may have reached the server (a 5xx, a read timeout, a dropped connection) we look
           the label up. Found: the create did happen, and that workflow is returned (no run is
           lost). Not found: the error is raised, saying that nothing was created, so the user
-          can submit again knowing there is no duplicate.
+          can submit again knowing there is no duplicate. The lookup failing too: the error says
+          that whether it exists is unknown, and ``may_have_created`` is true on it.
+
+        All of it takes at most ``create_timeout`` seconds (30): three quarters for the create,
+        the rest (at least) for the lookup.
         """
+        check = Arguments("ArgoClient.create_workflow")
         if not isinstance(workflow, Mapping):
-            raise TypeError(
-                f"create_workflow takes the workflow as a dict, not a {type(workflow).__name__}"
+            raise ArgumentTypeError(
+                f"ArgoClient.create_workflow takes the workflow as a dict, not {describe(workflow)}",
+                argument="workflow",
             )
+        check.namespace("namespace", namespace, optional=True)
+        submission = check.text("submission", submission, optional=True) or new_submission()
         body = copy.deepcopy(dict(workflow))  # we add a label: the caller's dict stays as it was
         if "workflow" in body and "spec" not in body and isinstance(body["workflow"], Mapping):
             body = dict(body["workflow"])
         metadata = body.setdefault("metadata", {})
-        target = self._namespace(namespace or metadata.get("namespace"))
+        if not isinstance(metadata, dict):
+            raise check.wrong_value("workflow", f"has metadata that is {describe(metadata)}, not an object")
+        target = self.target_namespace(body, namespace)
+        check.workflow_name("workflow's metadata.name", metadata.get("name"), optional=True)
         metadata["namespace"] = target
-        submission = uuid.uuid4().hex
-        metadata.setdefault("labels", {})[SUBMISSION_LABEL] = submission
+        labels = metadata.setdefault("labels", {})
+        if not isinstance(labels, dict):
+            raise check.wrong_value("workflow", f"has metadata.labels that are {describe(labels)}, not an object")
+        labels[SUBMISSION_LABEL] = submission
         call = ApiCall(
             "POST",
             f"api/v1/workflows/{path_segment(target)}",
@@ -195,23 +261,61 @@ class ArgoClient:
             namespace=target,
             idempotent=False,
         )
+        started = time.monotonic()
+        lookup_deadline = started + self.create_timeout
         try:
-            created = self._json(call, body={"workflow": body})
+            created = self._json(
+                call, body={"workflow": body}, deadline=lookup_deadline - self.create_timeout * LOOKUP_SHARE
+            )
         except (ServerError, ConnectionFailedError) as error:
             if not getattr(error, "may_have_acted", True):
                 raise
-            found = self._find_submission(submission, target, error)
+            found = self._find_submission(submission, target, error, deadline=lookup_deadline)
             if found is None:
                 raise
             logger.info("create answer was lost, but the workflow exists: %s", _name_of(found))
             return found
         return self._expect_dict(call, created)
 
+    def target_namespace(self, workflow: Mapping[str, Any], namespace: str | None = None) -> str:
+        """The namespace a create of ``workflow`` goes to: ``namespace``, else the workflow's own
+        ``metadata.namespace``, else the config's (a ``ConfigError`` when none is set)."""
+        check = Arguments("ArgoClient.target_namespace")
+        check.mapping("workflow", workflow)
+        check.namespace("namespace", namespace, optional=True)
+        if "workflow" in workflow and "spec" not in workflow and isinstance(workflow["workflow"], Mapping):
+            workflow = workflow["workflow"]
+        metadata = workflow.get("metadata")
+        own = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+        if own is not None:
+            check.namespace("workflow's metadata.namespace", own)
+        return self._namespace(namespace or own)
+
+    def find_submission(
+        self, submission: str, namespace: str | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any] | None:
+        """The workflow a create labelled ``submission`` made, or ``None`` when there is none.
+
+        ``timeout`` bounds the lookup in all (one try when it is short); a failure raises.
+        """
+        check = Arguments("ArgoClient.find_submission")
+        check.text("submission", submission)
+        check.namespace("namespace", namespace, optional=True)
+        check.number("timeout", timeout, optional=True, above=True, what="a number of seconds")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        found = self._list(
+            self._namespace(namespace), {"listOptions.labelSelector": f"{SUBMISSION_LABEL}={submission}"}, deadline
+        )
+        return found[0] if found else None
+
     def get_workflow(
         self, name: str, *, fields: str | None = None, namespace: str | None = None
     ) -> dict[str, Any]:
         """The workflow ``name`` as raw JSON; ``fields`` (e.g. ``"status.phase"``) trims it."""
-        target = self._namespace(namespace)
+        check = Arguments("ArgoClient.get_workflow")
+        check.workflow_name("name", name)
+        check.text("fields", fields, optional=True)
+        target = self._namespace(check.namespace("namespace", namespace, optional=True))
         call = ApiCall(
             "GET",
             f"api/v1/workflows/{path_segment(target)}/{path_segment(name)}",
@@ -234,13 +338,11 @@ class ArgoClient:
 
         ``fields`` uses Argo's list form, e.g. ``"items.metadata.name,items.status.phase"``.
         """
-        target = self._namespace(namespace)
-        call = ApiCall(
-            "GET",
-            f"api/v1/workflows/{path_segment(target)}",
-            action="list workflows",
-            namespace=target,
-        )
+        check = Arguments("ArgoClient.list_workflows")
+        check.text("label_selector", label_selector, optional=True)
+        check.text("fields", fields, optional=True)
+        check.text("field_selector", field_selector, optional=True)
+        target = self._namespace(check.namespace("namespace", namespace, optional=True))
         params: dict[str, str] = {}
         if label_selector:
             params["listOptions.labelSelector"] = label_selector
@@ -248,7 +350,16 @@ class ArgoClient:
             params["listOptions.fieldSelector"] = field_selector
         if fields:
             params["fields"] = fields
-        answer = self._expect_dict(call, self._json(call, params=params or None))
+        return self._list(target, params, None)
+
+    def _list(self, target: str, params: dict[str, str], deadline: float | None) -> list[dict[str, Any]]:
+        call = ApiCall(
+            "GET",
+            f"api/v1/workflows/{path_segment(target)}",
+            action="list workflows",
+            namespace=target,
+        )
+        answer = self._expect_dict(call, self._json(call, params=params or None, deadline=deadline))
         items = answer.get("items") or []
         if not isinstance(items, list):
             raise unexpected_answer(call, "its items are not a list", url=self._shown_url(call))
@@ -256,7 +367,9 @@ class ArgoClient:
 
     def delete_workflow(self, name: str, namespace: str | None = None) -> None:
         """Delete the workflow ``name`` (its pods go with it)."""
-        target = self._namespace(namespace)
+        check = Arguments("ArgoClient.delete_workflow")
+        check.workflow_name("name", name)
+        target = self._namespace(check.namespace("namespace", namespace, optional=True))
         call = ApiCall(
             "DELETE",
             f"api/v1/workflows/{path_segment(target)}/{path_segment(name)}",
@@ -268,10 +381,12 @@ class ArgoClient:
 
     def stop_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
         """Stop ``name``: running pods are stopped, exit handlers still run."""
+        self._check_action("stop_workflow", name, namespace)
         return self._action(name, "stop", namespace, idempotent=True)
 
     def terminate_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
         """Terminate ``name``: everything stops at once, exit handlers do not run."""
+        self._check_action("terminate_workflow", name, namespace)
         return self._action(name, "terminate", namespace, idempotent=True)
 
     def retry_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
@@ -279,6 +394,7 @@ class ArgoClient:
 
         Not retried on failure: a second retry request could restart tasks a second time.
         """
+        self._check_action("retry_workflow", name, namespace)
         return self._action(name, "retry", namespace, idempotent=False)
 
     def workflow_logs(
@@ -302,7 +418,14 @@ class ArgoClient:
         keep proxies from closing a quiet stream. ``tail_lines`` asks only for the last lines of
         each pod's log (``logOptions.tailLines``).
         """
-        target = self._namespace(namespace)
+        check = Arguments("ArgoClient.workflow_logs")
+        check.workflow_name("name", name)
+        check.workflow_name("pod_name", pod_name, optional=True)
+        check.flag("follow", follow)
+        check.text("grep", grep, optional=True)
+        check.text("container", container)
+        check.whole_number("tail_lines", tail_lines, optional=True)
+        target = self._namespace(check.namespace("namespace", namespace, optional=True))
         call = ApiCall(
             "GET",
             f"api/v1/workflows/{path_segment(target)}/{path_segment(name)}/log",
@@ -318,7 +441,7 @@ class ArgoClient:
         if grep:
             params["grep"] = grep
         if tail_lines is not None:
-            params["logOptions.tailLines"] = str(max(0, int(tail_lines)))
+            params["logOptions.tailLines"] = str(tail_lines)
         response, url = self._send(
             call,
             params=params,
@@ -326,7 +449,7 @@ class ArgoClient:
             accept="text/event-stream" if follow else "application/json",
             unlimited_read=follow,
         )
-        return self._log_entries(call, response, url)
+        return read_log_stream(call, response, url, clean=self._clean, timeout=self.timeout)
 
     def userinfo(self) -> dict[str, Any]:
         """Who the token belongs to (``/api/v1/userinfo``; ``{}`` if the server knows no claims)."""
@@ -351,6 +474,30 @@ class ArgoClient:
 
     def _token(self) -> str | None:
         return self.config.token.reveal() if self.config.token else None
+
+    @staticmethod
+    def _check_action(method: str, name: Any, namespace: Any) -> None:
+        check = Arguments(f"ArgoClient.{method}")
+        check.workflow_name("name", name)
+        check.namespace("namespace", namespace, optional=True)
+
+    def _moved(self) -> bool:
+        """Ask ``relocate`` where the server is now; True when that is somewhere else (switched)."""
+        if self._relocate is None:
+            return False
+        with self._relocate_lock:
+            before = self.config
+            try:
+                moved = self._relocate(before)
+            except Exception:  # finding it again is a bonus: never hide the original failure
+                logger.exception("could not look for the server again")
+                return False
+            if moved is None or (moved.host, moved.token) == (before.host, before.token):
+                return False
+            logger.info("the server moved from %s to %s", before.host, moved.host)
+            self.config = moved
+            self._session.verify = moved.verify_ssl
+            return True
 
     def _shown_url(self, call: ApiCall) -> str:
         """The URL of ``call`` as messages show it (without a query string)."""
@@ -382,51 +529,50 @@ class ArgoClient:
         stream: bool = False,
         accept: str = "application/json",
         unlimited_read: bool = False,
+        deadline: float | None = None,
     ) -> tuple[requests.Response, str]:
         """Send ``call``, retrying what may be retried; return a successful response and its URL.
 
         For a non-streamed call the whole body has been read when this returns (a connection
         that drops mid-body is a failure to retry, not a surprise for the caller).
         ``unlimited_read`` keeps the connect timeout but lets reads wait for ever (a followed
-        log stream is quiet for as long as the task prints nothing).
+        log stream is quiet for as long as the task prints nothing). ``deadline`` (a
+        ``time.monotonic()`` value) bounds every try and ends the retries.
         """
-        url = api_url(self.config.host, call.path)
-        shown_url = self._shown_url(call)
         headers = {"Accept": accept}
-        token = self._token()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        timeout = (self.timeout, None if unlimited_read else self.timeout)
         attempts = 1 + self.retries
         attempt = 0
+        relocated = False  # the server is looked for again at most once per call
         while True:
             attempt += 1
+            url = api_url(self.config.host, call.path)
+            shown_url = self._shown_url(call)
+            per_try = self.timeout
+            if deadline is not None:
+                per_try = min(per_try, max(0.05, deadline - time.monotonic()))
+            logger.debug("%s %s (attempt %d)", call.method, shown_url, attempt)
             try:
-                logger.debug("%s %s (attempt %d)", call.method, shown_url, attempt)
-                response = self._session.request(
-                    call.method,
-                    url,
-                    params=params,
-                    json=body,
-                    headers=headers,
-                    timeout=timeout,
-                    stream=stream,
-                    allow_redirects=True,
-                )
-                if not stream or response.status_code >= 400:
-                    response.content  # read it all now: a drop mid-body fails here, inside the try
+                response = self._request(call.method, url, params=params, body=body, headers=headers,
+                                         timeout=(per_try, None if unlimited_read else per_try), stream=stream)
             except requests.RequestException as exc:
                 never_sent = _never_sent(exc)
-                retriable = _transient(exc) and (never_sent or call.idempotent)
-                if retriable and attempt < attempts:
-                    self._pause(attempt, f"{type(exc).__name__} from {shown_url}")
+                if never_sent and not relocated and self._moved():
+                    relocated, attempt = True, attempt - 1
                     continue
-                error = connection_error(exc, shown_url, attempts=attempt, timeout=self.timeout)
+                retriable = _transient(exc) and (never_sent or call.idempotent)
+                if retriable and attempt < attempts and self._pause(attempt, f"{type(exc).__name__} from {shown_url}",
+                                                                    deadline):
+                    continue
+                error = connection_error(exc, shown_url, attempts=attempt, timeout=round(per_try, 1))
                 error.may_have_acted = not never_sent  # type: ignore[attr-defined]
                 raise error from None
             logger.debug("%s %s -> HTTP %d", call.method, shown_url, response.status_code)
             if response.status_code < 400:
                 return response, shown_url
+            if response.status_code == 401 and not relocated and self._moved():
+                response.close()
+                relocated, attempt = True, attempt - 1
+                continue
             error = status_error(
                 call, response, shown_url, clean=self._clean, token_set=bool(self.config.token)
             )
@@ -435,9 +581,9 @@ class ArgoClient:
                 and call.idempotent
                 and response.status_code in RETRIABLE_STATUSES
                 and attempt < attempts
+                and self._pause(attempt, f"HTTP {response.status_code} from {shown_url}", deadline)
             ):
                 response.close()
-                self._pause(attempt, f"HTTP {response.status_code} from {shown_url}")
                 continue
             if isinstance(error, ServerError) and attempt > 1:
                 error.message += f" (tried {attempt} times)"
@@ -447,17 +593,41 @@ class ArgoClient:
             response.close()
             raise error
 
-    def _pause(self, attempt: int, reason: str) -> None:
+    def _request(self, method: str, url: str, *, params: Mapping[str, str] | None, body: Any,
+                 headers: Mapping[str, str], timeout: tuple[float, float | None], stream: bool) -> requests.Response:
+        """One try; for a non-streamed call (or a failure) the body is read before returning, so
+        a connection that drops mid-body fails here. The auth object adds the token."""
+        try:
+            response = self._session.request(method, url, params=params, json=body, headers=headers,
+                                             auth=self._auth, timeout=timeout, stream=stream, allow_redirects=True)
+            if not stream or response.status_code >= 400:
+                response.content  # read it all now
+            return response
+        except requests.RequestException:
+            raise
+        except BaseException as unexpected:  # a bug or Ctrl-C inside requests
+            raise without_frames(unexpected)
+
+    def _pause(self, attempt: int, reason: str, deadline: float | None = None) -> bool:
+        """Wait before another try; False (no wait) when the deadline would pass first."""
         delay = retry_delay(attempt, self.backoff)
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            return False
         logger.debug("retrying in %.2fs after %s", delay, reason)
         if delay:
             time.sleep(delay)
+        return True
 
     def _json(
-        self, call: ApiCall, *, params: Mapping[str, str] | None = None, body: Any = None
+        self,
+        call: ApiCall,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        deadline: float | None = None,
     ) -> Any:
         """Send ``call`` and decode its JSON answer (HTML or other non-JSON is an error)."""
-        response, url = self._send(call, params=params, body=body)
+        response, url = self._send(call, params=params, body=body, deadline=deadline)
         text = response.text
         content_type = response.headers.get("Content-Type")
         if looks_like_html(text, content_type):
@@ -484,12 +654,12 @@ class ArgoClient:
 
 
     def _find_submission(
-        self, submission: str, namespace: str, original: ArgoServerError
+        self, submission: str, namespace: str, original: ArgoServerError, *, deadline: float
     ) -> dict[str, Any] | None:
         """The workflow with our submission label, or ``None`` (then ``original`` says why)."""
         try:
-            found = self.list_workflows(
-                label_selector=f"{SUBMISSION_LABEL}={submission}", namespace=namespace
+            found = self._list(
+                namespace, {"listOptions.labelSelector": f"{SUBMISSION_LABEL}={submission}"}, deadline
             )
         except ArgoServerError as lookup_error:
             original.message += (
@@ -500,6 +670,7 @@ class ArgoClient:
                 f"look for label {SUBMISSION_LABEL}={submission} in the Argo UI before "
                 "submitting again"
             )
+            original.may_have_created = True  # type: ignore[attr-defined]
             return None
         if found:
             return found[0]
@@ -511,47 +682,6 @@ class ArgoClient:
         else:
             original.message += "; nothing was created, so it is safe to submit again"
         return None
-
-    def _log_entries(
-        self, call: ApiCall, response: requests.Response, url: str
-    ) -> Iterator[dict[str, str]]:
-        """Parse a streamed log answer line by line, as the lines arrive."""
-        content_type = response.headers.get("Content-Type")
-        if content_type and "html" in content_type.lower():
-            response.close()
-            raise html_error(response, url)
-        return self._iterate_log_lines(call, response, url)
-
-    def _iterate_log_lines(
-        self, call: ApiCall, response: requests.Response, url: str
-    ) -> Iterator[dict[str, str]]:
-        first = True
-        try:
-            for raw_line in stream_lines(response):
-                line = raw_line.decode("utf-8", errors="replace")
-                if first and line.strip():
-                    first = False
-                    if looks_like_html(line, None):
-                        raise html_error(response, url)
-                try:
-                    entries = parse_log_line(line)
-                except StreamError as failure:
-                    raise stream_error(call, failure, url, clean=self._clean) from None
-                except ValueError:
-                    raise UnexpectedResponseError(
-                        f"the log stream from {url} holds a line that is not JSON: "
-                        f"{self._clean(shorten(line, 80))!r}",
-                        hint="check that the host points at the Argo Server",
-                    ) from None
-                yield from entries
-        except requests.RequestException as exc:
-            error = connection_error(exc, url, attempts=1, timeout=self.timeout)
-            error.message = error.message.replace(
-                "could not reach the Argo server", "the log stream broke off"
-            )
-            raise error from None
-        finally:
-            response.close()
 
 
 # --------------------------------------------------------------------------------------------

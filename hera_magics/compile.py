@@ -389,6 +389,7 @@ def build_workflow(
         image_pull_secrets=[LocalObjectReference(name=name) for name in options.image_pull_secrets] or None,
         on_exit=EXIT_TEMPLATE_NAME if dag.exit_node is not None else None,
         arguments=[runtime_parameter(context.data_volume is not None, dag.collects)] if needs_runtime else None,
+        workflows_service=_token_free_service_class()(),
     ) as workflow:
         with DAG(name=DAG_TEMPLATE_NAME, fail_fast=None if fail_fast else False):
             for node in dag.nodes:
@@ -460,6 +461,41 @@ def _map_template(node: DagNode, templates: Mapping[str, Any]) -> Any:
              with_param="{{inputs.parameters.%s}}" % ITEMS_INPUT if loop.source else None,
              continue_on=ContinueOn(failed=True, error=True) if loop.keep_going else None)
     return template
+
+
+@functools.lru_cache(maxsize=None)
+def _token_free_service_class() -> type:
+    """``TokenFreeWorkflowsService``: Hera's ``WorkflowsService`` without a stored token.
+
+    Hera's service copies ``global_config.token`` into ``self.token`` when it is made, so every
+    built ``Workflow`` (the one ``--dry-run`` returns) would carry the token in its ``repr``,
+    ``vars()`` and pickle. This one reads it from ``global_config`` on each request instead, so
+    ``workflow.create()`` still works. Made on first use (Hera loads lazily); module
+    ``__getattr__`` serves it by name, so a pickled workflow loads again.
+    """
+    from hera.shared import global_config
+    from hera.workflows.service import WorkflowsService
+
+    def token(self: Any) -> str | None:
+        value = global_config.token
+        if not value:
+            return None
+        return value if len(value.strip().split()) > 1 else "Bearer " + value
+
+    def ignore(self: Any, value: Any) -> None:  # Hera's __init__ assigns one: keep none
+        pass
+
+    service = type("TokenFreeWorkflowsService", (WorkflowsService,), {
+        "token": property(token, ignore), "__module__": __name__,
+        "__doc__": "Hera's WorkflowsService, reading the token from hera.shared.global_config on each request.",
+    })
+    return service
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TokenFreeWorkflowsService":
+        return _token_free_service_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def workflow_body(workflow: Any) -> dict[str, Any]:

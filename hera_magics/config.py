@@ -2,7 +2,9 @@
 
 Everything here is a pure function of a mapping of variables plus explicit overrides, so the
 rules (listed in the README's ``%argo_env`` section) can be tested as a table. The token is held
-in a ``Secret`` whose repr and str never show it.
+in a ``Secret`` whose repr and str never show it; a token that an HTTP header cannot carry (a
+space, a control character, anything outside printable ASCII) is refused here, by the name of
+the variable it came from, so it never reaches ``requests`` (whose errors would quote it).
 """
 
 from __future__ import annotations
@@ -14,23 +16,60 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from .arguments import NAMESPACE_PATTERN, NAMESPACE_RULE, Arguments, is_namespace
 from .errors import ConfigError
 
 TOKEN_VARIABLES = ("HERA_TOKEN", "ARGO_TOKEN")
-NAMESPACE_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # The seed's .env ends lines with shell-style comments: ARGO_NAMESPACE=argo ;# or whatever ...
 SHELL_COMMENT = re.compile(r"\s*;\s*#.*$")
+# What a bearer token may hold: printable ASCII without spaces (JWTs, Argo's "v2:" tokens and
+# Kubernetes service account tokens all do). Anything else cannot be sent in a header as is.
+TOKEN_CHARACTERS = re.compile(r"^[\x21-\x7e]+$")
+
+__all__ = [
+    "ArgoConfig",
+    "NAMESPACE_PATTERN",
+    "Secret",
+    "TOKEN_VARIABLES",
+    "bad_token_character",
+    "checked_namespace",
+    "detect_nebari",
+    "env_file_is_shared",
+    "find_env_file",
+    "merge_variables",
+    "normalise_host",
+    "read_env_file",
+    "resolve_config",
+    "strip_bearer",
+]
+
+
+def bad_token_character(token: str) -> int | None:
+    """The 1-based position of the first character a bearer token cannot hold, or ``None``."""
+    Arguments("bad_token_character").text("token", token)
+    if TOKEN_CHARACTERS.match(token):
+        return None
+    return next(index for index, character in enumerate(token, 1) if not "\x21" <= character <= "\x7e")
 
 
 class Secret:
-    """A string that never shows itself: ``repr``/``str`` give ``…abcd`` (its last 4 characters)."""
+    """A string that never shows itself: ``repr``/``str`` give ``…abcd`` (its last 4 characters).
+
+    Calling it gives the value: Hera's ``global_config.token`` accepts a callable, so the session
+    hands Hera the ``Secret`` itself and ``repr(global_config)`` shows ``Secret('…abcd')``.
+    It cannot be pickled (that would write the token to disk).
+    """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
+        Arguments("Secret").text("value", value)
         self._value = value
 
     def reveal(self) -> str:
+        return self._value
+
+    def __call__(self) -> str:
         return self._value
 
     @property
@@ -70,8 +109,28 @@ class ArgoConfig:
     username: str | None = None
     local: bool = False
     sources: dict[str, str] = field(default_factory=dict)
+    # The local engine's identity (made once in its state folder) and that folder: a run keeps
+    # finding its engine after a restart, on another port with another token.
+    engine_id: str | None = None
+    engine_folder: str | None = None
 
     def __post_init__(self) -> None:
+        check = Arguments("ArgoConfig")
+        check.text("host", self.host)
+        if self.token is not None and not isinstance(self.token, Secret):
+            # A plain string would show itself in every repr: say how to wrap it, never quote it.
+            raise check.wrong_type("token", self.token, "a config.Secret (Secret('...')) or None")
+        if self.token is not None and bad_token_character(self.token.reveal()) is not None:
+            raise check.wrong_value(
+                "token", f"has a character an HTTP header cannot carry (position "
+                f"{bad_token_character(self.token.reveal())}); copy the token again")
+        check.namespace("namespace", self.namespace, optional=True)
+        for name in ("verify_ssl", "nebari", "local"):
+            check.flag(name, getattr(self, name))
+        check.text("username", self.username, optional=True)
+        check.mapping("sources", self.sources)
+        check.text("engine_id", self.engine_id, optional=True)
+        check.path("engine_folder", self.engine_folder, optional=True)
         if not self.host.endswith("/"):
             object.__setattr__(self, "host", self.host + "/")
 
@@ -101,6 +160,7 @@ def _truthy(value: str | None) -> bool:
 
 def normalise_host(raw: str) -> str:
     """Add ``https://`` when there is no scheme and a trailing ``/``."""
+    Arguments("normalise_host").instance("raw", raw, str)
     raw = raw.strip()
     if not raw:
         raise ConfigError("the Argo host is empty", hint="set GLOBAL_CONFIG_HOST or ARGO_SERVER")
@@ -123,6 +183,8 @@ def normalise_host(raw: str) -> str:
 
 
 def strip_bearer(token: str) -> str:
+    """``token`` without a leading ``Bearer `` (any case) and surrounding spaces."""
+    Arguments("strip_bearer").instance("token", token, str)
     token = token.strip()
     if token.lower() == "bearer" or token.lower().startswith("bearer "):
         token = token[len("bearer"):].strip()
@@ -131,6 +193,7 @@ def strip_bearer(token: str) -> str:
 
 def detect_nebari(variables: Mapping[str, str]) -> bool:
     """Nebari runs JupyterHub and injects an Argo base href."""
+    Arguments("detect_nebari").mapping("variables", variables)
     user = variables.get("JUPYTERHUB_USER") or variables.get("PREFERRED_USERNAME")
     return bool(user) and bool(variables.get("ARGO_BASE_HREF"))
 
@@ -145,6 +208,13 @@ def resolve_config(
     nebari: bool | None = None,
 ) -> ArgoConfig:
     """Resolve the connection from variables and overrides, later rules winning (README, ``%argo_env``)."""
+    check = Arguments("resolve_config")
+    check.mapping("variables", variables)
+    check.text("host", host, optional=True)
+    check.text("namespace", namespace, optional=True)
+    check.text("token_var", token_var, optional=True)
+    check.flag("insecure", insecure)
+    check.flag("nebari", nebari, optional=True)
     sources: dict[str, str] = {}
     resolved_host = _resolve_host(variables, host, sources)
     token = _resolve_token(variables, token_var, sources)
@@ -215,9 +285,18 @@ def _resolve_token(variables: Mapping[str, str], token_var: str | None, sources:
     candidates = (token_var,) if token_var else TOKEN_VARIABLES
     for name in candidates:
         value = variables.get(name)
-        if value is not None and strip_bearer(value):
+        if isinstance(value, str) and strip_bearer(value):
+            token = strip_bearer(value)
+            position = bad_token_character(token)
+            if position is not None:
+                # Never quote it: the message would carry the token.
+                raise ConfigError(
+                    f"the token in {name} has a character that cannot be sent in an HTTP header "
+                    f"(character {position} of {len(token)}: a space, a line break or a non-ASCII letter)",
+                    hint=f"copy the token again (Argo UI → User) and write it on one line: {name}=...",
+                )
             sources["token"] = name
-            return Secret(strip_bearer(value))
+            return Secret(token)
     if token_var:
         raise ConfigError(
             f"--token-var {token_var}: that variable is not set or empty",
@@ -236,17 +315,29 @@ def _resolve_namespace(variables: Mapping[str, str], namespace: str | None, sour
     if namespace:
         resolved_namespace = namespace
         sources["namespace"] = "--namespace"
-    if resolved_namespace is not None and not NAMESPACE_PATTERN.match(resolved_namespace):
-        raise ConfigError(
-            f"namespace {resolved_namespace!r} (from {sources['namespace']}) is not a valid Kubernetes namespace",
-            hint="lower-case letters, digits and '-', e.g. ARGO_NAMESPACE=dev",
-        )
+    if resolved_namespace is not None:
+        checked_namespace(resolved_namespace, sources["namespace"])
     return resolved_namespace
+
+
+def checked_namespace(namespace: str, source: str) -> str:
+    """``namespace`` if it is a Kubernetes namespace, else a ``ConfigError`` naming ``source``
+    (it becomes part of every URL, and a folder of the local engine)."""
+    check = Arguments("checked_namespace")
+    check.instance("namespace", namespace, str)
+    check.text("source", source)
+    if not is_namespace(namespace):
+        raise ConfigError(
+            f"namespace {namespace[:80]!r} (from {source}) is not a valid Kubernetes namespace",
+            hint=f"{NAMESPACE_RULE}, e.g. ARGO_NAMESPACE=dev",
+        )
+    return namespace
 
 
 def find_env_file(start: Path | None = None) -> Path | None:
     """The nearest ``.env`` from ``start`` (default: the working directory) upward."""
-    here = (start or Path.cwd()).resolve()
+    start_text = Arguments("find_env_file").path("start", start, optional=True)
+    here = Path(start_text if start_text is not None else Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / ".env"
         if candidate.is_file():
@@ -258,6 +349,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     """Parse a .env file with python-dotenv (no side effects on os.environ)."""
     from dotenv import dotenv_values
 
+    path = Path(Arguments("read_env_file").path("path", path))
     if not path.is_file():
         raise ConfigError(
             f"env file {str(path)!r} does not exist",
@@ -272,6 +364,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def env_file_is_shared(path: Path) -> bool:
     """True when users other than the owner can read the file (it holds a token)."""
+    path = Path(Arguments("env_file_is_shared").path("path", path))
     if sys.platform == "win32":
         return False
     return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
@@ -281,6 +374,10 @@ def merge_variables(
     environ: Mapping[str, str], file_values: Mapping[str, str], *, file_overrides: bool
 ) -> dict[str, str]:
     """An explicitly named file overrides the environment; the found .env does not."""
+    check = Arguments("merge_variables")
+    check.mapping("environ", environ)
+    check.mapping("file_values", file_values)
+    check.flag("file_overrides", file_overrides)
     if file_overrides:
         return {**environ, **file_values}
     return {**file_values, **environ}

@@ -20,6 +20,8 @@ with an HTML page) is a ``HeraMagicsError``. IPython shows those as one short li
     │   ├── UnexpectedResponseError  HTML login page, invalid JSON, ...
     │   └── ConnectionFailedError    refused, DNS, TLS, timeout
     ├── LocalEngineError         the embedded local engine could not start
+    ├── ArgumentTypeError        a public function got a wrong type (also a TypeError)
+    ├── ArgumentValueError       a public function got a wrong value (also a ValueError)
     ├── UnknownTaskError         a run has no task of that name (also a LookupError)
     ├── TaskResultError          a task has no result to give (not finished, failed, ...)
     ├── WorkflowTimeout          run.wait(timeout=...) ran out (also a TimeoutError)
@@ -66,6 +68,27 @@ class DagError(HeraMagicsError):
 
 class LocalEngineError(HeraMagicsError):
     """The embedded local engine could not be started or reached."""
+
+
+class ArgumentTypeError(HeraMagicsError, TypeError):
+    """A public function or method got an argument of the wrong type (``None``, a number for a name...).
+
+    Raised at the boundary, before anything is sent or changed; the message names the function
+    and the argument. ``argument`` holds the argument's name.
+    """
+
+    def __init__(self, message: str, *, argument: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.argument = argument
+
+
+class ArgumentValueError(HeraMagicsError, ValueError):
+    """A public function or method got an argument of the right type but a wrong value (an empty
+    name, a namespace that is not a Kubernetes name, a negative timeout...); see ``ArgumentTypeError``."""
+
+    def __init__(self, message: str, *, argument: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.argument = argument
 
 
 class ArgoServerError(HeraMagicsError):
@@ -151,17 +174,23 @@ class WorkflowFailed(HeraMagicsError):
 
 
 class WorkflowInterrupted(KeyboardInterrupt):
-    """Ctrl-C while waiting for a workflow; the message says what became of the workflow.
+    """Ctrl-C while submitting or waiting for a workflow; the message says what became of it.
+
+    Ctrl-C never stops a workflow: it stops *waiting* (the workflow goes on, and the message
+    shows the line that stops it) or interrupts a create (the message says whether the server
+    created the workflow, which was remembered before the request was sent).
 
     Still a ``KeyboardInterrupt`` (so scripts and notebook runners stop as they would), but
     IPython shows only the message: it asks any exception, ``BaseException`` ones included, for
     ``_render_traceback_``.
     """
 
-    def __init__(self, message: str, *, workflow_name: str | None = None) -> None:
+    def __init__(self, message: str, *, workflow_name: str | None = None, run: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.workflow_name = workflow_name
+        # The WorkflowRun that goes on (None when a Ctrl-C during a create left it unknown).
+        self.run = run
 
     def __str__(self) -> str:
         return self.message

@@ -4,8 +4,13 @@ Two things live in the state folder (:mod:`hera_magics.state` gives the folder, 
 private atomic writes):
 
 * **Remembered runs**, ``<state dir>/runs.json`` (mode 0600): name, namespace, host (without any
-  ``user:password@``) and submission time of the last :data:`MAX_REMEMBERED_RUNS` workflows this
-  user submitted, never a token, so ``%argo_status --last`` works after a kernel restart. Every
+  ``user:password@``), server identity and submission time of the last
+  :data:`MAX_REMEMBERED_RUNS` workflows this user submitted, never a token, so ``%argo_status
+  --last`` works after a kernel restart. A run is remembered *before* its create request is sent,
+  by its submission label and without a name yet (:func:`remember_submission`): a Ctrl-C or a
+  lost answer cannot leave a workflow that nobody remembers; the name is filled in once known.
+  Runs are found by their server's identity (:func:`server_key`), not its URL: the local engine
+  comes back on another port after a restart and its runs are still "on this server". Every
   read-modify-write holds ``runs.json.lock``, so two kernels never lose each other's runs.
 * **Kept final states**, ``<state dir>/logs/<namespace>/<workflow>/``: ``workflow.json`` (the
   workflow as it ended) and ``<task>.log`` (the last :data:`KEPT_LOG_LINES` lines of each task's
@@ -22,7 +27,7 @@ import contextlib
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -54,6 +59,15 @@ def public_host(host: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
+LOCAL_ENGINE_PREFIX = "local-engine:"
+
+
+def server_key(host: str, engine_id: str | None = None) -> str:
+    """What identifies a server in ``runs.json``: the local engine's id (it survives a restart on
+    another port), else the host without credentials."""
+    return LOCAL_ENGINE_PREFIX + engine_id if engine_id else public_host(host)
+
+
 def safe_path_part(text: str) -> str:
     """One file-name component from a name (Kubernetes names already are; this is a guard)."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", text) or "_"
@@ -66,12 +80,27 @@ def safe_path_part(text: str) -> str:
 
 @dataclass(frozen=True)
 class RememberedRun:
-    """A run we submitted, as kept in ``runs.json``: enough to attach to it again."""
+    """A run we submitted, as kept in ``runs.json``: enough to attach to it again.
+
+    ``name`` is empty while the create's answer is not known; ``submission`` (the value of the
+    workflow's ``hera-magics/submission`` label) then finds it on the server.
+    """
 
     name: str
     namespace: str
     host: str
     submitted_at: str  # RFC3339, UTC
+    server: str = ""  # server_key(); empty in records written before it existed
+    submission: str = ""
+
+    @property
+    def server_identity(self) -> str:
+        return self.server or public_host(self.host)
+
+    @property
+    def pending(self) -> bool:
+        """True while the name is unknown (the create's answer never came)."""
+        return not self.name
 
 
 def runs_file(directory: Path | None = None) -> Path:
@@ -96,6 +125,8 @@ def _read_runs(path: Path) -> list[RememberedRun]:
                     namespace=str(record["namespace"]),
                     host=str(record["host"]),
                     submitted_at=str(record.get("submitted_at") or ""),
+                    server=str(record.get("server") or ""),
+                    submission=str(record.get("submission") or ""),
                 )
             )
         except (KeyError, TypeError):
@@ -110,8 +141,14 @@ def remember_run(
     submitted_at: str | datetime | None = None,
     *,
     directory: Path | None = None,
+    server: str | None = None,
+    submission: str | None = None,
 ) -> RememberedRun:
-    """Add a run to ``runs.json`` (newest last; the oldest are dropped beyond 200)."""
+    """Add a run to ``runs.json`` (newest last; the oldest are dropped beyond 200).
+
+    It replaces the record of the same workflow on the same server, and the pending record of
+    the same ``submission`` (then it keeps that record's submission time).
+    """
     if isinstance(submitted_at, datetime):
         submitted_at = submitted_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     record = RememberedRun(
@@ -119,19 +156,56 @@ def remember_run(
         namespace=namespace,
         host=public_host(host),
         submitted_at=submitted_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Written only when it says more than the host (the local engine's id), and the
+        # submission only while the name is unknown: a remote run's record stays as it was.
+        server="" if not server or server == public_host(host) else server,
+        submission="" if name else (submission or ""),
     )
     path = runs_file(directory)
     with locked(path.with_name(path.name + ".lock")):
-        runs = [
-            run
-            for run in _read_runs(path)
-            if (run.name, run.namespace, run.host) != (record.name, record.namespace, record.host)
-        ]
+        runs = []
+        for run in _read_runs(path):
+            if submission and run.submission == submission:
+                if not submitted_at and run.submitted_at:
+                    record = replace(record, submitted_at=run.submitted_at)
+                continue
+            if record.name and (run.name, run.namespace, run.server_identity) == (
+                record.name, record.namespace, record.server_identity
+            ):
+                continue
+            runs.append(run)
         runs = (runs + [record])[-MAX_REMEMBERED_RUNS:]
-        write_private(
-            path, json.dumps({"version": 1, "runs": [asdict(run) for run in runs]}, indent=1)
-        )
+        _write_runs(path, runs)
     return record
+
+
+def remember_submission(
+    submission: str, namespace: str, host: str, *, server: str | None = None, directory: Path | None = None
+) -> RememberedRun:
+    """Remember a create that is about to be sent, by its submission label (no name yet)."""
+    return remember_run("", namespace, host, directory=directory, server=server, submission=submission)
+
+
+def forget_submission(submission: str, *, directory: Path | None = None) -> None:
+    """Drop the pending record of ``submission``: its create surely made nothing."""
+    path = runs_file(directory)
+    with locked(path.with_name(path.name + ".lock")):
+        runs = _read_runs(path)
+        kept = [run for run in runs if not (run.pending and run.submission == submission)]
+        if len(kept) != len(runs):
+            _write_runs(path, kept)
+
+
+def _write_runs(path: Path, runs: list[RememberedRun]) -> None:
+    records = [{key: value for key, value in asdict(run).items() if value or key not in ("server", "submission")}
+               for run in runs]
+    write_private(path, json.dumps({"version": 1, "runs": records}, indent=1))
+
+
+def _same_server(run: RememberedRun, host: str | None, server: str | None) -> bool:
+    if server is not None:
+        return run.server_identity == server
+    return host is None or run.server_identity == public_host(host)
 
 
 def remembered_runs(*, directory: Path | None = None) -> list[RememberedRun]:
@@ -139,10 +213,13 @@ def remembered_runs(*, directory: Path | None = None) -> list[RememberedRun]:
     return _read_runs(runs_file(directory))
 
 
-def last_run(host: str | None = None, *, directory: Path | None = None) -> RememberedRun | None:
-    """The most recently submitted run (on ``host`` if given), or ``None``."""
+def last_run(
+    host: str | None = None, *, server: str | None = None, directory: Path | None = None
+) -> RememberedRun | None:
+    """The most recently submitted run (on ``host``, or the server of identity ``server``, if
+    given), or ``None``. It may be pending (its name not known yet)."""
     for run in reversed(remembered_runs(directory=directory)):
-        if host is None or run.host == public_host(host):
+        if _same_server(run, host, server):
             return run
     return None
 
@@ -152,13 +229,15 @@ def find_run(
     host: str | None = None,
     namespace: str | None = None,
     *,
+    server: str | None = None,
     directory: Path | None = None,
 ) -> RememberedRun | None:
-    """The newest remembered run called ``name`` (on ``host``/in ``namespace`` if given)."""
+    """The newest remembered run called ``name`` (on ``host`` or ``server``/in ``namespace`` if
+    given)."""
     for run in reversed(remembered_runs(directory=directory)):
-        if run.name != name:
+        if not name or run.name != name:
             continue
-        if host is not None and run.host != public_host(host):
+        if not _same_server(run, host, server):
             continue
         if namespace is not None and run.namespace != namespace:
             continue
@@ -264,6 +343,7 @@ __all__ = [
     "final_state_path",
     "find_run",
     "forget_final_state",
+    "forget_submission",
     "kept_pod_log",
     "last_run",
     "load_final_state",
@@ -271,9 +351,11 @@ __all__ = [
     "log_tail_path",
     "public_host",
     "remember_run",
+    "remember_submission",
     "remembered_runs",
     "runs_file",
     "safe_path_part",
     "save_final_state",
     "save_log_tail",
+    "server_key",
 ]

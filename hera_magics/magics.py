@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from .errors import DagError, HeraMagicsError, WorkflowFailed
+from .errors import DagError, HeraMagicsError, WorkflowFailed, WorkflowInterrupted
 from .options import (
     DAG_OPTIONS,
     TASK_OPTIONS,
@@ -20,6 +20,7 @@ from .options import (
     parse_workflow_options,
     split_dag_line,
 )
+from .run import STOP_LINE, detached_message
 from .session import Session, notebook_name
 
 Function = TypeVar("Function", bound=Callable[..., Any])
@@ -264,6 +265,7 @@ class ArgoMagics(Magics):
         if args.yaml:
             print(f"wrote {built.write_yaml(args.yaml)}")
         if args.dry_run:
+            display(_dag_picture(built.workflow))
             display(_YamlText(built.to_yaml()))
             return _quiet_workflow(built.workflow)
         run = self.session.submit(built)
@@ -279,6 +281,12 @@ class ArgoMagics(Magics):
                 failure.hint = "the run was not assigned; get it back with: run = %argo_status --last; " + (
                     failure.hint or "")
                 raise
+            except WorkflowInterrupted as interrupted:
+                # Ctrl-C stops waiting, not the workflow; `run` was not assigned, so say how to get it.
+                raise WorkflowInterrupted(
+                    detached_message(run.name, f"run = %argo_status {run.name}, then {STOP_LINE}"),
+                    workflow_name=run.name, run=interrupted.run,
+                ) from None
         return run
 
     # -- %argo_status / %argo_logs ---------------------------------------------------------------
@@ -321,7 +329,8 @@ class ArgoMagics(Magics):
                 for text in self.session.follow_logs(run, args.task):
                     print(text, flush=True)
             except KeyboardInterrupt:
-                print("stopped following the log; the workflow keeps running", flush=True)
+                print(f"Ctrl-C: stopped following the log; workflow {run.name} goes on running on the server. "
+                      f"To stop it: run = %argo_status {run.name}, then {STOP_LINE}", flush=True)
                 return
         else:
             print(run.logs(args.task))
@@ -355,9 +364,22 @@ def _quiet_workflow(workflow: Any) -> Any:
         def _repr_pretty_(self: Any, printer: Any, cycle: bool) -> None:
             printer.text(f"<Workflow {self.generate_name or self.name} (dry run) — YAML above; .to_yaml() for text>")
 
-        _DRY_RUN_CLASSES[kind] = type("DryRunWorkflow", (kind,), {"_repr_pretty_": _repr_pretty_})
+        def __reduce_ex__(self: Any, protocol: Any) -> Any:  # pickled as the plain Hera class
+            _function, arguments, *rest = kind.__reduce_ex__(self, max(2, protocol))
+            return (object.__new__, (kind, *arguments[1:]), *rest)
+
+        _DRY_RUN_CLASSES[kind] = type("DryRunWorkflow", (kind,), {"_repr_pretty_": _repr_pretty_,
+                                                                  "__reduce_ex__": __reduce_ex__})
     workflow.__class__ = _DRY_RUN_CLASSES[kind]
     return workflow
+
+
+def _dag_picture(workflow: Any) -> Any:
+    """The graph of a workflow not submitted yet (SVG in a notebook, text in a terminal)."""
+    from .compile import workflow_body
+    from .view.page import GraphPicture
+
+    return GraphPicture(workflow_body(workflow))
 
 
 def _show_widget(run: Any) -> None:

@@ -29,6 +29,7 @@ from .errors import (
     BadRequestError,
     ConflictError,
     ConnectionFailedError,
+    HeraMagicsError,
     NotFoundError,
     PermissionDeniedError,
     ServerError,
@@ -409,6 +410,66 @@ def stream_lines(response: requests.Response) -> Iterator[bytes]:
         yield pending
 
 
+def read_log_stream(
+    call: ApiCall, response: requests.Response, url: str, *, clean: Callable[[str], str], timeout: float
+) -> Iterator[dict[str, str]]:
+    """The entries of a streamed log answer, parsed line by line as the lines arrive.
+
+    An HTML page, a line that is not JSON, an error the server reports inside the stream and a
+    connection that breaks off become our errors; ``clean`` redacts the token from quoted text.
+    """
+    content_type = response.headers.get("Content-Type")
+    if content_type and "html" in content_type.lower():
+        response.close()
+        raise html_error(response, url)
+    return _iterate_log_lines(call, response, url, clean, timeout)
+
+
+def _iterate_log_lines(
+    call: ApiCall, response: requests.Response, url: str, clean: Callable[[str], str], timeout: float
+) -> Iterator[dict[str, str]]:
+    first = True
+    try:
+        for raw_line in stream_lines(response):
+            line = raw_line.decode("utf-8", errors="replace")
+            if first and line.strip():
+                first = False
+                if looks_like_html(line, None):
+                    raise html_error(response, url)
+            try:
+                entries = parse_log_line(line)
+            except StreamError as failure:
+                raise stream_error(call, failure, url, clean=clean) from None
+            except ValueError:
+                raise UnexpectedResponseError(
+                    f"the log stream from {url} holds a line that is not JSON: {clean(shorten(line, 80))!r}",
+                    hint="check that the host points at the Argo Server",
+                ) from None
+            yield from entries
+    except requests.RequestException as exc:
+        error = connection_error(exc, url, attempts=1, timeout=timeout)
+        error.message = error.message.replace("could not reach the Argo server", "the log stream broke off")
+        raise error from None
+    except (HeraMagicsError, GeneratorExit):
+        raise
+    except BaseException as unexpected:  # Ctrl-C while following, a bug in urllib3
+        raise without_frames(unexpected)
+    finally:
+        response.close()
+
+
+def without_frames(error: BaseException) -> BaseException:
+    """``error`` with no traceback and no chained exceptions, to re-raise an unexpected error
+    (a bug, Ctrl-C) that came out of ``requests``: the frames of ``requests``, ``urllib3`` and
+    ``http.client`` hold the Authorization header in their variables (``%xmode Verbose`` would
+    print it)."""
+    error.__traceback__ = None
+    error.__context__ = None
+    error.__cause__ = None
+    error.__suppress_context__ = True
+    return error
+
+
 def _as_requests_error(exc: Exception) -> requests.RequestException:
     if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
         return requests.exceptions.ReadTimeout(str(exc))
@@ -422,6 +483,7 @@ __all__ = [
     "html_error",
     "looks_like_html",
     "parse_log_line",
+    "read_log_stream",
     "redact_secret",
     "server_message_of",
     "shorten",
@@ -430,4 +492,5 @@ __all__ = [
     "stream_lines",
     "unexpected_answer",
     "url_without_query",
+    "without_frames",
 ]

@@ -7,8 +7,15 @@ the magics and the status view are thin layers over it.
 
 What outlives the kernel — the remembered runs (``runs.json``) and the final state kept when a
 run ends (its JSON and each task's log tail) — is read and written by :mod:`hera_magics.history`;
-this module decides *when*: ``submit()`` remembers the run, and ``keep_final_state()`` keeps its
-end the first time it is seen (by ``refresh()``, ``wait()`` or a poll of the status view).
+this module decides *when*: ``submit()`` remembers the run before its create request is sent
+(by its submission label; the name follows when the answer comes), and ``keep_final_state()``
+keeps its end the first time it is seen (by ``refresh()``, ``wait()`` or a poll of the status
+view). Runs are remembered by their server's identity, so a restarted local engine (another port)
+still has them.
+
+Ctrl-C never stops a workflow. While waiting (``wait()``) it stops waiting and says how to stop
+the workflow (:func:`detached_message`); while a create is pending it says whether the server
+created the workflow (:mod:`hera_magics.submission`).
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from . import submission
 from .argo import FINAL_PHASES, NOT_RUN_PHASES, SUCCEEDED
+from .arguments import Arguments
 from .errors import (
     ArgoServerError,
-    ConflictError,
     ConnectionFailedError,
     HeraMagicsError,
     NotFoundError,
@@ -37,11 +45,8 @@ from .history import (
     find_run,
     forget_final_state,
     kept_pod_log,
-    last_run,
     load_final_state,
     load_log_tail,
-    public_host,
-    remember_run,
     save_final_state,
     save_log_tail,
 )
@@ -75,12 +80,29 @@ bytes, not the nodes. The status table asks for more: ``view.poller.TABLE_FIELDS
 MAX_POLL_FAILURES = 5
 """Consecutive failed polls (each already retried by the client) before ``wait()`` gives up."""
 
+MIN_POLL_SECONDS = 0.25
+"""The shortest pause between two polls of ``wait()`` / ``wait_for_pod()``: a smaller
+``poll_interval`` (0 included) is raised to it, so a waiting notebook asks at most 4 times a second."""
+
+STOP_LINE = "run.stop()"
+
 KEPT_LOG_NOTE = "(kept when the run ended; the workflow is gone from the server)\n"
 
 
 def format_seconds(seconds: float) -> str:
     """``90s`` or ``2.5 min``, for messages."""
     return f"{seconds:g}s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def detached_message(name: str, how_to_stop: str = STOP_LINE) -> str:
+    """What Ctrl-C while waiting says: waiting stopped, the workflow did not."""
+    return f"Ctrl-C: stopped waiting; workflow {name} goes on running on the server. To stop it: {how_to_stop}"
+
+
+def _check_client(check: Arguments, client: Any) -> "ArgoClient":
+    from .client import ArgoClient
+
+    return check.instance("client", client, ArgoClient, what="an ArgoClient")  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,7 +121,10 @@ class _ViewSource:
 
     def __init__(self, run: "WorkflowRun") -> None:
         self.run = run
-        self.client = run.client
+
+    @property
+    def client(self) -> "ArgoClient":
+        return self.run.client
 
     def get_workflow(
         self, name: str, *, fields: str | None = None, namespace: str | None = None
@@ -153,6 +178,14 @@ class WorkflowRun:
         data: dict[str, Any] | None = None,
         submitted_at: str | None = None,
     ) -> None:
+        check = Arguments("WorkflowRun")
+        _check_client(check, client)
+        check.workflow_name("name", name)
+        check.namespace("namespace", namespace, optional=True)
+        if workflow is not None and not callable(getattr(workflow, "to_dict", None)):
+            raise check.wrong_type("workflow", workflow, "the Hera Workflow that was submitted, or None")
+        check.mapping("data", data, optional=True)
+        check.text("submitted_at", submitted_at, optional=True)
         namespace = namespace or ((data or {}).get("metadata") or {}).get("namespace")
         namespace = namespace or client.config.namespace
         if not namespace:
@@ -190,57 +223,39 @@ class WorkflowRun:
     ) -> "WorkflowRun":
         """Create ``workflow`` (a workflow dict, or a Hera ``Workflow``) and return its run.
 
-        The run is remembered in ``runs.json`` unless ``remember=False``.
+        The run is remembered in ``runs.json`` unless ``remember=False`` — before the request is
+        sent, by its submission label, so a Ctrl-C or a lost answer cannot leave a workflow that
+        nobody remembers (``attach()`` without a name finds it). Ctrl-C while the create is
+        pending raises ``WorkflowInterrupted`` saying whether the workflow was created
+        (:mod:`hera_magics.submission` tells how).
         """
-        if isinstance(workflow, Mapping):
-            body: Mapping[str, Any] = workflow
-        else:  # the client sends plain dicts: a Hera Workflow is turned into its JSON body here
-            from .compile import workflow_body
-
-            body = workflow_body(workflow)
-        created = client.create_workflow(body, namespace=namespace)
-        metadata = created.get("metadata") or {}
-        name = metadata.get("name")
-        if not name:
-            raise HeraMagicsError(
-                "the server created the workflow but did not say its name",
-                hint="look for it in the Argo UI",
-            )
-        run_namespace = metadata.get("namespace") or namespace or client.config.namespace
-        submitted_at = metadata.get("creationTimestamp") or None
-        run = cls(
-            client,
-            name,
-            run_namespace,
-            workflow=None if isinstance(workflow, Mapping) else workflow,
-            data=created,
-            submitted_at=submitted_at,
-        )
-        if remember:
-            record = remember_run(name, run.namespace, client.config.host, submitted_at)
-            run.submitted_at = record.submitted_at
-        return run
+        check = Arguments("WorkflowRun.submit")
+        _check_client(check, client)
+        if not isinstance(workflow, Mapping) and not callable(getattr(workflow, "to_dict", None)):
+            raise check.wrong_type("workflow", workflow, "a workflow dict or a Hera Workflow")
+        check.namespace("namespace", namespace, optional=True)
+        check.flag("remember", remember)
+        return submission.submit(cls, client, workflow, namespace=namespace, remember=remember)
 
     @classmethod
     def attach(
         cls, client: "ArgoClient", name: str | None = None, *, namespace: str | None = None
     ) -> "WorkflowRun":
-        """The run of an existing workflow; without ``name``, the last one submitted to this host.
+        """The run of an existing workflow; without ``name``, the last one submitted to this server.
 
         Nothing is asked from the server yet; ``refresh()`` (or any state) does that, and
-        raises ``NotFoundError`` if the workflow is gone.
+        raises ``NotFoundError`` if the workflow is gone. Only when the last submission's answer
+        never came (Ctrl-C, a lost answer) is the server asked which workflow it made.
         """
+        check = Arguments("WorkflowRun.attach")
+        _check_client(check, client)
+        check.workflow_name("name", name, optional=True)
+        check.namespace("namespace", namespace, optional=True)
         if name is None:
-            record = last_run(client.config.host)
-            if record is None:
-                raise HeraMagicsError(
-                    f"no run is remembered for {public_host(client.config.host)}",
-                    hint="pass the workflow's name (it is in the Argo UI)",
-                )
-        else:
-            record = find_run(name, client.config.host, namespace)
-            if record is None:
-                return cls(client, name, namespace)
+            return submission.last_submitted(cls, client)
+        record = find_run(name, namespace=namespace, server=submission.server_of(client))
+        if record is None:
+            return cls(client, name, namespace)
         return cls(client, record.name, record.namespace, submitted_at=record.submitted_at)
 
     # -- identity -----------------------------------------------------------------------------
@@ -295,6 +310,7 @@ class WorkflowRun:
         ``on_final_state`` callback (see :attr:`widget`). When that end is on disk already —
         the view may be showing the kept state itself — nothing is asked of the server.
         """
+        Arguments("WorkflowRun.keep_final_state").mapping("seen", seen, optional=True)
         if self.gone_from_server:
             return
         if self._data_is_final and self._kept is not None and self._kept == end_of(self._data):
@@ -382,22 +398,29 @@ class WorkflowRun:
         the Python traceback) when it ends Failed or Error, and ``WorkflowTimeout`` (a
         ``TimeoutError``) after ``timeout`` seconds; the workflow keeps running then. A phase
         that is empty or ``Pending`` is not finished. Polls start quickly and slow down to
-        ``poll_interval`` seconds; a few failed polls in a row (the client has retried each)
-        are tolerated. Ctrl-C stops the workflow on the server and says so.
+        ``poll_interval`` seconds (at least ``MIN_POLL_SECONDS``, 0.25); a few failed polls in a
+        row (the client has retried each) are tolerated.
+
+        Ctrl-C stops *waiting*, never the workflow: ``WorkflowInterrupted`` says it goes on and
+        how to stop it (``run.stop()``).
         """
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        check = Arguments("WorkflowRun.wait")
+        check.number("timeout", timeout, optional=True, what="a number of seconds or None")
+        poll_interval = max(MIN_POLL_SECONDS, check.number("poll_interval", poll_interval, what="a number of seconds"))
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
                 self._wait_until_final(deadline, timeout, poll_interval)
                 self.refresh()
                 if self._phase in FINAL_PHASES:  # else someone retried it meanwhile
                     break
+            self._show_end_in_widget()
+            if self._phase == SUCCEEDED:
+                return self
+            failed = self._failure()
         except KeyboardInterrupt:
-            raise WorkflowInterrupted(self._stop_after_interrupt(), workflow_name=self.name) from None
-        self._show_end_in_widget()
-        if self._phase == SUCCEEDED:
-            return self
-        raise self._failure()
+            raise WorkflowInterrupted(detached_message(self.name), workflow_name=self.name, run=self) from None
+        raise failed
 
     def _show_end_in_widget(self) -> None:
         """Bring the status view to the end and re-send its displays.
@@ -451,20 +474,6 @@ class WorkflowRun:
             time.sleep(pause)
             interval = min(poll_interval, interval * 2)
 
-    def _stop_after_interrupt(self) -> str:
-        """Stop the workflow after Ctrl-C; the sentence that says what happened."""
-        try:
-            self.client.stop_workflow(self.name, namespace=self.namespace)
-        except ConflictError:
-            return f"Ctrl-C while waiting; workflow {self.name} had already finished"
-        except ArgoServerError as error:
-            return (
-                f"Ctrl-C while waiting; could not stop workflow {self.name} ({error.message}); "
-                f"stop it in the Argo UI: {self.url}"
-            )
-        self._data_is_final = False
-        return f"Ctrl-C while waiting: stopped workflow {self.name} on the server"
-
     def _failure(self) -> WorkflowFailed:
         """The ``WorkflowFailed`` for a finished, unsuccessful workflow (fetches log tails)."""
         return failure(self, self._current(), self._phase or "Failed", self._failed_log_tail)
@@ -502,8 +511,11 @@ class WorkflowRun:
 
         Raises ``TaskResultError`` when the task will never have a pod (it did not run, it
         ended without one, the workflow ended first) and ``UnknownTaskError`` for a name the
-        workflow does not have.
+        workflow does not have. ``poll_seconds`` is at least ``MIN_POLL_SECONDS``.
         """
+        check = Arguments("WorkflowRun.wait_for_pod")
+        check.text("task", task)
+        poll_seconds = max(MIN_POLL_SECONDS, check.number("poll_seconds", poll_seconds, what="a number of seconds"))
         while True:
             workflow = self.fetch()
             try:
@@ -542,6 +554,7 @@ class WorkflowRun:
         After the workflow was deleted from the server (its TTL), the log tails kept when it
         ended are returned instead, under a line that says so.
         """
+        Arguments("WorkflowRun.logs").text("task", task, optional=True)
         text, kept = self._log_text(task)
         return KEPT_LOG_NOTE + text if kept else text
 
@@ -606,6 +619,9 @@ class WorkflowRun:
         With ``stdout=True``: what it printed (Argo's ``outputs.result``; when the server did not
         capture it, the task's log, which also holds what it wrote to stderr).
         """
+        check = Arguments("WorkflowRun.result")
+        check.text("task", task)
+        check.flag("stdout", stdout)
         workflow = self._current()
         row = self._row(task, workflow)
         require_succeeded(row)
@@ -699,6 +715,9 @@ class WorkflowRun:
 __all__ = [
     "KEPT_LOG_NOTE",
     "MAX_POLL_FAILURES",
+    "MIN_POLL_SECONDS",
     "PHASE_FIELDS",
+    "STOP_LINE",
     "WorkflowRun",
+    "detached_message",
 ]

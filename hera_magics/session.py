@@ -26,8 +26,9 @@ from typing import Any, Callable, Iterator, Mapping
 from . import compile as compiler
 from . import config as config_module
 from . import nebari as nebari_rules
+from .arguments import Arguments
 from .capture import TaskSpec, capture_cell, check_name_clash
-from .config import ArgoConfig, Secret
+from .config import ArgoConfig, Secret, strip_bearer
 from .dag import DagSpec, data_volume_of, evaluate
 from .errors import ConfigError, DagError
 from .options import TaskOptions, TolerationSpec, VolumeSpec, WorkflowOptions
@@ -85,6 +86,9 @@ class Session:
         self.tasks: dict[str, TaskSpec] = {}
         self.last_run: Any = None
         self.local_volumes: dict[str, Path] = {}
+        # Variables a token was read from (--token-var): a local engine started later must not
+        # hand them to its tasks (it always leaves out ARGO_TOKEN, HERA_TOKEN...).
+        self.token_variables: set[str] = set()
 
     # -- connection -------------------------------------------------------------------------
 
@@ -106,6 +110,14 @@ class Session:
         The process environment is not modified; the values are applied to Hera's global config
         and to this session only.
         """
+        check = Arguments("Session.configure")
+        check.path("env_file", env_file, optional=True)
+        check.text("host", host, optional=True)
+        check.text("namespace", namespace, optional=True)  # its value: resolve_config checks it
+        check.text("token_var", token_var, optional=True)
+        check.flag("insecure", insecure)
+        check.flag("nebari", nebari, optional=True)
+        check.mapping("environ", environ, optional=True)
         environment = dict(os.environ if environ is None else environ)
         warnings: list[str] = []
         path: Path | None
@@ -126,6 +138,8 @@ class Session:
             warnings.append("no token found (HERA_TOKEN or ARGO_TOKEN); the server will probably answer 401")
         if resolved.namespace is None:
             warnings.append("no namespace set; add ARGO_NAMESPACE to .env or pass --namespace")
+        if resolved.token is not None and resolved.sources.get("token") not in (None, "HERA_TOKEN", "ARGO_TOKEN"):
+            self.token_variables.add(resolved.sources["token"])
         self._apply(resolved)
         return EnvReport(config=resolved, env_file=path.resolve() if path else None, warnings=tuple(warnings))
 
@@ -135,16 +149,25 @@ class Session:
 
         The engine serves Nebari's claims for the namespace (``jupyterhub-<ns>-share``,
         ``conda-store-<ns>-share``) from folders in the state folder, so notebooks that use
-        ``--volume home`` or ``--data-volume`` run unchanged.
+        ``--volume home`` or ``--data-volume`` run unchanged. A new engine's tasks do not see the
+        token of any ``--token-var`` variable this session read.
+
+        The engine is known by its identity (kept in its state folder), not its port: runs
+        submitted to it are found again after it restarts, and their clients follow it.
         """
         from .local import read_engine_state, state_directory
         from .local.launcher import ensure_engine_started
 
-        namespace = namespace or "argo"
+        check = Arguments("Session.configure_local")
+        check.whole_number("workers", workers, optional=True, minimum=1)
+        check.text("namespace", namespace, optional=True)
+        check.flag("nebari", nebari, optional=True)
+        namespace = config_module.checked_namespace(namespace, "--namespace") if namespace else "argo"
         folder = state_directory()
         volumes = {claim: folder / "volumes" / claim for claim in nebari_rules.local_claims(namespace)}
-        url, token, started = ensure_engine_started(workers=workers, volumes=volumes)
-        engine_state = read_engine_state() or {}
+        url, token, started = ensure_engine_started(workers=workers, volumes=volumes,
+                                                    hidden_variables=self._secret_variables())
+        engine_state = read_engine_state(folder) or {}
         served = engine_state.get("volumes") or {}
         warnings = []
         running_workers = engine_state.get("workers")
@@ -169,6 +192,8 @@ class Session:
             local=True,
             nebari=bool(nebari),
             username=username,
+            engine_id=engine_state.get("id") if isinstance(engine_state.get("id"), str) else None,
+            engine_folder=str(folder),
             sources={"host": "--local",
                      "token": "local engine (fresh random token)" if started else "the local engine's own token",
                      "namespace": "--namespace" if namespace != "argo" else "--local default",
@@ -198,6 +223,7 @@ class Session:
         ``home/<user>`` at ``/home/<user>`` and ``shared/G`` at ``/shared/G``. Elsewhere
         ``$HERA_MAGICS_DATA_FOLDER`` says where the volume is mounted.
         """
+        Arguments("Session.data_folder").instance("volume", volume, VolumeSpec, what="a VolumeSpec")
         if self.config is not None and self.config.local:
             base = self.local_volumes.get(volume.claim)
             if base is None:
@@ -207,15 +233,29 @@ class Session:
             return Path(os.environ["HERA_MAGICS_DATA_FOLDER"])
         return nebari_rules.jupyter_mount(volume.claim, volume.sub_path)
 
+    def _secret_variables(self) -> tuple[str, ...]:
+        """Variables of this process that hold a token this session read (by name or by value)."""
+        names = set(self.token_variables)
+        token = self.config.token.reveal() if self.config and self.config.token else None
+        if token:
+            names.update(name for name, value in os.environ.items() if strip_bearer(value) == token)
+        return tuple(sorted(names))
+
     def _apply(self, resolved: ArgoConfig) -> None:
         from hera.shared import global_config
 
+        from .history import server_key
+
         global_config.host = resolved.host
-        global_config.token = resolved.token.reveal() if resolved.token else None
+        # Hera accepts a callable: the Secret gives it the token when asked and shows only
+        # '…abcd' in repr(global_config).
+        global_config.token = resolved.token
         global_config.namespace = resolved.namespace
         global_config.verify_ssl = resolved.verify_ssl
-        if self.last_run is not None and self.last_run.client.config.host != resolved.host:
-            self.last_run = None  # a run of another server: attach() must not return it
+        if self.last_run is not None:
+            before = self.last_run.client.config
+            if server_key(before.host, before.engine_id) != server_key(resolved.host, resolved.engine_id):
+                self.last_run = None  # a run of another server: attach() must not return it
         self.config = resolved
 
     def require_config(self) -> ArgoConfig:
@@ -227,9 +267,12 @@ class Session:
         return self.config
 
     def client(self):
+        """A client for the configured server (for the local engine: one that follows it
+        through restarts, see :func:`relocated_local_engine`)."""
         from .client import ArgoClient
 
-        return ArgoClient(self.require_config())
+        config = self.require_config()
+        return ArgoClient(config, relocate=relocated_local_engine if config.engine_id else None)
 
     def check(self) -> dict[str, Any]:
         """Ask the server who we are and which Argo it runs (``%argo_env --check``).
@@ -256,6 +299,11 @@ class Session:
         ``options`` come from ``options.parse_task_options`` (e.g. ``parse_task_options(gpu=1)``).
         ``notebook_names`` (the notebook's variables) only improve the messages.
         """
+        check = Arguments("Session.define_task")
+        check.instance("cell", cell, str, what="the cell's code (a str)")  # empty: capture says what to write
+        check.text("name", name, optional=True)
+        check.instance("options", options, TaskOptions, optional=True, what="a TaskOptions (options.parse_task_options)")
+        check.mapping("notebook_names", notebook_names, optional=True)
         spec = capture_cell(cell, options or TaskOptions(), name=name, notebook_names=notebook_names,
                             ipython_transform=ipython_transform())
         check_name_clash(spec.name, self.tasks)
@@ -280,6 +328,11 @@ class Session:
         ``options`` come from ``options.parse_workflow_options`` (e.g. ``name="nightly"``);
         ``notebook`` holds the variables the expression may use.
         """
+        check = Arguments("Session.build")
+        check.instance("expression", expression, str, what="a DAG expression (a str)")  # empty: dag says "no DAG given"
+        check.instance("options", options, WorkflowOptions, optional=True,
+                       what="a WorkflowOptions (options.parse_workflow_options)")
+        check.mapping("notebook", notebook, optional=True)
         workflow_options = options or WorkflowOptions()
         dag = evaluate(expression, self.tasks, notebook, names=compiler.hera_names(), on_exit=workflow_options.on_exit)
         namespace = workflow_options.namespace or (self.config.namespace if self.config else None)
@@ -306,7 +359,17 @@ class Session:
 
     def submit(self, expression: str | BuiltWorkflow, options: WorkflowOptions | None = None, *,
                notebook: Mapping[str, Any] | None = None):
-        """Build (unless given a ``BuiltWorkflow``), submit, remember and return a ``WorkflowRun``."""
+        """Build (unless given a ``BuiltWorkflow``), submit, remember and return a ``WorkflowRun``.
+
+        Ctrl-C while the create is pending raises ``WorkflowInterrupted`` saying whether the
+        workflow was created; either way ``attach()`` (``%argo_status --last``) finds it.
+        """
+        check = Arguments("Session.submit")
+        if not isinstance(expression, BuiltWorkflow):
+            check.instance("expression", expression, str, what="a DAG expression (a str) or a BuiltWorkflow")
+        check.instance("options", options, WorkflowOptions, optional=True,
+                       what="a WorkflowOptions (options.parse_workflow_options)")
+        check.mapping("notebook", notebook, optional=True)
         config = self.require_config()
         built = expression if isinstance(expression, BuiltWorkflow) else self.build(expression, options,
                                                                                     notebook=notebook)
@@ -324,7 +387,16 @@ class Session:
             if built.dag.files:
                 self._write_input_files(built, data_folder)
         built.workflow.namespace = namespace
-        run = WorkflowRun.submit(self.client(), built.workflow, namespace=namespace)
+        from .errors import WorkflowInterrupted
+
+        # Until this submission is known, the remembered runs (runs.json) answer attach(): it
+        # holds this submission even when its answer never comes.
+        self.last_run = None
+        try:
+            run = WorkflowRun.submit(self.client(), built.workflow, namespace=namespace)
+        except WorkflowInterrupted as interrupted:
+            self.last_run = interrupted.run  # the created run, or None
+            raise
         run.data_folder = data_folder
         self.last_run = run
         return run
@@ -346,6 +418,9 @@ class Session:
 
     def attach(self, name: str | None = None, *, namespace: str | None = None):
         """A ``WorkflowRun`` for a workflow submitted earlier (``None``: the last one submitted)."""
+        check = Arguments("Session.attach")
+        check.workflow_name("name", name, optional=True)
+        check.namespace("namespace", namespace, optional=True)
         self.require_config()
         from .run import WorkflowRun
 
@@ -366,8 +441,19 @@ class Session:
         """Lines of a workflow's (or one task's) log as they are written, until it ends.
 
         A workflow's lines start with their task's name, as in ``run.logs()``. A task that has
-        not started yet is waited for (the workflow is asked again every ``poll_seconds``).
+        not started yet is waited for (the workflow is asked again every ``poll_seconds``, at
+        least ``run.MIN_POLL_SECONDS``). Ctrl-C stops following, never the workflow.
         """
+        from .run import MIN_POLL_SECONDS, WorkflowRun
+
+        check = Arguments("Session.follow_logs")
+        check.instance("run", run, WorkflowRun, what="a WorkflowRun")
+        check.text("task", task, optional=True)
+        poll_seconds = max(MIN_POLL_SECONDS, check.number("poll_seconds", poll_seconds, what="a number of seconds"))
+        return self._follow(run, task, poll_seconds)
+
+    @staticmethod
+    def _follow(run: Any, task: str | None, poll_seconds: float) -> Iterator[str]:
         from .status import task_rows
 
         if task is not None:
@@ -389,6 +475,27 @@ class Session:
                 asked_about.add(pod)  # a pod started since: ask the server once for its task
                 learn(run.fetch())
             yield f"{task_of_pod.get(pod, pod)} | {entry['content']}"
+
+
+def relocated_local_engine(config: ArgoConfig) -> ArgoConfig | None:
+    """Where the local engine of ``config`` listens now, when it restarted elsewhere; else None.
+
+    A restarted engine (``kill -9``, a reboot, ``%argo_env --local`` after it died) listens on
+    another port with another token but keeps its identity and its workflows: its state file,
+    in the folder ``config`` names, says where it is. ``ArgoClient`` asks this when it cannot
+    reach the engine or its token is refused, so old runs and status views follow the engine.
+    """
+    from .local.launcher import pid_alive, read_engine_state
+
+    if not config.engine_id or not config.engine_folder:
+        return None
+    state = read_engine_state(config.engine_folder) or {}
+    url, token = state.get("url"), state.get("token")
+    if state.get("id") != config.engine_id or not pid_alive(state.get("pid")):
+        return None
+    if not isinstance(url, str) or not isinstance(token, str) or not url or not token:
+        return None
+    return replace(config, host=url, token=Secret(token))
 
 
 def ipython_transform() -> Callable[[str], str]:

@@ -37,10 +37,16 @@ Rules (where Argo itself gives no single answer, the choice is written here):
 * **Messages.** A missing message is ``""``. An Omitted node without a message gets
   ``OMITTED_MESSAGE`` and a Skipped one ``SKIPPED_MESSAGE``, so the table always says why.
 * **Pod names** follow Argo's rule (``workflow/util/pod_name.go``, see ``argo.pod_name``).
+
+:func:`task_graph` groups the rows as the status view shows them (*entries*): the items of a
+map — the children of Argo's ``TaskGroup`` node, ``train(0:0.1)`` … — are one entry with their
+progress, and the exit handler (``<workflow>.onExit``) is an entry of its own kind; it also
+gives the edges between entries, read from ``children`` through containers.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
@@ -53,10 +59,10 @@ from .argo import (
     FINAL_PHASES,
     OMITTED_MESSAGE,
     node_template_name,
-    parse_time,
     pod_name_of_node,
     pod_name_version,
 )
+from .argo import parse_time as _parse_time
 from .graph import topological_order
 
 ROW_NODE_TYPES = frozenset({"Pod", "Suspend", "HTTP", "Plugin", "Skipped"})
@@ -70,6 +76,17 @@ _ATTEMPT_SUFFIX = re.compile(r"\((\d+)\)$")
 
 # --------------------------------------------------------------------------------------------
 # small pure helpers
+
+
+# A running workflow is polled every second or so and its nodes' times repeat from poll to
+# poll: reading each time string once keeps a poll of 2,000 nodes cheap for the kernel.
+parse_time = functools.lru_cache(maxsize=1 << 15)(_parse_time)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _pod_name(workflow_name: str, identifier: str, name: str, template: str, version: str) -> str:
+    node = {"id": identifier, "name": name, "templateName": template}
+    return pod_name_of_node(workflow_name, node, version=version)
 
 
 def seconds_between(started: datetime | None, finished: datetime | None) -> float | None:
@@ -268,7 +285,9 @@ def _row(
         "message": message,
         "retries": retries,
         "node_id": node_id,
-        "pod_name": pod_name_of_node(workflow_name, worker, version=version) if is_pod and worker else None,
+        "pod_name": _pod_name(workflow_name, node_id, str(worker.get("name") or ""), node_template_name(worker), version)
+        if is_pod and worker
+        else None,
         "exit_code": parse_exit_code(worker) if worker is not None else None,
     }
 
@@ -282,6 +301,11 @@ def task_rows(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
     ``None`` for nodes without a pod) and ``exit_code`` (``None`` if not reported). See the
     module docstring for the rules.
     """
+    return [row for _, row in _rows_with_nodes(workflow)]
+
+
+def _rows_with_nodes(workflow: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The rows of :func:`task_rows`, each with the id of the node it was made from."""
     nodes = _nodes(workflow)
     workflow_name = _workflow_name(workflow)
     root_id = _root_id(workflow_name, nodes)
@@ -300,10 +324,218 @@ def task_rows(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         node_type = node.get("type")
         if node_type in ROW_NODE_TYPES or _is_folded_retry(node, nodes):
-            rows.append(
-                _row(node, nodes, workflow_name=workflow_name, root_id=root_id, version=version)
-            )
+            row = _row(node, nodes, workflow_name=workflow_name, root_id=root_id, version=version)
+            rows.append((node_id, row))
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# entries: the rows grouped as the view shows them, and the edges between them
+
+TASK_ENTRY = "task"
+MAP_ENTRY = "map"
+EXIT_ENTRY = "exit"
+
+EXIT_HANDLER_MESSAGE = "exit handler"
+"""The start of an exit handler's message: it runs when the workflow's tasks have ended."""
+
+MAX_NAMED_FAILURES = 3
+"""How many failed items a map's message names before ``…``."""
+
+ONEXIT_SUFFIX = ".onExit"
+"""Argo names the exit handler's node ``<workflow>.onExit`` (``common.GenerateOnExitNodeName``)."""
+
+
+def _attempts(node_id: str, nodes: Mapping[str, Any]) -> tuple[tuple[Any, Any, str], ...]:
+    """``(started, finished, phase)`` of each attempt of a Retry node, in attempt order."""
+    node = nodes[node_id]
+    if node.get("type") != "Retry":
+        return ()
+    attempts = [nodes[child] for child in _children(node, nodes)]
+    ordered = sorted(enumerate(attempts), key=lambda item: _attempt_index(item[1], item[0]))
+    return tuple(
+        (parse_time(attempt.get("startedAt")), parse_time(attempt.get("finishedAt")), _phase(attempt))
+        for _, attempt in ordered
+    )
+
+
+def _enclosing(node_id: str, nodes: Mapping[str, Any], wanted: Mapping[str, Any]) -> str | None:
+    """The first of ``node_id`` and its boundary nodes (outwards) that is a key of ``wanted``."""
+    seen: set[str] = set()
+    current: str | None = node_id
+    while current and current in nodes and current not in seen:
+        if current in wanted:
+            return current
+        seen.add(current)
+        current = nodes[current].get("boundaryID")
+    return None
+
+
+def _spec_task(workflow: Mapping[str, Any], group: Mapping[str, Any], nodes: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The DAG task of the spec that a TaskGroup node expands (``{}`` when the spec is absent)."""
+    boundary = nodes.get(str(group.get("boundaryID") or ""))
+    template_name = node_template_name(boundary) if boundary else ""
+    spec = workflow.get("spec") or {}
+    template_name = template_name or str(spec.get("entrypoint") or "")
+    for template in spec.get("templates") or []:
+        if isinstance(template, Mapping) and template.get("name") == template_name:
+            for task in ((template.get("dag") or {}).get("tasks") or []):
+                if isinstance(task, Mapping) and task.get("name") == group.get("displayName"):
+                    return task
+    return {}
+
+
+def loop_width(task: Mapping[str, Any]) -> int | None:
+    """How many items a DAG task's ``withItems``/``withSequence`` makes; ``None`` if unknown
+    before it runs (``withParam``, or values given by parameters)."""
+    items = task.get("withItems")
+    if isinstance(items, list):
+        return len(items)
+    sequence = task.get("withSequence")
+    if isinstance(sequence, Mapping):
+        try:
+            if sequence.get("count") is not None:
+                return max(int(sequence["count"]), 0)
+            start = int(sequence.get("start") or 0)
+            return abs(int(sequence["end"]) - start) + 1
+        except (TypeError, ValueError, KeyError):
+            return None
+    return None
+
+
+def _map_entry(
+    key: str, group: Mapping[str, Any], items: list[dict[str, Any]], width: int | None
+) -> dict[str, Any]:
+    """One entry for a map (Argo's TaskGroup node) and its items.
+
+    Its width is the largest of: the items there are, the items the TaskGroup names as its
+    children (the controller links an item before it creates its node), the spec's width."""
+    total = max(len(items), len(group.get("children") or []), width or 0)
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item["phase"]] = counts.get(item["phase"], 0) + 1
+    if total > len(items):
+        counts["Pending"] = counts.get("Pending", 0) + total - len(items)
+    failed = [item["label"] for item in items if item["phase"] in FAILED_PHASES]
+    messages = [str(group.get("message") or "")]
+    if failed:
+        named = ", ".join(failed[:MAX_NAMED_FAILURES]) + (", …" if len(failed) > MAX_NAMED_FAILURES else "")
+        messages.append(f"{len(failed)} failed: {named}")
+    started = parse_time(group.get("startedAt"))
+    finished = parse_time(group.get("finishedAt"))
+    return {
+        "key": key,
+        "kind": MAP_ENTRY,
+        "task": key,
+        "label": key,
+        "template": node_template_name(group),
+        "phase": _phase(group),
+        "started": started,
+        "finished": finished,
+        "duration": seconds_between(started, finished),
+        "message": "; ".join(message for message in messages if message),
+        "retries": sum(item["retries"] for item in items),
+        "node_id": str(group.get("id") or ""),
+        "pod_name": None,
+        "exit_code": None,
+        "attempts": (),
+        "items": tuple(items),
+        "counts": counts,
+        "done": sum(1 for item in items if item["phase"] in DONE_PHASES),
+        "total": total,
+    }
+
+
+def task_graph(workflow: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The entries of the status view and the edges between them, from ``status.nodes``.
+
+    An entry is a row of :func:`task_rows` plus ``key`` (unique), ``kind``, ``label`` and
+    ``attempts`` (``(started, finished, phase)`` of each try of a retried task) — except that:
+
+    * the items of a map (the children of Argo's ``TaskGroup`` node, named ``train(0:0.1)``)
+      are ONE entry of kind ``map``: its ``key``, ``task`` and ``label`` are the TaskGroup's
+      name, its phase and times the TaskGroup's, ``items`` the items' entries, ``counts``
+      how many items are in each phase (items the spec announces but Argo has not created
+      yet are ``Pending``), ``done``/``total`` the progress and ``message`` names the failed
+      items;
+    * the exit handler (node ``<workflow>.onExit``, and the tasks inside it when it is a DAG)
+      is of kind ``exit``: its key is ``onExit`` (``onExit.<task>``), its label the
+      template's name, its message starts with ``exit handler``.
+
+    Edges ``(from, to)`` join entries whose nodes Argo joined through ``children`` (containers
+    such as nested DAGs and step groups are looked through); an edge inside one map is dropped.
+    """
+    _, entries, edges = task_view(workflow)
+    return entries, edges
+
+
+def task_view(
+    workflow: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]]]:
+    """``(task_rows(workflow), *task_graph(workflow))``, computed once."""
+    nodes = _nodes(workflow)
+    workflow_name = _workflow_name(workflow)
+    root_id = _root_id(workflow_name, nodes)
+    exit_node = f"{workflow_name}{ONEXIT_SUFFIX}"
+    exits = {node_id: node for node_id, node in nodes.items() if node.get("name") == exit_node}
+    groups = {node_id: node for node_id, node in nodes.items() if node.get("type") == "TaskGroup"}
+    item_group = {child: group_id for group_id, group in groups.items() for child in _children(group, nodes)}
+    owner: dict[str, str] = {}  # node id -> the key of the entry it belongs to
+    entries: list[dict[str, Any]] = []
+    map_items: dict[str, list[dict[str, Any]]] = {}
+    pairs = _rows_with_nodes(workflow)
+    for node_id, row in pairs:
+        item = _enclosing(node_id, nodes, item_group)
+        entry = dict(row, key=row["task"], kind=TASK_ENTRY, label=row["task"], attempts=_attempts(node_id, nodes))
+        if item is not None:
+            group_id = item_group[item]
+            key = _display_name(groups[group_id], nodes, root_id)
+            if group_id not in map_items:
+                map_items[group_id] = []
+                entries.append({"key": key, "group_id": group_id})  # filled in below
+            entry["label"] = str(nodes[node_id].get("displayName") or row["task"])
+            map_items[group_id].append(entry)
+            owner.update({node_id: key, item: key, group_id: key})
+        else:
+            if _enclosing(node_id, nodes, exits) is not None:
+                key = row["task"][len(workflow_name) + 1 :] if row["task"].startswith(exit_node) else row["task"]
+                label = (row["template"] or key) if nodes[node_id].get("name") == exit_node else key
+                message = f"{EXIT_HANDLER_MESSAGE}: {row['message']}" if row["message"] else EXIT_HANDLER_MESSAGE
+                entry.update(key=key, kind=EXIT_ENTRY, label=label, message=message)
+            entries.append(entry)
+            owner[node_id] = entry["key"]
+        for child in _children(nodes[node_id], nodes) if nodes[node_id].get("type") == "Retry" else ():
+            owner[child] = owner[node_id]
+    for index, entry in enumerate(entries):
+        if "group_id" in entry:
+            group = groups[entry["group_id"]]
+            width = loop_width(_spec_task(workflow, group, nodes))
+            entries[index] = _map_entry(entry["key"], group, map_items[entry["group_id"]], width)
+    return [row for _, row in pairs], entries, _entry_edges(nodes, owner)
+
+
+def _entry_edges(nodes: Mapping[str, Any], owner: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Edges between owners, looking through nodes that no entry owns (containers)."""
+    edges: dict[tuple[str, str], None] = {}  # ordered and without repeats
+    for node_id, source in owner.items():
+        stack = list(_children(nodes[node_id], nodes))
+        seen = set(stack)
+        while stack:
+            child = stack.pop()
+            target = owner.get(child)
+            if target is None:  # a container: its children are the next tasks
+                for grandchild in _children(nodes[child], nodes):
+                    if grandchild not in seen:
+                        seen.add(grandchild)
+                        stack.append(grandchild)
+            elif target != source:
+                edges[(source, target)] = None
+    return list(edges)
+
+
+def task_entries(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The entries of :func:`task_graph` (rows, with each map as one entry)."""
+    return task_graph(workflow)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,7 +589,15 @@ def summary(workflow: Mapping[str, Any], *, now: datetime | None = None) -> dict
 
 
 __all__ = [
+    "EXIT_ENTRY",
+    "EXIT_HANDLER_MESSAGE",
+    "MAP_ENTRY",
     "SKIPPED_MESSAGE",
+    "TASK_ENTRY",
+    "loop_width",
+    "task_entries",
+    "task_graph",
+    "task_view",
     "count_progress",
     "failed_rows",
     "is_final",

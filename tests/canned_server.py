@@ -25,6 +25,11 @@ Faults an answer can inject:
   With ``chunk_gate`` the server sends the first piece, then waits (up to 10 s) for the test to
   set the event before sending the rest, and records in ``gate_was_open`` whether it was set in
   time — a way to prove that a client hands out lines as they arrive without timing anything.
+* ``gate``: hold the answer until the test sets the event (a server that is slow exactly as long
+  as the test wants). ``wait_for_request`` tells the test that such a request has arrived.
+
+``CannedServer(token=...)`` answers every request without ``Authorization: Bearer <token>`` with
+Argo's 401, as a real server would, so a test also proves that the client sent the token.
 
 The server speaks HTTP/1.0 (one request per connection; the body ends when the socket closes),
 which keeps every fault deterministic.
@@ -54,6 +59,7 @@ class Answer:
     chunk_pause: float = 0.0
     chunk_gate: threading.Event | None = None
     gate_was_open: bool | None = None  # set by the server: was the gate opened in time?
+    gate: threading.Event | None = None  # hold the whole answer until the test sets it
 
     def encoded_body(self) -> tuple[bytes, str]:
         """The body as bytes and its default content type."""
@@ -93,9 +99,11 @@ def argo_error(status: int, code: int, message: str) -> Answer:
 class CannedServer:
     """A scripted HTTP server on 127.0.0.1; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
         self._routes: dict[tuple[str, str], list[Scripted]] = {}
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._closing = threading.Event()
         self.requests: list[Recorded] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -140,14 +148,32 @@ class CannedServer:
         with self._lock:
             return [r for r in self.requests if r.method == method and r.path == path]
 
+    def wait_for_request(self, method: str, path: str, count: int = 1, timeout: float = 10.0) -> bool:
+        """Wait until ``count`` requests to ``method path`` have arrived (answered or held)."""
+        with self._arrived:
+            return self._arrived.wait_for(
+                lambda: sum(1 for r in self.requests if r.method == method and r.path == path) >= count,
+                timeout,
+            )
+
     def _next_answer(self, request: Recorded) -> Answer:
         with self._lock:
             self.requests.append(request)
+            self._arrived.notify_all()
+            if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+                return argo_error(401, 16, "token not valid")
             queue = self._routes.get((request.method, request.path))
             if not queue:
                 return argo_error(501, 12, "Not Implemented")
             scripted = queue.pop(0) if len(queue) > 1 else queue[0]
         return scripted(request) if callable(scripted) else scripted
+
+    def _wait_for_gate(self, gate: threading.Event) -> bool:
+        """Hold until the test opens ``gate`` (True) or the server closes (False)."""
+        while not gate.wait(0.02):
+            if self._closing.is_set():
+                return False
+        return True
 
     # -- the handler --------------------------------------------------------------------------
 
@@ -173,6 +199,8 @@ class CannedServer:
                 )
                 answer = server._next_answer(recorded)
                 if answer.delay and server._closing.wait(answer.delay):
+                    return
+                if answer.gate is not None and not server._wait_for_gate(answer.gate):
                     return
                 if answer.drop == "before":
                     self.close_connection = True

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# CI clones main into a folder with a copy of shared/ beside it.
-SHARED = REPO_ROOT.parent / "shared"
+# Every file a test reads is in here (tests/fixtures/README.md says where each came from).
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+ARGO_FIXTURES = FIXTURES / "argo"
 
 
 @pytest.fixture(autouse=True)

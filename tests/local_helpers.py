@@ -20,7 +20,6 @@ from typing import Any, Callable
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 READY_PREFIX = "hera-magics local engine listening on "
 
@@ -90,10 +89,14 @@ class RunningEngine:
 
 
 def start_engine(state_dir: Path, *, token: str = "test-token-0123456789", workers: int = 4,
-                 extra: list[str] | None = None, timeout: float = 60.0) -> RunningEngine:
-    """Start ``python -m hera_magics.local`` and wait for its ready line."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "hera_magics.local", "--port", "0", "--token", token,
+                 extra: list[str] | None = None, timeout: float = 60.0,
+                 prefix: list[str] | None = None) -> RunningEngine:
+    """Start ``python -m hera_magics.local`` and wait for its ready line.
+
+    ``prefix`` goes before the command (a wrapper that execs it, such as ``prlimit ... --``).
+    """
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    command = [*(prefix or []), sys.executable, "-m", "hera_magics.local", "--port", "0", "--token", token,
                "--workers", str(workers), "--state-dir", str(state_dir), *(extra or [])]
     log = open(state_dir / "engine-stderr.log", "ab")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO_ROOT,
@@ -187,3 +190,22 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def error_of(answer: requests.Response) -> tuple[int, int, str]:
+    """(HTTP status, gRPC code, message) of an error answer, whose body must be exactly Argo's two keys."""
+    body = answer.json()
+    assert set(body) == {"code", "message"}, body
+    return answer.status_code, body["code"], body["message"]
+
+
+def busy_workflow(child_pid_file: Path) -> dict:
+    """One task that starts a child process (sleep 60), records its pid, and waits for it."""
+    return workflow([dag([task("busy", "busy")]), shell("busy", f"sleep 60 & echo $! > {child_pid_file}; wait")])
+
+
+def started_child(child_pid_file: Path) -> int:
+    wait_for(lambda: child_pid_file.exists() and child_pid_file.read_text().strip(), what="the child's pid")
+    child = int(child_pid_file.read_text())
+    assert not process_gone(child)
+    return child

@@ -11,27 +11,10 @@ import json
 import logging
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 
-from .canned_server import Answer, CannedServer, Recorded, argo_error
-from hera_magics.client import (
-    SUBMISSION_LABEL,
-    ArgoClient,
-    api_url,
-    path_segment,
-    retry_delay,
-)
-from hera_magics.responses import (
-    StreamError,
-    looks_like_html,
-    parse_log_line,
-    redact_secret,
-    server_message_of,
-    shorten,
-    url_without_query,
-)
+from hera_magics.client import SUBMISSION_LABEL, ArgoClient, api_url, path_segment, retry_delay
 from hera_magics.compile import workflow_body
 from hera_magics.config import ArgoConfig, Secret
 from hera_magics.errors import (
@@ -46,29 +29,9 @@ from hera_magics.errors import (
     ServerError,
     UnexpectedResponseError,
 )
+from tests.argo_bodies import BODY_401, BODY_403, BODY_409, LOGIN_PAGE
+from tests.canned_server import Answer, CannedServer, Recorded, argo_error
 
-# CI clones main into a folder with a copy of shared/ beside it (see conftest.py).
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "argo-fixtures" / "modern"
-
-# Real bodies (shared/argo-fixtures/modern/error-bodies-quoted.md).
-BODY_401 = (
-    '{"code":16,"message":"token not valid. see '
-    'https://argo-workflows.readthedocs.io/en/latest/faq/"}'
-)
-BODY_403 = (
-    '{"code":7,"message":"workflows.argoproj.io is forbidden: User '
-    '\\"system:serviceaccount:kubeflow-argo-workflows:argo-server-user-'
-    "b36a83701f1c3191e19722d6f90274bc1b5501fe69ebf33313e440fe4b0fe210"
-    '\\" cannot list resource \\"workflows\\" in API group \\"argoproj.io\\" at the cluster '
-    'scope"}'
-)
-BODY_409 = (
-    '{"code":6,"message":"Workflow already exists on cluster, use argo retry {name} instead"}'
-)
-LOGIN_PAGE = (
-    "<!DOCTYPE html><html><head><title>Sign in</title></head>"
-    "<body><form action='/oauth2/start'>Sign in with Keycloak</form></body></html>"
-)
 
 WORKFLOW_PATH = "/api/v1/workflows/argo/wf-abc12"
 
@@ -142,127 +105,6 @@ def test_path_segment(value, expected):
 )
 def test_retry_delay(attempt, backoff, expected):
     assert retry_delay(attempt, backoff) == expected
-
-
-@pytest.mark.parametrize(
-    "text, limit, expected",
-    [("short", 10, "short"), ("a  b\n c", 10, "a b c"), ("abcdefghijkl", 5, "abcd…")],
-)
-def test_shorten(text, limit, expected):
-    assert shorten(text, limit) == expected
-
-
-@pytest.mark.parametrize(
-    "text, secret, expected",
-    [
-        ("bad token abcdef123", "abcdef123", "bad token …"),
-        ("nothing here", "abcdef123", "nothing here"),
-        ("no secret", None, "no secret"),
-        ("a b", "a", "a b"),  # too short to be a token: never mangle ordinary text
-    ],
-)
-def test_redact_secret(text, secret, expected):
-    assert redact_secret(text, secret) == expected
-
-
-@pytest.mark.parametrize(
-    "text, content_type, expected",
-    [
-        (LOGIN_PAGE, "text/html; charset=utf-8", True),
-        (LOGIN_PAGE, None, True),
-        ("  <html><body>x</body></html>", "application/octet-stream", True),
-        ('{"a": 1}', "application/json", False),
-        ("404 page not found", "text/plain", False),
-        ("", "text/html", True),
-    ],
-)
-def test_looks_like_html(text, content_type, expected):
-    assert looks_like_html(text, content_type) is expected
-
-
-@pytest.mark.parametrize(
-    "body, expected",
-    [
-        (BODY_401, "token not valid. see https://argo-workflows.readthedocs.io/en/latest/faq/"),
-        ('{"code":2}', '{"code":2}'),  # JSON without "message": Hera raises KeyError here
-        ('{"error":"no valid authentication methods found","code":16}', "no valid authentication methods found"),
-        ('{"error":{"message":"inner"}}', "inner"),
-        ("upstream connect error", "upstream connect error"),
-        ("", "(empty answer)"),
-        ("[1, 2]", "[1, 2]"),
-    ],
-)
-def test_server_message_of(body, expected):
-    assert server_message_of(body) == expected
-
-
-def test_url_without_query():
-    assert url_without_query("http://h/argo/api/v1/x?fields=a&b=c#f") == "http://h/argo/api/v1/x"
-
-
-@pytest.mark.parametrize(
-    "line, expected",
-    [
-        ('{"result":{"content":"hello","podName":"p1"}}', [("hello", "p1")]),
-        ('data: {"result":{"content":"hi","podName":"p2"}} ', [("hi", "p2")]),
-        ('{"result":{"podName":"p1"}}', [("", "p1")]),  # Go omits an empty line's content
-        (":", []),  # SSE keepalive
-        ("", []),
-        ("data: ", []),
-        ("event: message", []),
-        (
-            '{"result":{"content":"a","podName":"p"}} {"result":{"content":"b","podName":"p"}}',
-            [("a", "p"), ("b", "p")],
-        ),
-        ('{"result":{"content":"\\u003c hello1 \\u003e","podName":"p"}}', [("< hello1 >", "p")]),
-    ],
-)
-def test_parse_log_line(line, expected):
-    assert [(e["content"], e["podName"]) for e in parse_log_line(line)] == expected
-
-
-def test_parse_log_line_error_chunk_and_garbage():
-    with pytest.raises(StreamError) as caught:
-        parse_log_line('{"error":{"grpc_code":7,"http_code":403,"message":"forbidden","http_status":"Forbidden"}}')
-    assert caught.value.http_status == 403
-    with pytest.raises(ValueError):
-        parse_log_line("<html>")
-    with pytest.raises(ValueError):
-        parse_log_line("[1, 2]")
-
-
-def test_parse_log_line_reads_the_real_pasted_stream():
-    """The paste of issue argo#8525: records separated by spaces, the last one cut off."""
-    text = (FIXTURES / "issue-argo-8525-pod-log-stream-paste.txt").read_text()
-    complete = text[: text.rindex("}} ") + 2]
-    entries = parse_log_line(complete)
-    assert entries[0]["content"].startswith('time="2022-04-28T07:04:10.665Z" level=info')
-    assert entries[2]["content"] == "< hello1 >"
-    assert {entry["podName"] for entry in entries} == {"steps-l5rqw-1830250225"}
-
-
-def test_workflow_body_from_dict_and_create_request():
-    workflow = {"metadata": {"generateName": "x-"}, "spec": {"entrypoint": "main"}}
-    body = workflow_body(workflow)
-    assert body == workflow and body is not workflow
-    body["metadata"]["labels"] = {"a": "b"}
-    assert "labels" not in workflow["metadata"]  # the caller's dict is never changed
-    assert workflow_body({"workflow": workflow}) == workflow
-
-
-def test_workflow_body_from_hera_matches_heras_own_create_request():
-    from hera.workflows import DAG, Script, Workflow
-
-    cell = Script(name="cell-a", source="print(1)", image="python:3.11")
-    with Workflow(generate_name="nb-", entrypoint="main") as workflow:
-        with DAG(name="main"):
-            cell(name="a")
-    body = workflow_body(workflow)
-    assert body["metadata"]["generateName"] == "nb-"
-    assert body["spec"]["templates"][1]["script"]["source"] == "print(1)"
-    assert body == json.loads(json.dumps(workflow.to_dict()))
-    with pytest.raises(TypeError):
-        workflow_body(42)
 
 
 # --------------------------------------------------------------------------------------------

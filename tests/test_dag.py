@@ -9,7 +9,7 @@ from hera_magics.capture import capture_cell
 from hera_magics.compile import build_workflow
 from hera_magics.dag import DAG_TEMPLATE_NAME, dag_order, evaluate
 from hera_magics.errors import DagError
-from hera_magics.options import parse_task_options, parse_workflow_options, workflow_prefix
+from hera_magics.options import parse_task_options, parse_workflow_options
 
 
 @pytest.fixture
@@ -136,15 +136,6 @@ def test_fail_fast_is_argo_default_when_not_disabled(tasks):
     document = yaml.safe_load(build_workflow(evaluate("a", tasks), parse_workflow_options(), namespace=None).to_yaml())
     dag_template = next(t for t in document["spec"]["templates"] if t["name"] == DAG_TEMPLATE_NAME)
     assert "failFast" not in dag_template["dag"]
-
-
-@pytest.mark.parametrize(
-    "name, prefix",
-    [("My Notebook", "my-notebook-"), ("01_quickstart", "01-quickstart-"), ("__", "hera-magics-"),
-     ("x" * 80, "x" * 52 + "-")],
-)
-def test_workflow_prefix_from_notebook_name(name, prefix):
-    assert workflow_prefix(name) == prefix
 
 
 def test_cycle_is_named(tasks):

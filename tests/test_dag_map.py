@@ -1,7 +1,7 @@
 """``.map(...)``: one node per item, as Argo's withItems / withParam, and what downstream receives.
 
 The YAML shapes follow Argo's own examples (``examples/loops-dag.yaml``, ``loops-param-result.yaml``,
-``parameter-aggregation-dag.yaml``) and are checked against Argo's ``schema.json``; what a task
+``parameter-aggregation-dag.yaml``) and are checked against Argo's ``schema.json`` (the copy in ``hera_magics/local/argo_schema``); what a task
 taking a map receives is Argo's ``{{tasks.X.outputs.parameters}}`` (``operator.go``
 ``processAggregateNodeOutputs``), decoded by the pod. Runs on the local engine are in
 ``tests/test_dag_runs.py``.
@@ -32,8 +32,7 @@ from hera_magics.pod.contract import (
     RETURN_PATH,
     RUNTIME_PARAMETER,
 )
-from tests.conftest import SHARED
-from tests.test_capture import argo_substitute
+from tests.pod_helpers import argo_substitute
 
 CELLS = {
     "prep": ("def prep() -> str:\n    return 'data.csv'\n", {}),
@@ -86,7 +85,10 @@ def refused(tasks, expression: str, notebook=None) -> DagError:
 @pytest.fixture(scope="module")
 def workflow_schema():
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((SHARED / "argo-spec" / "schema.json").read_text())
+    import hera_magics.local
+
+    # Argo's official schema (v4.0.5), as the package ships it for the local engine's create check
+    schema = json.loads((Path(hera_magics.local.__file__).parent / "argo_schema" / "schema.json").read_text())
     return jsonschema.Draft7Validator(
         {"$ref": "#/definitions/io.argoproj.workflow.v1alpha1.Workflow", "definitions": schema["definitions"]})
 

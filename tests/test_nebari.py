@@ -11,13 +11,13 @@ import pytest
 import yaml
 
 from hera_magics.compile import runtime_loader
-from hera_magics.errors import NotFoundError, TaskDefinitionError
+from hera_magics.errors import NotFoundError, TaskDefinitionError, WorkflowFailed
 from hera_magics.nebari import conda_python
 from hera_magics.options import parse_data_volume, parse_task_options, parse_volume, parse_workflow_options
 from hera_magics.pod.contract import DATA_MOUNT, RUNTIME_PARAMETER
 from hera_magics.session import Session
 
-GOLDEN = Path(__file__).parent / "golden" / "nebari_workflow.yaml"
+GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "nebari_workflow.yaml"
 KERNEL_PYTHON = str(Path(sys.prefix) / "bin" / "python")
 
 NEBARI_ENV = {
@@ -48,7 +48,7 @@ def nebari_yaml() -> str:
     built = nebari_session().build("prepare >> train(path=prepare, lr=0.01) >> report(metrics=train)",
                                    parse_workflow_options(name="nightly"))
     # the kernel's python (path and version) differs from machine to machine; the runtime has its
-    # own tests (tests/test_pod_runtime.py) and its compressed bytes depend on the zlib library
+    # own tests (tests/pod/test_runtime.py) and its compressed bytes depend on the zlib library
     (runtime,) = built.workflow.arguments
     assert runtime.name == RUNTIME_PARAMETER and runtime.value == runtime_loader(data_files=True)
     runtime.value = "<runtime loader>"
@@ -160,8 +160,6 @@ def test_nebari_summary_warns_about_the_override(ip, monkeypatch, capsys):
 # on the local engine
 
 
-
-
 @pytest.mark.nebari
 def test_large_numpy_array_and_dataframe_travel_through_the_volume(local_ip):
     numpy = pytest.importorskip("numpy")
@@ -206,7 +204,7 @@ def test_logs_are_still_shown_after_the_server_forgets_the_workflow(local_ip):
     local_ip.run_cell_magic("argo_task", "", "def chatty():\n    for i in range(3):\n        print('line', i)\n")
     local_ip.run_cell_magic("argo_task", "", "def broken():\n    raise ValueError('kept traceback')\n")
     run = local_ip.run_line_magic("argo_dag", "--no-widget --no-fail-fast [chatty, broken]")
-    with pytest.raises(Exception):
+    with pytest.raises(WorkflowFailed, match=rf"^workflow {run.name} Failed: task broken failed"):
         run.wait(timeout=120)
     run.client.delete_workflow(run.name, namespace=run.namespace)
     with pytest.raises(NotFoundError):

@@ -1,16 +1,15 @@
 """WorkflowRun against a canned Argo Server serving workflow JSON shaped like the real thing.
 
-The workflows are built by ``argo_workflow`` below with Argo's own node ids and v2 pod names,
-plus one real capture (``argo-fixtures/modern``, a Failed Steps workflow). The remembered runs
-are written to the per-test state folder that ``conftest.isolated_state`` sets up.
+The workflows are built by ``argo_workflow`` (tests/run_helpers.py) with Argo's own node ids and v2
+pod names, plus one real capture (``tests/fixtures/argo/modern``, a Failed Steps workflow). The
+remembered runs are written to the per-test state folder that ``conftest.isolated_state`` sets up.
+The last tests run against the real local engine.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import stat
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,266 +19,42 @@ from hera_magics.client import ArgoClient
 from hera_magics.config import ArgoConfig, Secret
 from hera_magics.errors import (
     AuthenticationError,
+    HeraMagicsError,
     NotFoundError,
+    ServerError,
     TaskResultError,
     UnknownTaskError,
     WorkflowFailed,
     WorkflowTimeout,
 )
-from hera_magics.history import (
-    RememberedRun,
-    final_state_path,
-    find_run,
-    last_run,
-    load_log_tail,
-    public_host,
-    remember_run,
-    remembered_runs,
-    safe_path_part,
-)
-from hera_magics.results import decode_value, log_tail, resolve_task_name
+from hera_magics.history import final_state_path, last_run, load_log_tail
 from hera_magics.run import WorkflowRun
-from hera_magics.argo import fnv32a
-from hera_magics.state import state_directory
+from tests.canned_server import Answer, CannedServer, Recorded, argo_error
+from tests.conftest import ARGO_FIXTURES
+from tests.run_helpers import (
+    FAILED_TASKS,
+    NAME,
+    SUCCEEDED_TASKS,
+    TOKEN,
+    WORKFLOW_PATH,
+    argo_workflow,
+    client_for,
+    log_answer,
+    pod_of,
+    serve,
+)
 
-from .canned_server import Answer, CannedServer, Recorded, argo_error
-
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "argo-fixtures" / "modern"
-TOKEN = "run-test-token-9f8e7d6c5b4a"
-NAME = "nb-x7k2p"
-WORKFLOW_PATH = f"/api/v1/workflows/argo/{NAME}"
-
-TRACEBACK = [
-    "loading data",
-    "Traceback (most recent call last):",
-    '  File "/argo/staging/script", line 12, in <module>',
-    "    train(path, lr)",
-    '  File "/argo/staging/script", line 9, in train',
-    "    return 1 / 0",
-    "ZeroDivisionError: division by zero",
-]
+FIXTURES = ARGO_FIXTURES / "modern"
 
 
 # --------------------------------------------------------------------------------------------
-# a small Argo look-alike
-
-
-STARTED = "2026-03-01T10:00:00Z"
-FINISHED = "2026-03-01T10:01:00Z"
-RETURN_OUTPUT = {"name": "return", "valueFrom": {"path": "/tmp/hera-magics/return"}}
-
-
-def argo_workflow(phase: str, tasks: list[dict[str, Any]], name: str = NAME) -> dict[str, Any]:
-    """A workflow as the Argo Server returns it: a DAG ``main`` with one Pod node per task.
-
-    Each task is ``{"name", "phase", "message"?, "outputs"?, "depends"?, "returns"?}``; a task
-    whose ``phase`` is ``None`` is declared in the spec but has no node yet.
-    """
-    finished = FINISHED if phase in ("Succeeded", "Failed", "Error") else None
-    root = {
-        "id": name, "name": name, "displayName": name, "type": "DAG", "templateName": "main",
-        "phase": phase or "Running", "startedAt": STARTED, "finishedAt": finished,
-        "children": [],
-    }
-    nodes: dict[str, Any] = {name: root}
-    started_tasks = [task for task in tasks if task.get("phase") is not None]
-    for task in started_tasks:
-        node_id = node_id_of(task["name"], name)
-        running = task["phase"] in ("Running", "Pending")
-        dependents = [t for t in started_tasks if task["name"] in t.get("depends", [])]
-        node = {
-            "id": node_id,
-            "name": f"{name}.{task['name']}",
-            "displayName": task["name"],
-            # Argo gives Omitted nodes the type Skipped (notes/argo-api.md §4.6).
-            "type": "Skipped" if task["phase"] == "Omitted" else "Pod",
-            "templateName": task["name"],
-            "templateScope": f"local/{name}",
-            "phase": task["phase"],
-            "boundaryID": name,
-            "startedAt": STARTED,
-            "finishedAt": None if running else FINISHED,
-            "children": [node_id_of(t["name"], name) for t in dependents],
-        }
-        if task.get("message"):
-            node["message"] = task["message"]
-        if task.get("outputs") is not None:
-            node["outputs"] = task["outputs"]
-        nodes[node_id] = node
-        if not task.get("depends"):
-            root["children"].append(node_id)
-
-    dag_tasks = []
-    templates: list[dict[str, Any]] = [{"name": "main", "dag": {"tasks": dag_tasks}}]
-    for task in tasks:
-        entry = {"name": task["name"], "template": task["name"]}
-        if task.get("depends"):
-            entry["depends"] = " && ".join(task["depends"])
-        dag_tasks.append(entry)
-        script = {"image": "python:3.11", "source": "...", "command": ["python", "-u"]}
-        template: dict[str, Any] = {"name": task["name"], "script": script}
-        if task.get("returns", True):
-            template["outputs"] = {"parameters": [RETURN_OUTPUT]}
-        templates.append(template)
-
-    status: dict[str, Any] = {"startedAt": STARTED, "finishedAt": finished, "nodes": nodes}
-    if phase:
-        status["phase"] = phase
-    return {
-        "metadata": {
-            "name": name,
-            "namespace": "argo",
-            "creationTimestamp": STARTED,
-            "annotations": {"workflows.argoproj.io/pod-name-format": "v2"},
-        },
-        "spec": {"entrypoint": "main", "templates": templates},
-        "status": status,
-    }
-
-
-def node_id_of(task: str, name: str = NAME) -> str:
-    """Argo's node id: ``<workflow>-<fnv32a of the node's full name>``."""
-    return f"{name}-{fnv32a(name + '.' + task)}"
-
-
-def pod_of(task: str, name: str = NAME) -> str:
-    """Argo's v2 pod name: the node id with the template name after the workflow name."""
-    return f"{name}-{task}-{fnv32a(name + '.' + task)}"
-
-
-def returned(value: Any) -> dict[str, Any]:
-    """Outputs of a function task that returned ``value``."""
-    return {"exitCode": "0", "parameters": [{**RETURN_OUTPUT, "value": json.dumps(value)}]}
-
-
-SUCCEEDED_TASKS = [
-    {"name": "prepare", "phase": "Succeeded", "outputs": {**returned("/home/me/data.parquet"), "result": "prepared"}},
-    {"name": "hello-world", "phase": "Succeeded", "depends": ["prepare"], "outputs": returned({"loss": 0.12})},
-    {"name": "report", "phase": "Succeeded", "depends": ["hello-world"], "returns": False,
-     "outputs": {"exitCode": "0"}},
-]
-
-FAILED_TASKS = [
-    {"name": "prepare", "phase": "Succeeded", "outputs": returned("/data")},
-    {"name": "train", "phase": "Failed", "depends": ["prepare"], "message": "main: Error (exit code 1)",
-     "outputs": {"exitCode": "1"}},
-    {"name": "report", "phase": "Omitted", "depends": ["train"], "message": "omitted: depends condition not met"},
-]
-
-LOGS = {
-    pod_of("prepare"): ["prepared"],
-    pod_of("hello-world"): ["epoch 1", "best: 0.12"],
-    pod_of("report"): ["best: {'loss': 0.12}"],
-    pod_of("train"): TRACEBACK,
-}
-
-
-def log_answer(logs: dict[str, list[str]] = LOGS):
-    """The log endpoint: NDJSON lines of the pod asked for (or of every pod)."""
-    def answer(request: Recorded) -> Answer:
-        pod = request.param("podName")
-        pods = [pod] if pod else list(logs)
-        body = "".join(
-            json.dumps({"result": {"content": line, "podName": p}}) + "\n"
-            for p in pods for line in logs.get(p, [])
-        )
-        return Answer(200, body)
-    return answer
+# the canned server
 
 
 @pytest.fixture
 def server():
     with CannedServer() as canned:
         yield canned
-
-
-def client_for(server: CannedServer, **options: Any) -> ArgoClient:
-    config = ArgoConfig(host=server.url, token=Secret(TOKEN), namespace="argo")
-    return ArgoClient(config, timeout=5, retries=options.pop("retries", 1), backoff=0.0, **options)
-
-
-def serve(server: CannedServer, *states: dict[str, Any], logs: dict[str, list[str]] = LOGS) -> None:
-    server.script("GET", WORKFLOW_PATH, *[Answer(200, state) for state in states])
-    server.script("GET", WORKFLOW_PATH + "/log", log_answer(logs))
-
-
-# --------------------------------------------------------------------------------------------
-# pure helpers
-
-
-@pytest.mark.parametrize(
-    "environ, expected",
-    [
-        ({"HERA_MAGICS_STATE_DIR": "/s", "XDG_STATE_HOME": "/x", "HOME": "/h"}, "/s"),
-        ({"XDG_STATE_HOME": "/x", "HOME": "/h"}, "/x/hera-magics"),
-        ({"HOME": "/h"}, "/h/.local/state/hera-magics"),
-        ({"HERA_MAGICS_STATE_DIR": "", "XDG_STATE_HOME": "", "HOME": "/h"}, "/h/.local/state/hera-magics"),
-    ],
-)
-def test_state_dir(environ, expected, monkeypatch):
-    for variable in ("HERA_MAGICS_STATE_DIR", "XDG_STATE_HOME", "HOME"):
-        monkeypatch.delenv(variable, raising=False)
-    for variable, value in environ.items():
-        monkeypatch.setenv(variable, value)
-    assert state_directory() == Path(expected)
-
-
-@pytest.mark.parametrize(
-    "requested, available, expected",
-    [
-        ("hello-world", ["hello-world"], "hello-world"),
-        ("hello_world", ["hello-world"], "hello-world"),
-        ("train", ["prepare", "train"], "train"),
-        ("trian", ["prepare", "train"], None),
-        ("sub-dag1.fail", ["sub-dag1.fail"], "sub-dag1.fail"),
-        ("odd_name", ["odd_name"], "odd_name"),
-    ],
-)
-def test_resolve_task_name(requested, available, expected):
-    assert resolve_task_name(requested, available) == expected
-
-
-@pytest.mark.parametrize(
-    "lines, expected",
-    [
-        (TRACEBACK, "\n".join(TRACEBACK[1:])),
-        (["a", "b", "c"], "a\nb\nc"),
-        ([], ""),
-        ([f"line {i}" for i in range(40)], "…\n" + "\n".join(f"line {i}" for i in range(10, 40))),
-        (["Traceback (most recent call last):", "first", "Traceback (most recent call last):", "E"],
-         "Traceback (most recent call last):\nE"),
-    ],
-)
-def test_log_tail(lines, expected):
-    assert log_tail(lines) == expected
-
-
-def test_log_tail_cuts_a_huge_traceback_from_the_top():
-    lines = [TRACEBACK[1]] + [f"  frame {i}" for i in range(200)] + ["RecursionError: too deep"]
-    tail = log_tail(lines).splitlines()
-    assert tail[0] == "…" and tail[-1] == "RecursionError: too deep" and len(tail) == 80
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [('{"loss": 0.12}', {"loss": 0.12}), ('"/data"', "/data"), ("null", None), ("3", 3),
-     ("plain text", "plain text"), ("", "")],
-)
-def test_decode_value(text, expected):
-    assert decode_value(text) == expected
-
-
-@pytest.mark.parametrize(
-    "host, expected",
-    [("https://h/argo/", "https://h/argo/"), ("https://me:pw@h:443/argo/", "https://h:443/argo/")],
-)
-def test_public_host(host, expected):
-    assert public_host(host) == expected
-
-
-@pytest.mark.parametrize("text, expected", [("train", "train"), ("a/b", "a_b"), ("..", "_"), ("", "_")])
-def test_safe_path_part(text, expected):
-    assert safe_path_part(text) == expected
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,7 +161,7 @@ def test_logs_after_the_workflow_was_deleted_come_from_the_kept_tail(server):
 
 
 def test_wait_on_a_real_failed_capture(server):
-    """A real Failed Steps workflow (Argo >= 3.7.1) from argo-fixtures/modern."""
+    """A real Failed Steps workflow (Argo >= 3.7.1) from tests/fixtures/argo/modern."""
     workflow = yaml.safe_load((FIXTURES / "repo-jedarden-pdftract-failed-steps-m2nvb.yaml").read_text())
     name, namespace = workflow["metadata"]["name"], workflow["metadata"]["namespace"]
     path = f"/api/v1/workflows/{namespace}/{name}"
@@ -439,13 +214,19 @@ def test_wait_tolerates_a_few_failed_polls(server):
         argo_error(503, 14, "unavailable"), argo_error(503, 14, "unavailable"),
         Answer(200, argo_workflow("Running", [])), Answer(200, argo_workflow("Succeeded", SUCCEEDED_TASKS)),
     )
-    WorkflowRun(client_for(server, retries=0), NAME).wait(poll_interval=0.01)
+    run = WorkflowRun(client_for(server, retries=0), NAME)
+    assert run.wait(poll_interval=0.01) is run  # no error: two failed polls in a row are not the end
+    assert run.phase == "Succeeded" and run.result("hello-world") == {"loss": 0.12}
+    polls = server.requests_to("GET", WORKFLOW_PATH)
+    # 503, 503, Running, Succeeded (phase polls), then the one full fetch of the final state
+    assert [r.param("fields") is not None for r in polls] == [True, True, True, True, False]
 
 
 def test_wait_gives_up_when_the_server_stays_down(server):
     server.script("GET", WORKFLOW_PATH, argo_error(503, 14, "unavailable"))
-    with pytest.raises(Exception, match="HTTP 503"):
+    with pytest.raises(ServerError) as caught:
         WorkflowRun(client_for(server, retries=0), NAME).wait(poll_interval=0.01)
+    assert caught.value.message == f"the Argo server failed (HTTP 503) to read workflow {NAME}: unavailable"
     assert len(server.requests_to("GET", WORKFLOW_PATH)) == 5
 
 
@@ -464,22 +245,16 @@ class InterruptingClient(ArgoClient):
         return super().get_workflow(name, **kwargs)
 
 
-def test_ctrl_c_while_waiting_stops_the_workflow(server):
+def test_ctrl_c_while_waiting_detaches_and_never_stops_the_workflow(server):
     serve(server, argo_workflow("Running", [{"name": "prepare", "phase": "Running"}]))
     server.script("PUT", WORKFLOW_PATH + "/stop", Answer(200, argo_workflow("Running", [])))
     client = InterruptingClient(ArgoConfig(host=server.url, token=Secret(TOKEN), namespace="argo"), backoff=0)
     with pytest.raises(KeyboardInterrupt) as caught:
         WorkflowRun(client, NAME).wait(poll_interval=0.01)
-    assert str(caught.value) == f"Ctrl-C while waiting: stopped workflow {NAME} on the server"
-    assert len(server.requests_to("PUT", WORKFLOW_PATH + "/stop")) == 1
-
-
-def test_ctrl_c_when_stopping_fails(server):
-    serve(server, argo_workflow("Running", []))
-    server.script("PUT", WORKFLOW_PATH + "/stop", argo_error(403, 7, "not allowed"))
-    client = InterruptingClient(ArgoConfig(host=server.url, token=Secret(TOKEN), namespace="argo"), backoff=0)
-    with pytest.raises(KeyboardInterrupt, match="could not stop workflow .* stop it in the Argo UI"):
-        WorkflowRun(client, NAME).wait(poll_interval=0.01)
+    assert str(caught.value) == (
+        f"Ctrl-C: stopped waiting; workflow {NAME} goes on running on the server. To stop it: run.stop()"
+    )
+    assert server.requests_to("PUT", WORKFLOW_PATH + "/stop") == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -592,38 +367,11 @@ def test_submit_remembers_the_run_and_attach_finds_it_after_a_restart(server, is
     assert again.result("hello_world") == {"loss": 0.12}
 
 
-def test_remember_last_and_find(isolated_state):
-    assert last_run() is None and remembered_runs() == []
-    remember_run("a-1", "argo", "https://one/argo/", "2026-01-01T00:00:00Z")
-    remember_run("b-1", "team", "https://two/", "2026-01-02T00:00:00Z")
-    remember_run("a-2", "argo", "https://user:pw@one/argo/")
-    assert last_run().name == "a-2"
-    assert last_run("https://two/").name == "b-1"
-    assert find_run("a-1") == RememberedRun("a-1", "argo", "https://one/argo/", "2026-01-01T00:00:00Z")
-    assert find_run("a-1", host="https://two/") is None
-    assert find_run("b-1", namespace="argo") is None
-    assert "pw" not in (isolated_state / "runs.json").read_text()
-    remember_run("a-1", "argo", "https://one/argo/")  # again: moves to the end, no duplicate
-    assert [run.name for run in remembered_runs()] == ["b-1", "a-2", "a-1"]
-
-
-def test_unreadable_runs_file_is_ignored(isolated_state):
-    (isolated_state / "runs.json").write_text("{not json")
-    assert last_run() is None
-    remember_run("a-1", "argo", "https://one/")
-    assert [run.name for run in remembered_runs()] == ["a-1"]
-
-
-def test_state_dir_is_created_private(tmp_path, monkeypatch):
-    monkeypatch.setenv("HERA_MAGICS_STATE_DIR", str(tmp_path / "new" / "state"))
-    remember_run("a-1", "argo", "https://one/")
-    assert stat.S_IMODE((tmp_path / "new" / "state").stat().st_mode) == 0o700
-    assert sorted(os.listdir(tmp_path / "new" / "state")) == ["runs.json", "runs.json.lock"]
-
-
 def test_attach_without_any_remembered_run(server):
-    with pytest.raises(Exception, match="no run is remembered"):
+    with pytest.raises(HeraMagicsError) as caught:
         WorkflowRun.attach(client_for(server))
+    assert caught.value.message == f"no run is remembered for {server.url}"
+    assert caught.value.hint == "pass the workflow's name (it is in the Argo UI)"
     run = WorkflowRun.attach(client_for(server), "other-wf")
     assert (run.name, run.namespace) == ("other-wf", "argo")
 

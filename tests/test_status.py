@@ -9,14 +9,14 @@ from each node id: a v2 pod name is the node id with ``<wf>-`` replaced by
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from hera_magics.argo import OMITTED_MESSAGE, fnv32a, parse_time, pod_name_of_node, pod_name_version
+from hera_magics.argo import OMITTED_MESSAGE, fnv32a
 from hera_magics.status import (
     SKIPPED_MESSAGE,
     count_progress,
@@ -27,15 +27,10 @@ from hera_magics.status import (
     summary,
     task_rows,
 )
+from tests.conftest import ARGO_FIXTURES
 
-# CI clones main into some folder with a copy of shared/ beside it: <parent>/main, <parent>/shared.
-FIXTURES = Path(__file__).absolute().parents[2] / "shared" / "argo-fixtures"
+FIXTURES = ARGO_FIXTURES
 MODERN = FIXTURES / "modern"
-
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(),
-    reason=f"Argo fixtures not found at {FIXTURES} (expected shared/ beside the repository)",
-)
 
 
 def utc(year: int, month: int, day: int, hour: int, minute: int, second: int) -> datetime:
@@ -294,16 +289,14 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
 }
 
 
-@needs_fixtures
 def test_every_fixture_has_expectations() -> None:
-    """A fixture added to shared/ without expected rows fails here instead of going untested."""
+    """A fixture added to tests/fixtures/argo/ without expected rows fails here instead of going untested."""
     found = {path.name for path in FIXTURES.glob("*.yaml")}
     found |= {f"modern/{path.name}" for path in MODERN.glob("*.yaml")}
     found |= {f"modern/{path.name}" for path in MODERN.glob("*.body.json")}
     assert found == set(EXPECTED)
 
 
-@needs_fixtures
 @pytest.mark.parametrize("relative", sorted(EXPECTED))
 def test_fixture_rows_and_summary(relative: str) -> None:
     expected_summary, expected_rows = EXPECTED[relative]
@@ -312,7 +305,6 @@ def test_fixture_rows_and_summary(relative: str) -> None:
     assert summary(workflow) == expected_summary
 
 
-@needs_fixtures
 @pytest.mark.parametrize("relative", sorted(EXPECTED))
 def test_yaml_datetimes_and_wire_strings_give_the_same_rows(relative: str) -> None:
     """yaml.safe_load gives datetime objects, the server gives RFC3339 strings: same rows."""
@@ -322,7 +314,6 @@ def test_yaml_datetimes_and_wire_strings_give_the_same_rows(relative: str) -> No
     assert summary(wire) == summary(workflow)
 
 
-@needs_fixtures
 def test_failed_rows_of_fixtures() -> None:
     rows = task_rows(load(FIXTURES / "dag-disable-fail-fast.yaml"))
     assert [failed["task"] for failed in failed_rows(rows)] == ["C"]
@@ -334,51 +325,6 @@ def test_failed_rows_of_fixtures() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Pure helpers as tables.
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("", 2166136261),  # the FNV-1a offset basis
-        ("a", 0xE40C292C),  # FNV-1a test vector
-        ("foobar", 0xBF9CF968),  # FNV-1a test vector
-        # notes/argo-api.md §4.3: the worked example checked against a real node id.
-        ("retry-with-dags.sub-dag1.fail(0)", 2549694399),
-        ("dag-disable-fail-fast-r6xdc.C(1)", 3457680277),
-    ],
-)
-def test_fnv32a(text: str, expected: int) -> None:
-    assert fnv32a(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, None),
-        ("", None),
-        ("2026-09-22T14:01:00Z", utc(2026, 9, 22, 14, 1, 0)),
-        ("2026-09-22T14:01:00z", utc(2026, 9, 22, 14, 1, 0)),
-        ("2026-09-22T16:01:00+02:00", utc(2026, 9, 22, 14, 1, 0)),
-        (
-            "2026-09-22T14:01:00.123456789Z",
-            utc(2026, 9, 22, 14, 1, 0) + timedelta(microseconds=123456),
-        ),
-        ("2026-09-22T14:01:00.5Z", utc(2026, 9, 22, 14, 1, 0) + timedelta(microseconds=500000)),
-        (datetime(2019, 6, 26, 9, 11, 58), utc(2019, 6, 26, 9, 11, 58)),  # naive: UTC
-        (
-            datetime(2019, 6, 26, 11, 11, 58, tzinfo=timezone(timedelta(hours=2))),
-            utc(2019, 6, 26, 9, 11, 58),
-        ),
-        (date(2019, 6, 26), utc(2019, 6, 26, 0, 0, 0)),
-        ("not a time", None),
-        (12345, None),
-    ],
-)
-def test_parse_time(value: Any, expected: datetime | None) -> None:
-    parsed = parse_time(value)
-    assert parsed == expected
-    if parsed is not None:
-        assert parsed.tzinfo is timezone.utc
 
 
 @pytest.mark.parametrize(
@@ -438,59 +384,6 @@ def test_failed_rows_keeps_failed_and_error_in_order() -> None:
         {"task": "d", "phase": "Failed"},
     ]
     assert [r["task"] for r in failed_rows(rows)] == ["b", "d"]
-
-
-LONG_WORKFLOW = "w" * 200
-LONG_TEMPLATE = "t" * 60
-
-
-@pytest.mark.parametrize(
-    ("workflow_name", "node", "version", "expected"),
-    [
-        # v2: <wf>-<template>-<fnv32a(node name)>
-        (
-            "retry-with-dags",
-            {
-                "id": "retry-with-dags-2549694399",
-                "name": "retry-with-dags.sub-dag1.fail(0)",
-                "templateName": "fail",
-            },
-            "v2",
-            "retry-with-dags-fail-2549694399",
-        ),
-        # templateRef instead of templateName
-        ("wf", {"id": "wf-1", "name": "wf.a", "templateRef": {"name": "lib", "template": "echo"}},
-         "v2", f"wf-echo-{fnv32a('wf.a')}"),
-        # no template: equals the node id scheme
-        ("wf", {"id": "x", "name": "wf.a"}, "v2", f"wf-{fnv32a('wf.a')}"),
-        # the root node's pod is the workflow name
-        ("wf", {"id": "wf", "name": "wf", "templateName": "main"}, "v2", "wf"),
-        # v1: the node id
-        ("wf", {"id": "wf-123", "name": "wf.a", "templateName": "main"}, "v1", "wf-123"),
-        # prefix cut to 242 characters so the name fits Kubernetes' 253
-        (
-            LONG_WORKFLOW,
-            {"id": "x", "name": f"{LONG_WORKFLOW}.a", "templateName": LONG_TEMPLATE},
-            "v2",
-            f"{(LONG_WORKFLOW + '-' + LONG_TEMPLATE)[:242]}-{fnv32a(LONG_WORKFLOW + '.a')}",
-        ),
-    ],
-)
-def test_pod_name(workflow_name: str, node: dict[str, Any], version: str, expected: str) -> None:
-    assert pod_name_of_node(workflow_name, node, version=version) == expected
-
-
-@pytest.mark.parametrize(
-    ("metadata", "expected"),
-    [
-        ({}, "v2"),
-        ({"annotations": None}, "v2"),
-        ({"annotations": {"workflows.argoproj.io/pod-name-format": "v2"}}, "v2"),
-        ({"annotations": {"workflows.argoproj.io/pod-name-format": "v1"}}, "v1"),
-    ],
-)
-def test_pod_name_version(metadata: dict[str, Any], expected: str) -> None:
-    assert pod_name_version({"metadata": metadata}) == expected
 
 
 # ---------------------------------------------------------------------------------------------

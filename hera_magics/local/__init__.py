@@ -2,54 +2,73 @@
 
 It accepts the same workflows over the same REST API (``/api/v1/...``) and runs their tasks as
 local processes (docs/internals.md describes how). Start it from Python with ``ensure_engine()``,
-or in a terminal with ``python -m hera_magics.local``.
+or in a terminal with ``python -m hera_magics.local``; stop it with ``stop_engine()`` or
+``python -m hera_magics.local stop`` (``status`` says whether it runs).
 
 Modules, from the outside in:
 
 * ``launcher`` (state file, start/stop), ``__main__`` (the process), ``server`` (HTTP);
 * ``engine`` (the API calls and the controller thread), ``records`` (the workflows it knows),
   ``queues`` (process slots, the reconcile queue), ``rerun`` (retry and resubmit), ``logs``;
-* ``reconcile`` (one pass over a workflow), ``dag_executor``, ``retries``, ``nodes`` (node
-  bookkeeping), ``parameters`` (inputs, globals, task references);
-* ``pod_launch`` (a pod template resolved into a process), ``pods`` (pod threads and their
-  outcome), ``runner`` (one process tree), ``store`` (files on disk);
-* pure helpers: ``validation`` (create-time checks), ``spec``, ``expressions``, ``templating``,
-  ``selectors``, ``naming``, ``wire``.
+* ``reconcile`` (one reconcile: the nodes that changed in, the next nodes out), ``runtime``
+  (what a running workflow keeps between events), ``counters`` (active pods and children,
+  failures, per DAG), ``dag_executor`` (a DAG node's dependents index, unmet counts, ready
+  tasks, loops), ``retries`` (a Retry node), ``exit_handler`` (root, ``onExit``, final phase),
+  ``nodes`` (node bookkeeping, ``progress``), ``parameters`` (inputs, globals, task references),
+  ``loops`` (items, node names, aggregated outputs), ``journal`` (changes between full saves);
+* ``pod_launch`` (a pod template resolved into a process), ``pod_filesystem`` (a task's own view
+  of the file system), ``pods`` (pod threads and their outcome), ``runner`` (one process tree),
+  ``store`` (files on disk), ``ttl`` (when a finished workflow is deleted);
+* pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits`` and
+  ``validation`` (create-time checks), ``spec``, ``expressions``, ``templating``, ``selectors``,
+  ``naming``, ``wire``.
 
 From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
 ``graph`` and ``pod.contract``.
 
-What it runs: DAG templates (nested too) of ``script`` and ``container`` templates, with
-``depends``/``dependencies``, ``when``, ``continueOn``, ``dag.target``, parameters (inputs with
-defaults, workflow arguments, task arguments, output parameters from files, DAG outputs),
-``outputs.result``/``exitCode``, env, ``workingDir``, retries (limit, policy, backoff), template
-timeouts, the workflow deadline, parallelism (workflow and DAG template), failFast, stop,
-terminate, retry, resubmit, ``emptyDir`` volumes and claims it was given with ``--volume``.
+What it runs, as Argo's controller (v4.0.5, the version it reports) does: DAG templates (nested
+too) of ``script`` and ``container`` templates, with ``depends``/``dependencies``, ``when``,
+``continueOn``, ``dag.target`` (parameterised too), loops (``withItems``, ``withParam``,
+``withSequence``: TaskGroup nodes ``task(0:item)``, ``{{item}}``/``{{item.KEY}}``, aggregated
+outputs), the exit handler ``spec.onExit`` (``{{workflow.status}}``, ``{{workflow.failures}}``),
+parameters (inputs with defaults, workflow arguments, task arguments, output parameters from
+files, DAG outputs), ``outputs.result``/``exitCode``, env, ``workingDir``, retries (limit,
+policy, backoff), template timeouts, the workflow deadline, ``parallelism`` (workflow: active
+pods; DAG template: active child nodes), ``failFast`` (DAG and template level), stop,
+terminate, retry, resubmit, ``emptyDir`` volumes and claims it was given with ``--volume``,
+``ttlStrategy``, ``workflowMetadata`` labels and annotations.
+
+Its work per event is proportional to what the event changed (``runtime``), and no recursion
+grows with the size of a DAG, so workflows of thousands of nodes run.
 
 Where it knowingly differs from Argo:
 
-* ``failFast`` (default true) follows Argo's documentation: after a task fails, no new task of
-  that DAG starts — including tasks whose ``depends`` expects the failure (``X.Failed``); give
-  such DAGs ``failFast: false``. Omitted nodes are still recorded.
 * A Pod node's ``startedAt`` is when its process started; while it waits for one of the
   ``--workers`` process slots it is ``Pending``. Template ``timeout``/``activeDeadlineSeconds``
   count from the process start.
+* ``progress`` (and the ``PodRunning`` condition) of a running workflow may be read up to a
+  fraction of a second late; saved files lag the same way. Both are exact once it completes.
 * Only the ``main`` container exists: logs need ``logOptions.container=main`` (as on a real
   server, where other containers share the pod) and there are no init/wait containers.
 * stdout and stderr are separate pipes, as in a container, so their relative order in the log
   is only as good as the timestamps of the reads.
 * ``python`` and ``python3`` as the first word of a command run the engine's own interpreter.
+* Each task sees the machine's file system, with its declared paths (output files, mounts,
+  working folder) and new files in ``/tmp`` kept for its node (``pod_filesystem``); where the
+  machine has no user namespaces, those paths live under ``$HERA_MAGICS_PATH_PREFIX`` instead.
 * Not implemented (refused at create with a 400 naming the field): artifacts, steps, sidecars,
-  init containers, exit handlers and hooks, ``withItems``/``withParam``/``withSequence``,
-  WorkflowTemplates, resource/suspend/http/data/plugin templates, secrets and config maps,
-  ``{{=expression}}`` tags, memoization, synchronization, metrics, daemons, host paths and
-  claims without a ``--volume`` folder. Suspend/resume/set answer 501; there is no
+  init containers, lifecycle hooks (``hooks``, a task's ``onExit``), WorkflowTemplates,
+  resource/suspend/http/data/plugin templates, secrets and config maps, ``{{=expression}}``
+  tags, memoization, synchronization, metrics, daemons, host paths and claims without a
+  ``--volume`` folder, ``hostAliases``, ``archiveLogs``, ``workflowMetadata.labelsFrom``, the
+  ``ARGO_DEBUG_PAUSE_*`` variables. Suspend/resume/set answer 501; there is no
   ``workflow-events`` watch (poll with ``fields`` instead).
 """
 
 from __future__ import annotations
 
 from ..state import state_directory
-from .launcher import ensure_engine, read_engine_state, running_engine, stop_engine
+from .launcher import ensure_engine, engine_status, read_engine_state, running_engine, stop_command, stop_engine
 
-__all__ = ["ensure_engine", "read_engine_state", "running_engine", "state_directory", "stop_engine"]
+__all__ = ["engine_status", "ensure_engine", "read_engine_state", "running_engine", "state_directory",
+           "stop_command", "stop_engine"]

@@ -1,9 +1,11 @@
-"""``python -m hera_magics.local``: run the embedded local engine in the foreground.
+"""``python -m hera_magics.local``: run the embedded local engine in the foreground, or stop it.
 
 ::
 
-    python -m hera_magics.local --port 0 --workers 4 [--token T | --token-stdin] [--state-dir DIR]
-                                [--volume CLAIM=DIR ...]
+    python -m hera_magics.local [run] --port 0 --workers 4 [--token T | --token-stdin] [--state-dir DIR]
+                                      [--volume CLAIM=DIR ...] [--no-filesystem-view]
+    python -m hera_magics.local stop [--state-dir DIR]      stop the engine of the state folder
+    python -m hera_magics.local status [--state-dir DIR]    say whether it runs, where, with what
 
 It binds 127.0.0.1 only, prints one line when it is ready
 (``hera-magics local engine listening on http://127.0.0.1:PORT/``) and writes the state file
@@ -23,16 +25,19 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from ..state import ensure_private_directory, state_directory, try_lock
+from ..state import UnsafeStateFolder, ensure_private_directory, state_directory, try_lock
 from .engine import Engine
 from .launcher import (
     ARGO_TOKEN_VARIABLES,
     TOKEN_VARIABLE,
     default_workers,
+    engine_status,
     remove_engine_state,
+    stop_command,
+    stop_engine,
     write_engine_state,
 )
-from .server import make_server
+from .server import IDLE_TIMEOUT_SECONDS, make_server
 
 READY_MESSAGE = "hera-magics local engine listening on {url}"
 
@@ -54,11 +59,18 @@ def _positive(text: str) -> int:
     return value
 
 
+COMMANDS = ("run", "stop", "status")
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m hera_magics.local",
-        description="A single-machine stand-in for the Argo Server: runs workflows as local processes.",
+        description="A single-machine stand-in for the Argo Server: runs workflows as local processes. "
+                    "'stop' stops the engine of the state folder (its running tasks are killed), "
+                    "'status' says whether one runs.",
     )
+    parser.add_argument("command", nargs="?", choices=COMMANDS, default="run",
+                        help="run the engine in the foreground (the default), stop it, or show its status")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--token", help=f"the bearer token clients must send (default: ${TOKEN_VARIABLE} or a new one)")
     parser.add_argument("--token-stdin", action="store_true",
@@ -68,6 +80,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state-dir", help="where workflows, logs and the state file live")
     parser.add_argument("--volume", type=_volume, action="append", default=[], metavar="CLAIM=LOCAL_DIR",
                         help="serve the persistent volume claim CLAIM from a local folder (repeatable)")
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_SECONDS, metavar="SECONDS",
+                        help="close a connection that sends nothing for this long (default %(default)s)")
+    parser.add_argument("--no-filesystem-view", dest="filesystem_view", action="store_false",
+                        help="do not give tasks their own view of the file system even where the machine "
+                             "allows it (declared paths then live under $HERA_MAGICS_PATH_PREFIX)")
     return parser.parse_args(argv)
 
 
@@ -84,7 +101,7 @@ def _claim_state_folder(folder: Path) -> IO[str] | None:
         except OSError:
             holder = "another process"
         print(f"another local engine (pid {holder}) already uses {folder}; stop it first "
-              "(hera_magics.local.stop_engine()) or choose another --state-dir", file=sys.stderr)
+              f"({stop_command(folder)}) or choose another --state-dir", file=sys.stderr)
         return None
     handle.seek(0)
     handle.truncate()
@@ -93,8 +110,43 @@ def _claim_state_folder(folder: Path) -> IO[str] | None:
     return handle
 
 
+def _stop(folder: Path) -> int:
+    status = engine_status(folder)
+    if not stop_engine(folder):
+        print(f"no local engine runs for {folder}")
+        return 0
+    print(f"stopped the local engine (pid {status['pid'] if status else '?'}) of {folder}")
+    return 0
+
+
+def _status(folder: Path) -> int:
+    """Exit status 0 when an engine answers, 3 when none runs (as ``systemctl status`` does)."""
+    status = engine_status(folder)
+    if status is None:
+        print(f"no local engine runs for {folder}")
+        return 3
+    volumes = ", ".join(f"{claim}={path}" for claim, path in sorted(status["volumes"].items())) or "none"
+    answering = "answering" if status["answering"] else "NOT answering (stop it and start it again)"
+    print(f"local engine {status['url']} (pid {status['pid']}, {answering})\n"
+          f"  state folder: {folder}\n  workers: {status['workers']}\n  volumes: {volumes}\n"
+          f"  tasks' own view of the file system: {'yes' if status['filesystem_view'] else 'no'}\n"
+          f"  stop it with: {stop_command(folder)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    try:
+        folder = state_directory(arguments.state_dir).resolve()
+        if arguments.command != "run":
+            return _stop(folder) if arguments.command == "stop" else _status(folder)
+        return _run(arguments, folder)
+    except UnsafeStateFolder as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _run(arguments: argparse.Namespace, folder: Path) -> int:
     # Tasks inherit this process's environment: the token must not be part of it.
     token = arguments.token
     if arguments.token_stdin:
@@ -106,7 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop(TOKEN_VARIABLE, None)
     for name in ARGO_TOKEN_VARIABLES:  # started by hand from a shell that holds the Argo token
         os.environ.pop(name, None)
-    folder = state_directory(arguments.state_dir).resolve()
     ensure_private_directory(folder)
     # Held for the whole life of the process: two engines writing the same workflow files
     # would corrupt each other's state.
@@ -114,9 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     if owner is None:
         return 1
 
-    engine = Engine(folder / "engine", workers=arguments.workers, volumes=dict(arguments.volume))
+    engine = Engine(folder / "engine", workers=arguments.workers, volumes=dict(arguments.volume),
+                    filesystem_view=arguments.filesystem_view)
+    if engine.settings.filesystem_view:
+        print("tasks see the paths they declare through their own view of the file system", file=sys.stderr)
+    else:
+        print(f"tasks run without their own view of the file system ({engine.filesystem_view_problem}): "
+              "declared paths live under $HERA_MAGICS_PATH_PREFIX", file=sys.stderr)
     try:
-        server = make_server(engine, token, arguments.port)
+        server = make_server(engine, token, arguments.port, idle_timeout=arguments.idle_timeout)
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{arguments.port}: {error}", file=sys.stderr)
         return 1
@@ -128,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "pid": os.getpid(),
         "workers": arguments.workers,
         "volumes": {claim: str(path) for claim, path in arguments.volume},
+        "filesystemView": engine.settings.filesystem_view,
     })
 
     stopping = threading.Event()

@@ -1,29 +1,35 @@
-"""DAG execution: start every task whose dependencies allow it, then assess the finished DAG.
+"""DAG execution, one event at a time: a ``DagRun`` per DAG node.
 
-One call advances one DAG node as far as it can go now. It sweeps the tasks in their declared
-order, again and again while a sweep changed something (a task that was omitted, skipped or
-finished at once may let others start). For each task without a node yet:
+A ``DagRun`` keeps, for its DAG node, what Argo's ``executeDAG`` recomputes on every pass
+(``workflow/controller/dag.go`` in argoproj/argo-workflows, v4.0.5):
 
-1. readiness: every task it depends on has a fulfilled node;
-2. ``depends``: the expression over those nodes' phases holds, else the task is ``Omitted``;
-3. fail-fast and stop: after an unforgiven failure (``failFast``, the default) or a stop no new
-   task starts;
-4. arguments and ``when``: substituted from globals, the DAG's inputs and other tasks' nodes;
-   ``when`` false makes the task ``Skipped``, an unresolvable one makes it ``Error``;
-5. the task's template runs (``Operation.execute_template``) and its node is connected to the
-   nodes of the tasks it depends on (their outbound nodes), or to the DAG node for a root task.
+* the tasks that run: the targets (``dag.target``, resolved with the DAG's inputs and the
+  workflow's parameters, else the leaves) and everything they depend on;
+* per task, how many of its dependencies are not fulfilled yet; when a task node is fulfilled
+  its dependents' counts go down (the ``DagPlan``'s dependents index) and a task whose count
+  reaches 0 joins ``ready``;
+* ``ready`` tasks are decided once (``evaluate``): ``depends`` false makes an ``Omitted`` node
+  (``evaluateDependsLogic``); then their references resolve (``resolveDependencyReferences``),
+  ``when`` false makes a ``Skipped`` node, a loop becomes a ``TaskGroup`` node with one node per
+  item (``expandTask``, ``loops``); what remains to start joins ``starts``;
+* ``starts`` begin in order while ``parallelism`` allows (``checkParallelism``); a held-back DAG
+  waits in the runtime until a count under it goes down;
+* ``open`` counts task nodes not fulfilled; when it is 0 and nothing is left to start, the DAG's
+  phase is assessed (``assessDAGPhase``), its outbound nodes and outputs are set.
 
-When every task node is fulfilled and no pod below the DAG is still active, the DAG's phase is
-assessed from its targets' branches and its output parameters are resolved. Argo's
-``executeDAG``, ``executeDAGTask`` and ``assessDAGPhase`` in ``workflow/controller/dag.go``
-(argoproj/argo-workflows) are the model; the deliberate difference in ``failFast`` is described
-in ``hera_magics.local``'s docstring.
+``failFast`` as the controller has it: ``dag.failFast`` (default true) only lets a DAG whose
+target branch failed be marked failed while another target could not be created; dependents
+that accept the failure and independent branches still run. The template-level ``failFast:
+true`` stops the DAG from starting anything after a child (Pod or DAG) failed, and fails it
+with "template has failed or errored children and failFast enabled" once its own pods are done.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..argo import (
     ERROR,
@@ -37,236 +43,583 @@ from ..argo import (
     SUCCEEDED,
     node_id,
 )
-from .expressions import ContinueOn, ExpressionError, evaluate_depends, evaluate_when
-from .nodes import Node, NodeBook, add_child, is_fulfilled
+from .expressions import ExpressionError, FanOut, evaluate_depends, evaluate_when
+from .loops import LoopError, LoopItem, aggregate_outputs, loop_item, param_items, sequence_items
+from .nodes import Node, is_fulfilled
 from .parameters import (
     ResolutionError,
     dag_outputs,
     input_variables,
-    node_inputs,
+    parameter_text,
     resolve_task_arguments,
-    task_value,
+    task_field_value,
+    task_reference,
 )
-from .spec import continue_on, dag_fail_fast, dag_targets, dag_tasks, task_dependencies, task_depends
+from .spec import task_loops
 from .templating import ExpressionTag, UnresolvedReference, substitute
 
 if TYPE_CHECKING:
     from .reconcile import Operation
+    from .runtime import WorkflowRuntime
+
+FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled"
+EMPTY_PARAMS_MESSAGE = "Skipped, empty params"
+TASK = "task"
+ITEM = "item"
 
 
-def execute_dag(operation: Operation, node_name: str, template: dict[str, Any], inputs: dict[str, str],
-                boundary_id: str | None, display_name: str, depth: int) -> Node:
-    """Create or advance the DAG node ``node_name`` (it is always created at once)."""
-    node = operation.nodes.by_name(node_name)
-    if node is None:
-        node = operation.nodes.create(node_name, "DAG", template["name"], boundary_id, display_name, RUNNING,
-                                      inputs=node_inputs(template, inputs))
-    if is_fulfilled(node):
-        return node
-    dag = _DagPass(operation, node, template, inputs, depth)
-    dag.start_tasks()
-    dag.complete()
-    return node
+class WaitForReference(Exception):
+    """A ``tasks.*`` reference has no value yet: Argo requeues the task (``ErrRequeue``)."""
 
 
-class _DagPass:
-    """One DAG node during one reconcile: its tasks as the spec declares them, and their nodes."""
+@dataclass
+class Start:
+    """A node to create once ``parallelism`` allows: a task, or one item of a looped task."""
+
+    name: str
+    template: str
+    arguments: dict[str, Any]
+    display_name: str
+    key: tuple[str, str]
+    task: str
+
+
+@dataclass
+class Group:
+    """A looped task's ``TaskGroup`` node and its items."""
+
+    node: Node
+    item_ids: list[str]
+    fulfilled: int = 0
+    running: int = 0  # items created and not fulfilled
+    aggregated: dict[str, str] | None = None
+
+
+@dataclass
+class PlannedItem:
+    """One item of a looped task: its node, its arguments, and whether it runs."""
+
+    name: str
+    display_name: str
+    arguments: dict[str, Any]
+    phase: str | None = None  # Skipped or Error when it does not run
+    message: str | None = None
+
+
+@dataclass
+class Resolution:
+    """A ready task after its references resolved (``when`` may already have said no)."""
+
+    arguments: dict[str, Any]
+    when: str | None
+    proceed: bool | None
+    loop: dict[str, Any] = field(default_factory=dict)
+
+
+class DagRun:
+    """One DAG node while it runs (see the module docstring)."""
 
     def __init__(self, operation: Operation, node: Node, template: dict[str, Any], inputs: dict[str, str],
-                 depth: int) -> None:
-        self.operation = operation
-        self.nodes = operation.nodes
+                 depth: int, on_exit: bool) -> None:
+        self.runtime: WorkflowRuntime = operation.runtime
         self.node = node
         self.template = template
+        self.plan = self.runtime.plan(template)
         self.depth = depth
-        self.tasks = dag_tasks(template)
-        self.dependencies = {task["name"]: task_dependencies(task) for task in self.tasks}
-        self.expressions = {task["name"]: task_depends(task) for task in self.tasks}
-        self.continue_on = {task["name"]: continue_on(task) for task in self.tasks}
-        self.fail_fast = dag_fail_fast(template)
+        self.on_exit = on_exit
         self.input_values = input_variables(inputs)
-        # Set when a task could not start for want of parallelism: the DAG is not done.
-        self.blocked = False
+        self.targets = self._targets()
+        self.relevant = self.plan.relevant(self.targets)
+        self.unmet: dict[str, int] = {}
+        self.ready: deque[str] = deque()
+        self.starts: deque[Start] = deque()
+        self.open = 0
+        self.failures = 0
+        self.groups: dict[str, Group] = {}
+        self.completed_groups: deque[str] = deque()
+        self.parked: list[str] = []
 
-    def task_node(self, task_name: str) -> Node | None:
-        return self.nodes.by_name(f"{self.node['name']}.{task_name}")
+    @property
+    def identifier(self) -> str:
+        return self.node["id"]
 
-    def lookup(self, tag: str) -> str | None:
-        """A variable's value inside this DAG: globals, then its inputs, then ``tasks.*``."""
-        if tag in self.operation.globals:
-            return self.operation.globals[tag]
-        if tag in self.input_values:
-            return self.input_values[tag]
-        return task_value(tag, self.task_node)
-
-    # -- starting tasks -------------------------------------------------------------------------
-
-    def start_tasks(self) -> None:
-        """Sweep the tasks until a sweep changes nothing."""
-        while self._sweep():
-            pass
-
-    def _sweep(self) -> bool:
-        failed_fast = self._failed_fast()
-        progressed = False
-        for task in self.tasks:
-            if self._visit(task, failed_fast):
-                progressed = True
-        return progressed
-
-    def _failed_fast(self) -> bool:
-        """True when fail-fast applies and a task failed without ``continueOn`` forgiving it."""
-        if not self.fail_fast:
-            return False
-        for task in self.tasks:
-            phase = (self.task_node(task["name"]) or {}).get("phase")
-            if phase in FAILED_PHASES and not _continues(self.continue_on[task["name"]], phase):
-                return True
-        return False
-
-    def _visit(self, task: dict[str, Any], failed_fast: bool) -> bool:
-        """Advance one task; True when that changed something another task may depend on."""
-        existing = self.task_node(task["name"])
-        if is_fulfilled(existing) or (existing is not None and existing["type"] == "Pod"):
-            return False  # done, or its own thread finishes it
-        if existing is None:
-            phases = self._dependency_phases(task["name"])
-            if phases is None:
-                return False
-            if not self._depends_met(task["name"], phases):
-                self._record_not_run(task, OMITTED, OMITTED_MESSAGE)
-                return True
-            if self.operation.stop_reason or failed_fast:
-                return False
+    def _targets(self) -> list[str]:
+        target = (self.template.get("dag") or {}).get("target")
+        if not target:
+            return list(self.plan.leaves)
         try:
-            arguments, run, when = self._resolve(task)
-        except ResolutionError as error:
-            self._task_error(task, existing, str(error))
-            return True
-        if existing is None and not run:
-            self._record_not_run(task, SKIPPED, f"when '{when}' evaluated false")
-            return True
-        return self._execute(task, existing, arguments)
-
-    def _dependency_phases(self, task_name: str) -> dict[str, str] | None:
-        """The phase of each task ``task_name`` depends on; None until all are fulfilled."""
-        phases = {}
-        for dependency in self.dependencies[task_name]:
-            dependency_node = self.task_node(dependency)
-            if not is_fulfilled(dependency_node):
-                return None
-            phases[dependency] = dependency_node["phase"]
-        return phases
-
-    def _depends_met(self, task_name: str, phases: dict[str, str]) -> bool:
-        expression = self.expressions[task_name]
-        return expression is None or evaluate_depends(expression, phases, self.continue_on)
-
-    def _resolve(self, task: dict[str, Any]) -> tuple[dict[str, Any], bool, str | None]:
-        """(arguments, whether ``when`` lets the task run, the substituted ``when``)."""
-        when = None
-        try:
-            arguments = resolve_task_arguments(task, self.lookup)
-            when = substitute(task["when"], self.lookup) if task.get("when") else None
-            run = evaluate_when(when) if when is not None else True
+            names = substitute(str(target), self._lookup_plain).split()
         except (UnresolvedReference, ExpressionTag) as error:
             raise ResolutionError(str(error)) from None
-        except ExpressionError as error:
-            raise ResolutionError(f"Invalid 'when' expression '{when}': {error}") from None
-        return arguments, run, when
+        for name in names:
+            if name not in self.plan.tasks:
+                raise ResolutionError(f"target {name} does not exist")
+        return names
 
-    def _execute(self, task: dict[str, Any], existing: Node | None, arguments: dict[str, Any]) -> bool:
-        child = self.operation.execute_template(f"{self.node['name']}.{task['name']}", task["template"],
-                                                arguments, self.node["id"], task["name"], depth=self.depth + 1)
-        if child is None:
-            self.blocked = True
-            return False
-        if existing is None:
-            self._connect(task["name"], child)
-            return True
-        return is_fulfilled(child)
+    def _lookup_plain(self, tag: str) -> str | None:
+        return self.runtime.globals.get(tag, self.input_values.get(tag))
 
-    def _record_not_run(self, task: dict[str, Any], phase: str, message: str) -> None:
-        """A node for a task that will not run: Omitted, Skipped, or Error before it started."""
-        node = self.nodes.create(f"{self.node['name']}.{task['name']}", "Skipped", task["template"],
-                                 self.node["id"], task["name"], phase, message=message)
-        self._connect(task["name"], node)
+    # -- building the bookkeeping ---------------------------------------------------------------------
 
-    def _task_error(self, task: dict[str, Any], existing: Node | None, message: str) -> None:
-        if existing is not None:
-            self.nodes.finish(existing, ERROR, message)
-        else:
-            self._record_not_run(task, ERROR, message)
+    def scan(self, operation: Operation) -> list[tuple[Node, Any]]:
+        """Count unmet dependencies and find the ready tasks from the nodes that exist (all of
+        them absent for a new DAG). Returns the unfulfilled nodes to adopt (after a restart)."""
+        adopt: list[tuple[Node, Any]] = []
+        for name in self.plan.tasks:
+            if name not in self.relevant:
+                continue
+            dependencies = self.plan.dependencies[name]
+            self.unmet[name] = sum(1 for dependency in dependencies if not is_fulfilled(self.task_node(dependency)))
+            existing = self.task_node(name)
+            if existing is None:
+                if self.unmet[name] == 0:
+                    self.ready.append(name)
+                continue
+            self.runtime.owners[existing["id"]] = (self, (TASK, name))
+            if existing.get("phase") in FAILED_PHASES:
+                self.failures += 1
+            if is_fulfilled(existing):
+                continue
+            self.open += 1
+            if existing["type"] == "TaskGroup":
+                self._adopt_group(operation, name, existing, adopt)
+            else:
+                adopt.append((existing, name))
+        return adopt
 
-    def _connect(self, task_name: str, child: Node) -> None:
-        """Hang a task's node below the nodes of its dependencies (a root task: below the DAG)."""
-        if not self.dependencies[task_name]:
-            add_child(self.node, child["id"])
+    def _adopt_group(self, operation: Operation, name: str, group_node: Node, adopt: list[tuple[Node, Any]]) -> None:
+        """A TaskGroup that was running: expand its task again and continue with its items."""
+        try:
+            resolution = self._resolve(name)
+            items = self._items(name, resolution)
+            planned = self._plan_items(name, resolution, items)
+        except (ResolutionError, WaitForReference, LoopError):
+            planned = []
+        group = Group(group_node, [node_id(self.runtime.record.name, item.name) for item in planned])
+        self.groups[name] = group
+        group_node["children"] = list(group.item_ids)
+        for item in planned:
+            existing = self.runtime.nodes.by_name(item.name)
+            self.runtime.expect(item.name, self, (ITEM, name))
+            if existing is None:
+                self._item_node(name, item)
+            elif is_fulfilled(existing):
+                group.fulfilled += 1
+            else:
+                group.running += 1
+                adopt.append((existing, (ITEM, name)))
+        if group.item_ids and group.fulfilled == len(group.item_ids):
+            self.completed_groups.append(name)
+
+    # -- events ---------------------------------------------------------------------------------------
+
+    def child_event(self, node: Node, key: Any, created: bool, fulfilled: bool) -> None:
+        kind, name = key
+        if kind == ITEM:
+            group = self.groups[name]
+            if created and not fulfilled:
+                group.running += 1
+            if fulfilled:
+                group.running -= 0 if created else 1
+                group.fulfilled += 1
+                if group.fulfilled == len(group.item_ids):
+                    self.completed_groups.append(name)
             return
-        for dependency in self.dependencies[task_name]:
+        if created and not fulfilled:
+            self.open += 1
+        if not fulfilled:
+            return
+        if not created:
+            self.open -= 1
+        if node.get("phase") in FAILED_PHASES:
+            self.failures += 1
+        for dependent in self.plan.dependents[name]:
+            if dependent in self.unmet:
+                self.unmet[dependent] -= 1
+                if self.unmet[dependent] == 0:
+                    self.ready.append(dependent)
+
+    # -- advancing ----------------------------------------------------------------------------------------
+
+    def advance(self, operation: Operation) -> None:
+        if is_fulfilled(self.node) or self._enclosing_dag_done():
+            return
+        stopping = operation.stopping(self.on_exit)
+        if not stopping and self._fail_fast_tripped(operation):
+            return
+        while self.completed_groups:
+            self._complete_group(self.completed_groups.popleft())
+        if stopping:
+            # Nothing new starts, but a task whose depends cannot hold is still recorded Omitted.
+            while self.ready:
+                name = self.ready.popleft()
+                if self.task_node(name) is None and not self._depends_met(name):
+                    self._not_run(name, self.plan.tasks[name], OMITTED, OMITTED_MESSAGE)
+        else:
+            while self.ready:
+                self._evaluate(operation, self.ready.popleft())
+            while self.completed_groups:
+                self._complete_group(self.completed_groups.popleft())
+            self._start_pending(operation)
+        self._maybe_complete(operation, stopping)
+
+    def _enclosing_dag_done(self) -> bool:
+        """An enclosing DAG already finished (its template failFast): Argo never visits this DAG
+        again, so it starts nothing more (its running pods still end)."""
+        boundary = self.node.get("boundaryID")
+        while boundary:
+            enclosing = self.runtime.nodes.get(boundary)
+            if enclosing is None:
+                return False
+            if is_fulfilled(enclosing):
+                return True
+            boundary = enclosing.get("boundaryID")
+        return False
+
+    def _fail_fast_tripped(self, operation: Operation) -> bool:
+        """Template-level ``failFast`` (``checkParallelism``): after a failed child nothing starts,
+        and the DAG fails once none of its own pods is active."""
+        counters = self.runtime.counters
+        if not self.plan.template_fail_fast or counters.unsuccessful_children[self.identifier] == 0:
+            return False
+        if counters.active_pods[self.identifier] == 0:
+            operation.nodes.finish(self.node, FAILED, FAIL_FAST_MESSAGE)
+        return True
+
+    def _start_pending(self, operation: Operation) -> None:
+        """Create the nodes in ``starts``, in order, while nothing holds them back."""
+        while self.starts:
+            start = self.starts[0]
+            created = operation.execute_template(start.name, start.template, start.arguments, self.identifier,
+                                                 start.display_name, owner=(self, start.key), depth=self.depth + 1,
+                                                 on_exit=self.on_exit)
+            if created is None:
+                operation.hold(self)
+                return
+            self.starts.popleft()
+            if start.key[0] == TASK:
+                self._connect(start.task, created)
+
+    # -- deciding one ready task ----------------------------------------------------------------------------
+
+    def task_node(self, task_name: str) -> Node | None:
+        return self.runtime.nodes.by_name(f"{self.node['name']}.{task_name}")
+
+    def _evaluate(self, operation: Operation, name: str) -> None:
+        """A task whose dependencies are all fulfilled: Omitted, Skipped, Error, or to start."""
+        if self.task_node(name) is not None:
+            return
+        task = self.plan.tasks[name]
+        if not self._depends_met(name):
+            self._not_run(name, task, OMITTED, OMITTED_MESSAGE)
+            return
+        try:
+            resolution = self._resolve(name)
+            if not task_loops(task):
+                if resolution.proceed is False:
+                    self._not_run(name, task, SKIPPED, f"when '{resolution.when}' evaluated false")
+                else:
+                    self.starts.append(Start(f"{self.node['name']}.{name}", task["template"], resolution.arguments,
+                                             name, (TASK, name), name))
+                return
+            self._expand(name, task, resolution)
+        except WaitForReference as waiting:
+            # Argo v4.0.5 requeues such a task for ever (ErrRequeue): it never runs, the DAG waits.
+            self.parked.append(name)
+            print(f"{self.runtime.record.name}: task {name} waits for {{{{{waiting}}}}}, which has no value; "
+                  "Argo v4.0.5 requeues it until the workflow is stopped", file=sys.stderr)
+        except (ResolutionError, LoopError) as error:
+            self._not_run(name, task, ERROR, str(error))
+
+    def _depends_met(self, name: str) -> bool:
+        expression = self.plan.expressions[name]
+        if expression is None:
+            return True
+        phases: dict[str, str | None] = {}
+        fan_out: dict[str, FanOut] = {}
+        for dependency in self.plan.dependencies[name]:
+            node = self.task_node(dependency)
+            phases[dependency] = (node or {}).get("phase")
+            if node is not None and node["type"] == "TaskGroup":
+                fan_out[dependency] = self._fan_out(node)
+        return evaluate_depends(expression, phases, self.plan.continue_on, fan_out)
+
+    def _fan_out(self, group_node: Node) -> FanOut:
+        """``AnySucceeded``/``AllFailed`` over a TaskGroup's items (``evaluateDependsLogic``)."""
+        phases = [(self.runtime.nodes.get(child) or {}).get("phase") for child in group_node.get("children") or []]
+        return FanOut(any_succeeded=SUCCEEDED in phases,
+                      all_failed=bool(phases) and all(phase == FAILED for phase in phases))
+
+    def _not_run(self, name: str, task: dict[str, Any], phase: str, message: str) -> None:
+        """A node for a task that will not run: Omitted, Skipped, or Error before it started."""
+        node_name = f"{self.node['name']}.{name}"
+        self.runtime.expect(node_name, self, (TASK, name))
+        node = self.runtime.nodes.create(node_name, "Skipped", task["template"], self.identifier, name, phase,
+                                         message=message)
+        self._connect(name, node)
+
+    def _connect(self, name: str, child: Node) -> None:
+        """Hang a task's node below its dependencies' outbound nodes (a root task: below the DAG)."""
+        nodes = self.runtime.nodes
+        dependencies = self.plan.dependencies[name]
+        if not dependencies:
+            _append_child(self.node, child["id"])
+            return
+        for dependency in dependencies:
             dependency_node = self.task_node(dependency)
             if dependency_node is None:
                 continue
-            for outbound in self.nodes.outbound_nodes(dependency_node["id"]):
-                add_child(self.nodes.nodes[outbound], child["id"])
+            for outbound in nodes.outbound_nodes(dependency_node["id"]):
+                parent = nodes.get(outbound)
+                if parent is not None:
+                    _append_child(parent, child["id"])
 
-    # -- completing the DAG ---------------------------------------------------------------------
+    # -- references ---------------------------------------------------------------------------------------
 
-    def complete(self) -> None:
-        """Finish the DAG node once every task is settled: outbound nodes, phase, outputs."""
-        task_nodes = {task["name"]: self.task_node(task["name"]) for task in self.tasks}
-        if self.blocked or any(child is not None and not is_fulfilled(child) for child in task_nodes.values()):
+    def lookup(self, tag: str, *, skipped_defaults: bool = True) -> str | None:
+        """A variable's value inside this DAG: globals, its inputs, then ``tasks.*``."""
+        if tag in self.runtime.globals:
+            return self.runtime.globals[tag]
+        if tag in self.input_values:
+            return self.input_values[tag]
+        reference = task_reference(tag)
+        if reference is None:
+            return None
+        task_name, task_field = reference
+        node = self.task_node(task_name)
+        if node is None or task_name not in self.plan.tasks:
+            return None
+        template = self.runtime.templates.get(self.plan.tasks[task_name]["template"])
+        aggregated = self._aggregated(task_name, node) if node["type"] == "TaskGroup" else None
+        return task_field_value(task_field, node, template, aggregated=aggregated, skipped_defaults=skipped_defaults)
+
+    def _aggregated(self, task_name: str, group_node: Node) -> dict[str, str]:
+        """A looped task's aggregated outputs, computed once (raises ``LoopError`` as Argo does
+        when an item's result is not JSON)."""
+        group = self.groups.get(task_name)
+        if group is not None and group.aggregated is not None:
+            return group.aggregated
+        items = [self.runtime.nodes.get(child) for child in group_node.get("children") or []]
+        aggregated = aggregate_outputs(item for item in items if item is not None)
+        if group is not None and is_fulfilled(group_node):
+            group.aggregated = aggregated
+        return aggregated
+
+    def _strict_lookup(self, keep_items: bool) -> Callable[[str], str | None]:
+        """Argo's ``ReplaceStrict(..., ["tasks", "steps"])``: a ``tasks.*`` without a value waits."""
+        def lookup(tag: str) -> str | None:
+            if keep_items and (tag == "item" or tag.startswith("item.")):
+                return "{{" + tag + "}}"
+            value = self.lookup(tag)
+            if value is None and tag.startswith("tasks."):
+                raise WaitForReference(tag)
+            return value
+        return lookup
+
+    def _resolve(self, name: str) -> Resolution:
+        """``resolveDependencyReferences``: ``when`` first (a false one ends here), then the arguments."""
+        task = self.plan.tasks[name]
+        loops = task_loops(task)
+        for dependency in self.plan.dependencies[name]:
+            node = self.task_node(dependency)
+            if node is not None and node["type"] == "TaskGroup":
+                self._aggregated(dependency, node)  # the error Argo's scope building raises
+        lookup = self._strict_lookup(keep_items=loops)
+        when_text = task.get("when")
+        when, proceed = None, None
+        try:
+            if when_text:
+                when = substitute(str(when_text), lookup)
+                try:
+                    # A loop's when may read {{item}}: it is decided per item (govaluate fails on it).
+                    proceed = None if loops and "{{item" in when else evaluate_when(when)
+                except ExpressionError as error:
+                    if not loops:
+                        raise ResolutionError(f"Invalid 'when' expression '{when}': {error}") from None
+                if proceed is False:
+                    return Resolution({}, when, False, _raw_loop(task))
+            arguments = resolve_task_arguments(task, lookup)
+            loop = _substitute_loop(task, lookup)
+        except UnresolvedReference as error:
+            raise ResolutionError(str(error)) from None
+        except ExpressionTag as error:
+            raise ResolutionError(str(error)) from None
+        return Resolution(arguments, when if when is not None else when_text, proceed, loop)
+
+    # -- loops ------------------------------------------------------------------------------------------------
+
+    def _items(self, name: str, resolution: Resolution) -> list[LoopItem]:
+        """``expandTask``: the items; when ``when`` already said no, what cannot be read is no items."""
+        loop = resolution.loop
+        try:
+            if loop.get("withItems"):
+                values = list(loop["withItems"])
+            elif loop.get("withParam"):
+                values = param_items(loop["withParam"])
+            else:
+                values = sequence_items(loop.get("withSequence") or {})
+        except LoopError:
+            if resolution.proceed is False:
+                return []
+            raise
+        return [loop_item(index, value) for index, value in enumerate(values)]
+
+    def _plan_items(self, name: str, resolution: Resolution, items: list[LoopItem]) -> list[PlannedItem]:
+        """Per item (``processItem``): its node name, arguments, and whether its ``when`` lets it
+        run. Raises ``ResolutionError`` when an ``{{item...}}`` does not resolve."""
+        planned = []
+        for item in items:
+            lookup = self._item_lookup(item.variables)
+            display_name = f"{name}{item.node_suffix()}"
+            entry = PlannedItem(f"{self.node['name']}.{display_name}", display_name, {})
+            planned.append(entry)
+            if resolution.proceed is False:
+                entry.phase, entry.message = SKIPPED, f"when '{resolution.when}' evaluated false"
+                continue
+            try:
+                entry.arguments = resolve_task_arguments({"arguments": resolution.arguments}, lookup)
+                when = substitute(str(resolution.when), lookup) if resolution.when else None
+            except (UnresolvedReference, ExpressionTag) as error:
+                raise ResolutionError(str(error)) from None
+            if when is None:
+                continue
+            try:
+                if not evaluate_when(when):
+                    entry.phase, entry.message = SKIPPED, f"when '{when}' evaluated false"
+            except ExpressionError as error:
+                entry.phase, entry.message = ERROR, f"Invalid 'when' expression '{when}': {error}"
+        return planned
+
+    def _item_lookup(self, values: dict[str, str]) -> Callable[[str], str | None]:
+        def lookup(tag: str) -> str | None:
+            if tag in values:
+                return values[tag]
+            return self.lookup(tag)
+        return lookup
+
+    def _expand(self, name: str, task: dict[str, Any], resolution: Resolution) -> None:
+        """A looped task: a TaskGroup node whose children are its items (Skipped when there are none)."""
+        items = self._items(name, resolution)
+        if not items:
+            self._not_run(name, task, SKIPPED, EMPTY_PARAMS_MESSAGE)
             return
-        operation = self.operation
-        if operation.pods.has_active(operation.record.key) and self.nodes.active_pods_below(self.node["id"]):
+        planned = self._plan_items(name, resolution, items)
+        group_name = f"{self.node['name']}.{name}"
+        self.runtime.expect(group_name, self, (TASK, name))
+        group_node = self.runtime.nodes.create(group_name, "TaskGroup", task["template"], self.identifier, name,
+                                               RUNNING)
+        self._connect(name, group_node)
+        group = Group(group_node, [])
+        self.groups[name] = group
+        # As Argo does, each item is a child of the group before it is created (in item order).
+        for item in planned:
+            identifier = self.runtime.expect(item.name, self, (ITEM, name))
+            group.item_ids.append(identifier)
+            _append_child(group_node, identifier)
+        for item in planned:
+            self._item_node(name, item)
+
+    def _item_node(self, name: str, item: PlannedItem) -> None:
+        """Queue an item to start, or create its Skipped (``when`` false) or Error node."""
+        task = self.plan.tasks[name]
+        if item.phase is None:
+            self.starts.append(Start(item.name, task["template"], item.arguments, item.display_name,
+                                     (ITEM, name), name))
             return
-        targets = dag_targets(self.template)
-        self.node["outboundNodes"] = [outbound for target in targets if task_nodes.get(target)
-                                      for outbound in self.nodes.outbound_nodes(task_nodes[target]["id"])]
-        if operation.stop_reason:
-            self.nodes.finish(self.node, FAILED)
+        self.runtime.nodes.create(item.name, "Skipped", task["template"], self.identifier, item.display_name,
+                                  item.phase, message=item.message)
+
+    def _complete_group(self, name: str) -> None:
+        """All items fulfilled: the TaskGroup takes the phase of the last failed item, else Succeeded."""
+        group = self.groups[name]
+        if is_fulfilled(group.node):
             return
-        phase = assess_dag_phase(self.nodes, self.node, targets, task_nodes, self.continue_on, self.fail_fast)
+        phase = SUCCEEDED
+        for identifier in group.item_ids:
+            item = self.runtime.nodes.get(identifier)
+            if item is not None and item.get("phase") in FAILED_PHASES:
+                phase = item["phase"]
+        self.runtime.nodes.finish(group.node, phase)
+
+    # -- completing the DAG ---------------------------------------------------------------------------------
+
+    def _maybe_complete(self, operation: Operation, stopping: bool) -> None:
+        """Complete the DAG once none of its task nodes is open and nothing is left to start.
+
+        When stopping, a TaskGroup whose remaining items never started does not hold the DAG
+        (Argo fails the DAG and leaves such a group Running)."""
+        if is_fulfilled(self.node) or self.completed_groups:
+            return
+        open_nodes = self.open
+        if stopping:
+            open_nodes -= sum(1 for group in self.groups.values()
+                              if group.running == 0 and not is_fulfilled(group.node))
+        if open_nodes > 0:
+            return
+        if not stopping:
+            if self.ready:
+                return
+            if self.starts or self.parked:
+                # Held back or waiting for a reference: only dag.failFast with a failed target
+                # ends the DAG now (assessDAGPhase skips targets without a node).
+                if not (self.plan.fail_fast and self.failures and self.assess() in FAILED_PHASES):
+                    return
+        self._complete(operation, stopping)
+
+    def _complete(self, operation: Operation, stopping: bool) -> None:
+        nodes = self.runtime.nodes
+        self.node["outboundNodes"] = [outbound for target in self.targets if self.task_node(target) is not None
+                                      for outbound in nodes.outbound_nodes(self.task_node(target)["id"])]
+        if stopping:
+            nodes.finish(self.node, FAILED)
+            return
+        phase = self.assess()
         if phase == SUCCEEDED:
             try:
-                outputs = dag_outputs(self.template, self.lookup)
-            except (UnresolvedReference, ExpressionTag) as error:
-                self.nodes.finish(self.node, ERROR, str(error))
+                outputs = dag_outputs(self.template, lambda tag: self.lookup(tag, skipped_defaults=False))
+            except UnresolvedReference as error:
+                nodes.finish(self.node, ERROR, self._output_error(error.tag))
+                return
+            except (ExpressionTag, LoopError) as error:
+                nodes.finish(self.node, ERROR, str(error))
                 return
             if outputs:
                 self.node["outputs"] = outputs
-        self.nodes.finish(self.node, phase)
+        nodes.finish(self.node, phase)
+
+    def _output_error(self, tag: str) -> str:
+        """How Argo reports a DAG output without a value (``executeDAG`` returns the error)."""
+        unresolved = f'Unable to resolve: "{tag}"'
+        if not self.node.get("boundaryID") and self.node["name"] == self.runtime.record.name:
+            return f"error in entry template execution: {unresolved}"
+        return f"task '{self.node['name']}' errored: {unresolved}"
+
+    def assess(self) -> str:
+        """Argo's ``assessDAGPhase``: each target's branch phase (a node that never ran inherits
+        the phase above it); a failed branch fails the DAG unless the target continues on it."""
+        target_ids = {node_id(self.runtime.record.name, f"{self.node['name']}.{target}"): target
+                      for target in self.targets}
+        branches = _branch_phases(self.runtime, self.node, target_ids)
+        result = SUCCEEDED
+        for identifier, target in target_ids.items():
+            phase = branches[identifier]
+            if not phase:
+                result = RUNNING
+                if not self.plan.fail_fast:
+                    break
+            elif phase in FAILED_PHASES:
+                if self.plan.continue_on[target].covers(phase):
+                    continue
+                result = phase
+                if self.plan.fail_fast:
+                    break
+        return result
 
 
-def assess_dag_phase(nodes: NodeBook, dag_node: Node, targets: list[str], task_nodes: dict[str, Node | None],
-                     continue_on: dict[str, ContinueOn], fail_fast: bool) -> str:
-    """Argo's ``assessDAGPhase``: each target's branch phase, Omitted nodes inheriting failure."""
-    target_ids = {node_id(nodes.workflow_name, f"{dag_node['name']}.{target}"): target for target in targets}
-    branches = _branch_phases(nodes, dag_node, target_ids)
-    result = SUCCEEDED
-    missing = False
-    for identifier, target in target_ids.items():
-        phase = branches[identifier]
-        if not phase:
-            missing = True
-            continue
-        if phase in FAILED_PHASES:
-            if _continues(continue_on.get(target), phase):
-                continue
-            result = phase
-            if fail_fast:
-                break
-    if result == SUCCEEDED and missing:
-        # A target never started: fail-fast stopped scheduling after a failure.
-        failures = [child["phase"] for child in task_nodes.values()
-                    if child is not None and child.get("phase") in FAILED_PHASES]
-        result = failures[0] if failures else FAILED
-    return result
-
-
-def _branch_phases(nodes: NodeBook, dag_node: Node, target_ids: dict[str, str]) -> dict[str, str]:
+def _branch_phases(runtime: WorkflowRuntime, dag_node: Node, target_ids: dict[str, str]) -> dict[str, str]:
     """The phase each target's branch reached ("" when never reached), walking ``children``
     breadth first from the DAG node; a node that never ran inherits the phase above it."""
+    nodes = runtime.nodes
     branches: dict[str, str] = {identifier: "" for identifier in target_ids}
     queue = deque((child, SUCCEEDED) for child in dag_node.get("children") or [])
     seen: set[tuple[str, str]] = set()
@@ -281,17 +634,42 @@ def _branch_phases(nodes: NodeBook, dag_node: Node, target_ids: dict[str, str]) 
         phase = child["phase"] if child.get("phase") in FINAL_PHASES else inherited
         if current in branches and branches[current] not in FAILED_PHASES:
             branches[current] = phase
-        queue.extend((next_id, phase) for next_id in _following(nodes, child))
+        queue.extend((next_id, phase) for next_id in _following(runtime, child))
     return branches
 
 
-def _following(nodes: NodeBook, node: Node) -> list[str]:
+def _following(runtime: WorkflowRuntime, node: Node) -> list[str]:
     """The nodes after ``node``: a Retry node's are its attempts' children."""
     if node["type"] == "Retry":
         return [grandchild for attempt in node.get("children") or []
-                for grandchild in (nodes.get(attempt) or {}).get("children") or []]
+                for grandchild in (runtime.nodes.get(attempt) or {}).get("children") or []]
     return node.get("children") or []
 
 
-def _continues(options: ContinueOn | None, phase: str) -> bool:
-    return options is not None and options.covers(phase)
+def _append_child(parent: Node, child_id: str) -> None:
+    """Add a child that is new to ``parent`` (a node is connected once, when it is created: no
+    search through a fan-out's thousands of children)."""
+    parent.setdefault("children", []).append(child_id)
+
+
+def _substitute_loop(task: dict[str, Any], lookup: Callable[[str], str | None]) -> dict[str, Any]:
+    """The loop fields with their references substituted (``withItems`` stays as written)."""
+    loop: dict[str, Any] = {}
+    if task.get("withItems"):
+        loop["withItems"] = task["withItems"]
+    elif task.get("withParam"):
+        loop["withParam"] = substitute(parameter_text(task["withParam"]), lookup)
+    elif task.get("withSequence") is not None:
+        loop["withSequence"] = {key: substitute(parameter_text(value), lookup)
+                                for key, value in (task["withSequence"] or {}).items() if value is not None}
+    return loop
+
+
+def _raw_loop(task: dict[str, Any]) -> dict[str, Any]:
+    """The loop fields as written (what ``expandTask`` sees after a false ``when``)."""
+    loop: dict[str, Any] = {}
+    for key in ("withItems", "withParam", "withSequence"):
+        if task.get(key) not in (None, "", []):
+            loop[key] = task[key] if key != "withParam" else parameter_text(task[key])
+            break
+    return loop

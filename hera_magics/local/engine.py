@@ -3,16 +3,22 @@
 Design, in the spirit of Argo's own controller (``workflow/controller/controller.go`` in
 argoproj/argo-workflows):
 
-* ``status.nodes`` is the only execution state. A *reconcile* (``reconcile.reconcile``) walks
-  the workflow from its entrypoint, looks at the nodes that exist, and creates the next ones. It
-  is idempotent, so it runs after every event, after a ``retry`` that removed failed nodes, and
-  after an engine restart.
+* ``status.nodes`` is the only execution state that is saved. A *reconcile*
+  (``reconcile.reconcile``) takes in the nodes that changed since the last one and creates the
+  next ones; what it needs to do that without walking the workflow (indexes, counters, queues)
+  is the workflow's ``runtime.WorkflowRuntime``, built from ``status.nodes`` the first time (a
+  new workflow, after a ``retry`` that removed failed nodes, after an engine restart).
 * Reconciles run on one controller thread, fed by a ``queues.ReconcileQueue``. Everything that
   changes a workflow holds the table's one lock (``records.WorkflowTable``), so HTTP readers
   always see a consistent object.
-* Each Pod node runs on its own thread (``pods.Pods``) and writes its outcome into its node.
-* Every workflow is saved as JSON after each change, and each node has its own folder with its
-  log and its private file-system root (``store``).
+* Each Pod node runs on its own thread (``pods.Pods``), writes its outcome into its node and
+  tells the engine which node changed.
+* A workflow is saved as JSON when it is created, then at most every ``SAVE_INTERVAL`` seconds
+  while it runs (a saver thread; longer when saving takes long), and at once when it completes
+  and when the engine stops; in between, every change is appended to its ``journal``, which an
+  engine that starts again lays over the last save. Each node has its own folder with its log and its private
+  file-system root (``store``). Derived fields (``progress``) are computed when the workflow
+  is read or saved.
 
 The data flow: a request (``create``) becomes a record, the record is queued, the controller
 reconciles it, the reconcile starts pods, each pod's thread writes its node and queues the
@@ -23,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import getpass
-import json
 import os
 import socket
 import threading
@@ -33,45 +38,73 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..argo import ERROR, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, rfc3339
+from ..argo import ERROR, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, parse_rfc3339, rfc3339
+from .journal import Journal
 from .logs import LogLine, workflow_logs
 from .naming import dns_friendly, generated_name
+from .pod_filesystem import view_available
+from .nodes import refresh_progress
 from .pod_launch import PodSettings
 from .pods import Pods, interrupt_leftovers, join
 from .queues import ReconcileQueue
 from .reconcile import reconcile
-from .records import WorkflowRecord, WorkflowTable, mark_completed_labels, newest_first
+from .records import WorkflowKey, WorkflowRecord, WorkflowTable, mark_completed_labels, newest_first
 from .rerun import reset_for_retry, resubmitted_workflow, set_arguments
-from .selectors import Requirement, field_value, labels_match
+from .runtime import WorkflowRuntime
+from .selectors import Requirement, field_value, filter_fields, labels_match
 from .store import WorkflowStore
+from .ttl import expires_at
+from .limits import validate_local_support
 from .validation import WorkflowInvalid, validate_workflow
 from .wire import INTERNAL, ApiError, already_exists, bad_request
 
 # How often create tries a new random name before it reports the clash.
 GENERATED_NAME_ATTEMPTS = 100
 DELETE_JOIN_SECONDS = 10.0
+TTL_CHECK_SECONDS = 1.0
 CONTROLLER_JOIN_SECONDS = 2.0
+SAVE_INTERVAL = 0.25
+"""Seconds between two saves of a running workflow, at least (coalescing its changes)."""
+SAVE_COST_FACTOR = 100
+"""...and at least this many times as long as the last save took, so saving a large workflow
+costs a bounded share of the time (1%), not a share that grows with its size. Reads recompute
+``progress`` under the same rule (a read may see it that much late; saves and the final state
+always have it current)."""
+SAVER_TICK = 0.05
 
 
 class Engine:
     """Workflows in, processes out: the part of Argo's controller the local engine needs."""
 
     def __init__(self, state_dir: Path, *, workers: int, volumes: dict[str, Path] | None = None,
-                 python: str | None = None, base_environment: dict[str, str] | None = None) -> None:
+                 python: str | None = None, base_environment: dict[str, str] | None = None,
+                 filesystem_view: bool = True) -> None:
+        """``filesystem_view``: give each task its own view of the file system where this machine
+        allows it (``pod_filesystem``); ``filesystem_view_problem`` says why not when it does not."""
         self.workers = workers
         self.user = getpass.getuser()
+        self.filesystem_view_problem = "turned off (--no-filesystem-view)"
+        if filesystem_view:
+            filesystem_view, self.filesystem_view_problem = view_available(state_dir / "view-probe", python)
         self.settings = PodSettings(
             store=WorkflowStore(state_dir),
             python=python,
             base_environment=dict(os.environ if base_environment is None else base_environment),
             volumes=dict(volumes or {}),
             host_name=socket.gethostname(),
+            filesystem_view=filesystem_view,
         )
         self.table = WorkflowTable(self.settings.store)
+        self._journal = Journal(self.settings.store)
         self._queue = ReconcileQueue()
         self._stopping = threading.Event()
-        self.pods = Pods(self.table, self._queue, workers, self._stopping)
+        self.pods = Pods(self.table, self._queue, workers, self._stopping, notify=self._node_changed)
         self._controller: threading.Thread | None = None
+        self._ttl_thread: threading.Thread | None = None
+        self._saver: threading.Thread | None = None
+        self._runtimes: dict[WorkflowKey, WorkflowRuntime] = {}
+        self._save_interval = SAVE_INTERVAL
+        self._progress_interval = SAVE_INTERVAL
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -79,11 +112,19 @@ class Engine:
         """Load saved workflows and start the controller thread."""
         now = time.time()
         for record in self.table.load():
+            self.table.continue_after(self._journal.replay(record.obj))
             if not record.completed:
+                started = record.status.get("startedAt")
+                record.deadline_base = parse_rfc3339(started) if started else None
                 interrupt_leftovers(self.settings.store, record, now)
+                self.table.touch(record)
                 self._queue.add(record.key)
         self._controller = threading.Thread(target=self._control_loop, name="controller", daemon=True)
         self._controller.start()
+        self._ttl_thread = threading.Thread(target=self._ttl_loop, name="ttl", daemon=True)
+        self._ttl_thread.start()
+        self._saver = threading.Thread(target=self._save_loop, name="saver", daemon=True)
+        self._saver.start()
 
     def stop(self, grace_seconds: float = 5.0) -> None:
         """Kill every running process tree, record it in the nodes, and stop the controller."""
@@ -94,7 +135,11 @@ class Engine:
         join(actives, grace_seconds)
         if self._controller is not None:
             self._controller.join(CONTROLLER_JOIN_SECONDS)
+        if self._saver is not None:
+            self._saver.join(CONTROLLER_JOIN_SECONDS)
         with self.table.lock:
+            for record in self.table:
+                self._materialize(record)
             self.table.save_all()
 
     def _control_loop(self) -> None:
@@ -111,19 +156,83 @@ class Engine:
                 except Exception as error:  # a bug must not stop every other workflow
                     self._fail_on_bug(record, error)
 
+    def _ttl_loop(self) -> None:
+        """Delete each completed workflow once its ``ttlStrategy`` says so (``ttl``), as Argo's TTL
+        controller does; checked every ``TTL_CHECK_SECONDS``, so also after a restart."""
+        while not self._stopping.wait(TTL_CHECK_SECONDS):
+            now = time.time()
+            with self.table.lock:
+                expired = [record.key for record in self.table
+                           if (expiry := expires_at(record.obj)) is not None and expiry <= now]
+            for namespace, name in expired:
+                try:
+                    self.delete(namespace, name)
+                except ApiError:
+                    pass  # deleted meanwhile
+                except Exception:  # a bug must not stop the TTL thread
+                    traceback.print_exc()
+
     def _reconcile(self, record: WorkflowRecord) -> None:
-        """Reconcile one workflow (lock held), save it if it changed, and queue it again if asked."""
+        """Reconcile one workflow (lock held), mark it for saving if it changed (save it now when
+        it completed), and queue it again if asked."""
         if record.completed:
             return
-        before = json.dumps(record.obj, sort_keys=True)
-        requeue_after = reconcile(record, self.pods, self.settings)
-        if json.dumps(record.obj, sort_keys=True) != before:
-            self.table.commit(record)
+        runtime, requeue_after = reconcile(record, self._runtimes.get(record.key), self.pods, self.settings)
+        self._runtimes[record.key] = runtime
+        if runtime.changed:
+            runtime.changed = False
+            self.table.touch(record)
+            self._journal.append(record, runtime.take_dirty_nodes(), status=True)
+        if record.completed:
+            self._materialize(record)
+            self._runtimes.pop(record.key, None)
+            self.table.flush(record, after_save=self._journal.reset)
+            return
         if requeue_after is not None:
             self._queue.add(record.key, requeue_after)
 
+    def _node_changed(self, key: WorkflowKey, node_id: str) -> None:
+        """A pod thread changed a node (lock held): journal it; the next reconcile takes it in."""
+        record = self.table.get(key)
+        node = record.nodes.get(node_id) if record is not None else None
+        if node is not None:
+            self._journal.append(record, [node], status=False)
+        runtime = self._runtimes.get(key)
+        if runtime is not None:
+            runtime.pending_changes.append(node_id)
+
+    def _materialize(self, record: WorkflowRecord, *, force: bool = True) -> None:
+        """Bring the fields derived from the nodes (``progress``, conditions) up to date (lock held).
+
+        Unless ``force``d, not more often than ``_progress_interval`` (for reads while it runs)."""
+        runtime = self._runtimes.get(record.key)
+        if runtime is None:
+            return
+        runtime.take_pending_changes()
+        now = time.monotonic()
+        if not runtime.progress_stale or (not force and now - runtime.progress_refreshed < self._progress_interval):
+            return
+        runtime.progress_stale = False
+        refresh_progress(record.status, runtime.counters.running_pods)
+        runtime.progress_refreshed = now
+        self._progress_interval = max(SAVE_INTERVAL, SAVE_COST_FACTOR * (time.monotonic() - now))
+
+    def _save_loop(self) -> None:
+        """Save the workflows that changed, each at most every ``_save_interval`` seconds."""
+        while not self._stopping.wait(SAVER_TICK):
+            with self.table.lock:
+                if not self.table.has_unsaved():
+                    continue
+                started = time.perf_counter()
+                saved = self.table.flush_due(self._save_interval, before_save=self._materialize,
+                                             after_save=self._journal.reset)
+                spent = time.perf_counter() - started
+            if saved:
+                self._save_interval = max(SAVE_INTERVAL, SAVE_COST_FACTOR * spent / saved)
+
     def _fail_on_bug(self, record: WorkflowRecord, error: Exception) -> None:
         traceback.print_exc()
+        self._runtimes.pop(record.key, None)
         if record.completed:
             return
         status = record.status
@@ -148,6 +257,7 @@ class Engine:
         if given_namespace and given_namespace != namespace:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         metadata["namespace"] = namespace
+        apply_workflow_metadata(workflow)
         try:
             self._validate(workflow)
         except WorkflowInvalid as error:
@@ -164,8 +274,10 @@ class Engine:
             if dry_run:
                 return copy.deepcopy(stored)
             record = WorkflowRecord(namespace, metadata["name"], stored)
-            self.table.add(record)
-            self.table.commit(record)
+            try:
+                self.table.insert(record)
+            except OSError as error:
+                raise save_failed(record.name, error, self.settings.store.root) from None
             self._queue.add(record.key)
             return copy.deepcopy(record.obj)
 
@@ -199,28 +311,36 @@ class Engine:
         return workflow
 
     def _validate(self, workflow: dict[str, Any]) -> None:
+        validate_local_support(workflow, filesystem_view=self.settings.filesystem_view)
         validate_workflow(workflow, volume_claims=self.settings.volumes.keys())
 
     def _label_creator(self, metadata: dict[str, Any]) -> None:
         metadata.setdefault("labels", {})[LABEL_CREATOR] = dns_friendly(self.user) or "local"
 
-    def get(self, namespace: str, name: str) -> dict[str, Any]:
+    def get(self, namespace: str, name: str, fields: str | None = None) -> dict[str, Any]:
+        """A copy of the workflow (only ``fields``, Argo's field filter, when given)."""
         with self.table.lock:
-            return copy.deepcopy(self.table.find(namespace, name).obj)
+            record = self.table.find(namespace, name)
+            self._materialize(record, force=False)
+            return filter_fields(record.obj, fields)
 
     def list(self, namespace: str | None, *, label_selector: list[Requirement] | None = None,
              field_selector: list[tuple[str, str, str]] | None = None) -> list[dict[str, Any]]:
         """The workflows of ``namespace`` (all when None) that match both selectors, newest first."""
         with self.table.lock:
-            items = [copy.deepcopy(record.obj) for record in self.table
-                     if (not namespace or record.namespace == namespace)
-                     and _selected(record, label_selector, field_selector)]
+            items = []
+            for record in self.table:
+                if (not namespace or record.namespace == namespace) and _selected(record, label_selector,
+                                                                                   field_selector):
+                    self._materialize(record, force=False)
+                    items.append(copy.deepcopy(record.obj))
         return newest_first(items)
 
     def delete(self, namespace: str, name: str) -> None:
         with self.table.lock:
             record = self.table.find(namespace, name)
             self.table.remove(record.key)
+            self._runtimes.pop(record.key, None)
             actives = self.pods.cancel_workflow(record.key)
         for active in actives:
             if active.thread is not None:
@@ -243,6 +363,7 @@ class Engine:
             record.obj["spec"]["shutdown"] = strategy
             self.table.commit(record)
             self._reconcile(record)
+            self._materialize(record)
             return copy.deepcopy(record.obj)
 
     def retry(self, namespace: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -258,6 +379,7 @@ class Engine:
                 raise bad_request(f"Cannot retry a workflow in phase {phase}")
             set_arguments(record, request.get("parameters") or [])
             reset_for_retry(record, self.settings.store)
+            self._runtimes.pop(record.key, None)  # rebuilt from the nodes that remain
             self.table.commit(record)
             self._queue.add(record.key)
             return copy.deepcopy(record.obj)
@@ -270,6 +392,26 @@ class Engine:
                 raise bad_request("memoized resubmit is not supported by the local engine")
             workflow = resubmitted_workflow(record, request.get("parameters") or [])
         return self.create(namespace, {"workflow": workflow})
+
+
+def apply_workflow_metadata(workflow: dict[str, Any]) -> None:
+    """Copy ``spec.workflowMetadata``'s labels and annotations onto the workflow, as Argo's
+    controller does when it first runs it (``updateWorkflowMetadata`` in operator.go), so
+    ``{{workflow.labels.X}}`` resolves to them. ``labelsFrom`` is refused at create."""
+    extra = (workflow.get("spec") or {}).get("workflowMetadata")
+    if not isinstance(extra, dict):
+        return
+    metadata = workflow["metadata"]
+    for field in ("labels", "annotations"):
+        if isinstance(extra.get(field), dict) and extra[field]:
+            metadata[field] = {**(metadata.get(field) or {}), **extra[field]}
+
+
+def save_failed(name: str, error: OSError, folder: Path) -> ApiError:
+    """The 500 a create answers when its workflow could not be saved (nothing was created)."""
+    reason = error.strerror or str(error)
+    return ApiError(INTERNAL, f'the local engine could not save workflow "{name}" in {folder}: {reason}; '
+                              "it was not created (free some space or fix the folder, then submit again)")
 
 
 def _selected(record: WorkflowRecord, label_selector: list[Requirement] | None,

@@ -29,8 +29,8 @@ TASK_RESULT_PHASES: dict[str, str | None] = {
     "Omitted": OMITTED,
     "Daemoned": None,  # the local engine runs no daemons, so this is never true
 }
-# Only meaningful for withItems/withParam fan-out, which the local engine refuses.
 FAN_OUT_RESULTS = ("AnySucceeded", "AllFailed")
+"""Results about the items of a looped task (its TaskGroup node); false for any other node."""
 
 
 class ExpressionError(ValueError):
@@ -50,24 +50,28 @@ class Operand:
     result: str | None = None
 
 
-@dataclass(frozen=True)
-class Not:
-    operand: "DependsNode"
+# Postfix program: an Operand pushes its value; NOT pops one; AND/OR pop two and push one.
+NOT, AND, OR = "!", "&&", "||"
+_PRECEDENCE = {OR: 1, AND: 2}
+
+Step = Union[Operand, str]
 
 
 @dataclass(frozen=True)
-class And:
-    left: "DependsNode"
-    right: "DependsNode"
+class DependsExpression:
+    """A parsed ``depends``: its operands in order, and a postfix program that evaluates it.
 
+    Postfix (built with the shunting-yard algorithm) needs no recursion to parse or evaluate,
+    so a task may depend on thousands of others.
+    """
 
-@dataclass(frozen=True)
-class Or:
-    left: "DependsNode"
-    right: "DependsNode"
+    text: str
+    program: tuple[Step, ...]
 
+    @property
+    def operands(self) -> list[Operand]:
+        return [step for step in self.program if isinstance(step, Operand)]
 
-DependsNode = Union[Operand, Not, And, Or]
 
 _DEPENDS_TOKEN = re.compile(
     r"\s*(?:(?P<and>&&)|(?P<or>\|\|)|(?P<not>!)|(?P<open>\()|(?P<close>\))"
@@ -89,90 +93,77 @@ def _depends_tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-class _DependsParser:
-    """Recursive descent: or := and ('||' and)*; and := unary ('&&' unary)*; unary := '!' unary | atom."""
+def parse_depends(text: str) -> DependsExpression:
+    """Parse a ``depends`` expression; raises ``ExpressionError`` with what is wrong.
 
-    def __init__(self, text: str) -> None:
-        self.tokens = _depends_tokens(text)
-        self.index = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.index][0] if self.index < len(self.tokens) else None
-
-    def take(self) -> tuple[str, str]:
-        token = self.tokens[self.index]
-        self.index += 1
-        return token
-
-    def parse(self) -> DependsNode:
-        if not self.tokens:
-            raise ExpressionError("the expression is empty")
-        node = self.parse_or()
-        if self.index != len(self.tokens):
-            raise ExpressionError(f"unexpected {self.tokens[self.index][1]!r}")
-        return node
-
-    def parse_or(self) -> DependsNode:
-        node = self.parse_and()
-        while self.peek() == "or":
-            self.take()
-            node = Or(node, self.parse_and())
-        return node
-
-    def parse_and(self) -> DependsNode:
-        node = self.parse_unary()
-        while self.peek() == "and":
-            self.take()
-            node = And(node, self.parse_unary())
-        return node
-
-    def parse_unary(self) -> DependsNode:
-        kind = self.peek()
-        if kind == "not":
-            self.take()
-            return Not(self.parse_unary())
-        if kind == "open":
-            self.take()
-            node = self.parse_or()
-            if self.peek() != "close":
-                raise ExpressionError("missing ')'")
-            self.take()
-            return node
-        if kind == "operand":
-            _, text = self.take()
-            task, _, result = text.partition(".")
-            return Operand(task, result or None)
-        if kind is None:
-            raise ExpressionError("the expression ends too early")
-        raise ExpressionError(f"unexpected {self.tokens[self.index][1]!r}")
+    Grammar: or := and ('||' and)*; and := unary ('&&' unary)*; unary := '!' unary | atom;
+    atom := operand | '(' or ')'. Parsed with an explicit operator stack (shunting-yard).
+    """
+    tokens = _depends_tokens(text)
+    if not tokens:
+        raise ExpressionError("the expression is empty")
+    program: list[Step] = []
+    operators: list[str] = []  # "(", NOT, AND, OR
+    expect_operand = True
+    for kind, value in tokens:
+        if expect_operand:
+            if kind == "operand":
+                task, _, result = value.partition(".")
+                program.append(Operand(task, result or None))
+                expect_operand = False
+                while operators and operators[-1] == NOT:
+                    program.append(operators.pop())
+            elif kind == "not":
+                operators.append(NOT)
+            elif kind == "open":
+                operators.append("(")
+            else:
+                raise ExpressionError(f"unexpected {value!r}")
+            continue
+        if kind in ("and", "or"):
+            operator = AND if kind == "and" else OR
+            while operators and operators[-1] in _PRECEDENCE and _PRECEDENCE[operators[-1]] >= _PRECEDENCE[operator]:
+                program.append(operators.pop())
+            operators.append(operator)
+            expect_operand = True
+        elif kind == "close":
+            while operators and operators[-1] != "(":
+                program.append(operators.pop())
+            if not operators:
+                raise ExpressionError("unexpected ')'")
+            operators.pop()
+            while operators and operators[-1] == NOT:
+                program.append(operators.pop())
+        else:
+            raise ExpressionError(f"unexpected {value!r}")
+    if expect_operand:
+        raise ExpressionError("the expression ends too early")
+    while operators:
+        operator = operators.pop()
+        if operator == "(":
+            raise ExpressionError("missing ')'")
+        program.append(operator)
+    return DependsExpression(text, tuple(program))
 
 
-def parse_depends(text: str) -> DependsNode:
-    """Parse a ``depends`` expression; raises ``ExpressionError`` with what is wrong."""
-    return _DependsParser(text).parse()
-
-
-def operands(node: DependsNode) -> list[Operand]:
+def operands(expression: DependsExpression) -> list[Operand]:
     """Every operand of the expression, left to right."""
-    if isinstance(node, Operand):
-        return [node]
-    if isinstance(node, Not):
-        return operands(node.operand)
-    return operands(node.left) + operands(node.right)
+    return expression.operands
 
 
-def referenced_tasks(node: DependsNode) -> list[str]:
+def referenced_tasks(expression: DependsExpression) -> list[str]:
     """The task names the expression depends on, in first-mention order, without repeats."""
     seen: dict[str, None] = {}
-    for operand in operands(node):
+    for operand in expression.operands:
         seen.setdefault(operand.task, None)
     return list(seen)
 
 
-def invalid_results(node: DependsNode) -> list[Operand]:
+def invalid_results(expression: DependsExpression) -> list[Operand]:
     """Operands naming a result Argo does not know (``A.Done``) — a create-time error."""
     known = set(TASK_RESULT_PHASES) | set(FAN_OUT_RESULTS)
-    return [operand for operand in operands(node) if operand.result is not None and operand.result not in known]
+    return [operand for operand in expression.operands
+            if operand.result is not None and operand.result not in known]
 
 
 @dataclass(frozen=True)
@@ -187,26 +178,52 @@ class ContinueOn:
         return (phase == FAILED and self.failed) or (phase == ERROR and self.error)
 
 
+@dataclass(frozen=True)
+class FanOut:
+    """What ``AnySucceeded`` and ``AllFailed`` read: the phases of a TaskGroup's items."""
+
+    any_succeeded: bool = False
+    all_failed: bool = False
+
+
+def operand_value(operand: Operand, phase: str | None, continue_on: ContinueOn | None = None,
+                  fan_out: FanOut | None = None) -> bool:
+    """One operand against its task's node phase (Argo's ``TaskResults`` in ``dag.go``).
+
+    A bare name is ``(T.Succeeded || T.Skipped || T.Daemoned)``, widened by ``T.Failed`` /
+    ``T.Errored`` when that task has ``continueOn`` (``expandDependency`` in
+    ``workflow/common/ancestry.go``).
+    """
+    if operand.result is None:
+        return phase in (SUCCEEDED, SKIPPED) or (continue_on or ContinueOn()).covers(phase)
+    if operand.result == "AnySucceeded":
+        return fan_out is not None and fan_out.any_succeeded
+    if operand.result == "AllFailed":
+        return fan_out is not None and fan_out.all_failed
+    wanted = TASK_RESULT_PHASES.get(operand.result)
+    return wanted is not None and phase == wanted
+
+
 def evaluate_depends(
-    node: DependsNode,
+    expression: DependsExpression,
     phases: Mapping[str, str | None],
     continue_on: Mapping[str, ContinueOn] | None = None,
+    fan_out: Mapping[str, FanOut] | None = None,
 ) -> bool:
     """Evaluate once every dependency is fulfilled; ``phases`` maps task name to node phase."""
     continue_on = continue_on or {}
-    if isinstance(node, Operand):
-        phase = phases.get(node.task)
-        if node.result is None:
-            # A bare name: Succeeded, Skipped or Daemoned, widened by that task's continueOn.
-            options = continue_on.get(node.task, ContinueOn())
-            return phase in (SUCCEEDED, SKIPPED) or options.covers(phase)
-        wanted = TASK_RESULT_PHASES.get(node.result)
-        return wanted is not None and phase == wanted
-    if isinstance(node, Not):
-        return not evaluate_depends(node.operand, phases, continue_on)
-    if isinstance(node, And):
-        return evaluate_depends(node.left, phases, continue_on) and evaluate_depends(node.right, phases, continue_on)
-    return evaluate_depends(node.left, phases, continue_on) or evaluate_depends(node.right, phases, continue_on)
+    fan_out = fan_out or {}
+    stack: list[bool] = []
+    for step in expression.program:
+        if isinstance(step, Operand):
+            stack.append(operand_value(step, phases.get(step.task), continue_on.get(step.task),
+                                       fan_out.get(step.task)))
+        elif step == NOT:
+            stack.append(not stack.pop())
+        else:
+            right, left = stack.pop(), stack.pop()
+            stack.append((left and right) if step == AND else (left or right))
+    return stack[0]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,7 +4,13 @@ The engine runs as its own detached process (its own session), so a kernel resta
 kills running workflows nor forgets finished ones. A state file ``local-engine.json`` (mode
 0600: it holds the token) in the state folder says where it listens::
 
-    {"url": "http://127.0.0.1:PORT/", "port": PORT, "token": "...", "pid": PID, "workers": N}
+    {"url": "http://127.0.0.1:PORT/", "port": PORT, "token": "...", "pid": PID, "workers": N,
+     "volumes": {CLAIM: FOLDER}, "filesystemView": true, "id": "..."}
+
+``id`` is the engine's identity, made once per state folder (file ``engine-id``) and kept across
+restarts, as its workflows are: the notebook remembers runs by it, not by the port, and finds a
+restarted engine through it. ``filesystemView``: whether tasks get their own view of the file
+system (``pod_filesystem``).
 
 ``ensure_engine`` reuses the engine of that file when its process is alive and answers
 ``/api/v1/version`` with the token; otherwise it starts a new one with a fresh random token.
@@ -16,6 +22,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -26,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LocalEngineError
-from ..state import ensure_private_directory, locked, state_directory, write_private
+from ..state import UnsafeStateFolder, ensure_private_directory, locked, state_directory, write_private
 
 STATE_FILE_NAME = "local-engine.json"
+ENGINE_ID_FILE_NAME = "engine-id"
 LOG_FILE_NAME = "local-engine.log"
 LOCK_FILE_NAME = "local-engine.lock"
 # ``python -m hera_magics.local`` also accepts its token from this variable; ``ensure_engine``
@@ -56,11 +64,23 @@ def read_engine_state(state_dir: str | os.PathLike[str] | None = None) -> dict[s
     return state if isinstance(state, dict) else None
 
 
+def engine_id(state_dir: Path) -> str:
+    """The identity of the engine of ``state_dir``: made the first time, the same after restarts."""
+    path = state_dir / ENGINE_ID_FILE_NAME
+    with contextlib.suppress(OSError):
+        existing = path.read_text(encoding="utf-8").strip()
+        if existing:
+            return existing
+    identity = secrets.token_hex(8)
+    write_private(path, identity + "\n")
+    return identity
+
+
 def write_engine_state(state_dir: Path, state: dict[str, Any]) -> Path:
-    """Write the state file with mode 0600 (it holds the token)."""
+    """Write the state file with mode 0600 (it holds the token), with the engine's ``id``."""
     ensure_private_directory(state_dir)
     path = state_dir / STATE_FILE_NAME
-    write_private(path, json.dumps(state, indent=2))
+    write_private(path, json.dumps({**state, "id": engine_id(state_dir)}, indent=2))
     return path
 
 
@@ -121,29 +141,40 @@ def ensure_engine(workers: int | None = None,
 
 def ensure_engine_started(workers: int | None = None,
                           state_dir: str | os.PathLike[str] | None = None,
-                          volumes: dict[str, str | os.PathLike[str]] | None = None) -> tuple[str, str, bool]:
-    """Like ``ensure_engine``, plus whether the engine was started now (False: reused)."""
-    folder = state_directory(state_dir)
-    ensure_private_directory(folder)
+                          volumes: dict[str, str | os.PathLike[str]] | None = None,
+                          hidden_variables: tuple[str, ...] = ()) -> tuple[str, str, bool]:
+    """Like ``ensure_engine``, plus whether the engine was started now (False: reused).
+
+    ``hidden_variables`` are left out of a new engine's environment (and so of every task's),
+    as the Argo token variables always are: the notebook passes a ``--token-var`` variable.
+    """
+    try:
+        folder = state_directory(state_dir)
+        ensure_private_directory(folder)
+    except UnsafeStateFolder as error:
+        raise LocalEngineError(f"the local engine cannot use the state folder {error.path}: it {error.problem}",
+                               hint=error.fix) from None
     with locked(folder / LOCK_FILE_NAME):
         state = running_engine(folder)
         if state is not None:
             return state["url"], state["token"], False
-        url, token = _start_engine(folder, workers or default_workers(), volumes or {})
+        url, token = _start_engine(folder, workers or default_workers(), volumes or {}, hidden_variables)
         return url, token, True
 
 
-def engine_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+def engine_environment(environ: dict[str, str] | None = None,
+                       hidden_variables: tuple[str, ...] = ()) -> dict[str, str]:
     """The environment the engine (and so every local task) starts with: no token of any kind."""
     environment = dict(os.environ if environ is None else environ)
-    for name in (TOKEN_VARIABLE, *ARGO_TOKEN_VARIABLES):
+    for name in (TOKEN_VARIABLE, *ARGO_TOKEN_VARIABLES, *hidden_variables):
         environment.pop(name, None)
     return environment
 
 
-def _start_engine(folder: Path, workers: int, volumes: dict[str, str | os.PathLike[str]]) -> tuple[str, str]:
+def _start_engine(folder: Path, workers: int, volumes: dict[str, str | os.PathLike[str]],
+                  hidden_variables: tuple[str, ...] = ()) -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    environment = engine_environment()
+    environment = engine_environment(hidden_variables=hidden_variables)
     environment["PYTHONUNBUFFERED"] = "1"
     # The engine starts in the state folder: make sure it imports this very hera_magics even
     # when the kernel found it through its working folder rather than an installation.
@@ -210,8 +241,39 @@ def _is_engine_process(pid: int) -> bool:
         return True
 
 
+def engine_status(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """What ``python -m hera_magics.local status`` shows: None when no engine process runs for the
+    state folder, else ``{"url", "pid", "workers", "volumes", "filesystem_view", "answering"}``
+    (never the token)."""
+    state = read_engine_state(state_dir)
+    if not state or not pid_alive(state.get("pid")) or not _is_engine_process(state["pid"]):
+        return None
+    url, token = state.get("url"), state.get("token")
+    answering = isinstance(url, str) and isinstance(token, str) and probe(url, token)
+    return {"url": url, "pid": state["pid"], "workers": state.get("workers"),
+            "volumes": dict(state.get("volumes") or {}), "filesystem_view": bool(state.get("filesystemView")),
+            "answering": answering}
+
+
+def stop_command(state_dir: str | os.PathLike[str] | None = None) -> str:
+    """The shell command that stops the engine of ``state_dir`` with this very interpreter.
+
+    ``sys.executable`` rather than ``python``: the command must work from a terminal where another
+    Python (without hera_magics) comes first on PATH. ``--state-dir`` is added unless it is the
+    default folder of this environment.
+    """
+    words = [sys.executable, "-m", "hera_magics.local", "stop"]
+    if state_dir is not None and state_directory(state_dir) != state_directory():
+        words += ["--state-dir", str(state_directory(state_dir))]
+    return shlex.join(words)
+
+
 def stop_engine(state_dir: str | os.PathLike[str] | None = None, timeout: float = 15.0) -> bool:
-    """Stop the engine of this state folder (its running tasks are killed). True if one ran."""
+    """Stop the engine of this state folder (its running tasks are killed). True if one ran.
+
+    The plain-Python form of ``python -m hera_magics.local stop``; ``stop_command()`` gives that
+    command for this interpreter.
+    """
     folder = state_directory(state_dir)
     state = read_engine_state(folder)
     if not state:

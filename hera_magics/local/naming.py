@@ -41,3 +41,34 @@ PARAMETER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
 OBJECT_NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 MAX_FIELD_NAME_LENGTH = 128
 MAX_OBJECT_NAME_LENGTH = 253
+
+# A namespace is a DNS-1123 label (Kubernetes); Argo limits a workflow's name to 63 characters
+# (workflow/validate/validate.go, maxCharsInObjectName: names become label values).
+NAMESPACE_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MAX_NAMESPACE_LENGTH = 63
+MAX_WORKFLOW_NAME_LENGTH = 63
+
+
+def namespace_problem(namespace: object) -> str | None:
+    """Why ``namespace`` is not a Kubernetes namespace name (Kubernetes' wording), or None."""
+    if not isinstance(namespace, str) or not namespace:
+        return "a namespace is required"
+    if len(namespace) > MAX_NAMESPACE_LENGTH:
+        return (f"namespace \"{namespace[:20]}...\" ({len(namespace)} characters) is invalid: "
+                f"must be no more than {MAX_NAMESPACE_LENGTH} characters")
+    if not NAMESPACE_PATTERN.match(namespace):
+        return (f"namespace \"{namespace}\" is invalid: a lowercase RFC 1123 label must consist of lower case "
+                "alphanumeric characters or '-', and must start and end with an alphanumeric character")
+    return None
+
+
+def object_name_problem(name: object, kind: str = "workflow") -> str | None:
+    """Why ``name`` is not a Kubernetes object name (a DNS-1123 subdomain), or None."""
+    if not isinstance(name, str) or not name:
+        return f"a {kind} name is required"
+    if len(name) > MAX_OBJECT_NAME_LENGTH:
+        return f"{kind} name \"{name[:20]}...\" is invalid: must be no more than {MAX_OBJECT_NAME_LENGTH} characters"
+    if not OBJECT_NAME_PATTERN.match(name):
+        return (f"{kind} name \"{name}\" is invalid: a lowercase RFC 1123 subdomain must consist of lower case "
+                "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
+    return None

@@ -1,11 +1,14 @@
 """Node bookkeeping: the ``status.nodes`` map of one workflow, looked up, grown and closed.
 
 ``status.nodes`` is the engine's only execution state, as in Argo's controller: every node has
-an id (``argo.node_id`` of its name), a type (``Pod``, ``Retry``, ``DAG``, ``Skipped``), a phase,
-``children`` (what runs after it, or a Retry node's attempts, or a DAG's first tasks) and a
-``boundaryID`` (the DAG node it belongs to). ``NodeBook`` wraps the map for one reconcile pass and
-keeps an index by name, which is how the walk finds the node of a task. ``update_progress`` sets
-every ``progress`` field.
+an id (``argo.node_id`` of its name), a type (``Pod``, ``Retry``, ``DAG``, ``TaskGroup``,
+``Skipped``), a phase, ``children`` (what runs after it, a Retry node's attempts, a TaskGroup's
+items, or a DAG's first tasks) and a ``boundaryID`` (the DAG node it belongs to).
+
+``NodeBook`` wraps the map for as long as the workflow runs: it keeps an index by name (how a
+DAG finds the node of a task) and tells a listener about every node it creates or changes, which
+is how the counters and the DAG bookkeeping stay current without scanning the map.
+``refresh_progress`` sets every ``progress`` field in one pass.
 
 Argo's counterparts, in argoproj/argo-workflows: ``initializeNode``, ``markNodePhase`` and
 ``getOutboundNodes`` in ``workflow/controller/operator.go``; ``workflow/progress/updater.go``.
@@ -13,16 +16,14 @@ Argo's counterparts, in argoproj/argo-workflows: ``initializeNode``, ``markNodeP
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import time
+from typing import Any, Callable, Iterator
 
 from ..argo import (
+    DONE_PHASES,
     EXECUTABLE_NODE_TYPES,
     FINAL_PHASES,
     FULFILLED_PHASES,
-    PENDING,
-    RUNNING,
-    SUCCEEDED,
     node_id,
     rfc3339,
 )
@@ -34,7 +35,6 @@ MAX_RECURSION_DEPTH = 100
 
 # Node types that are where a dependent task hangs itself in the graph (``getOutboundNodes``).
 _LEAF_TYPES = ("Pod", "Skipped", "Suspend", "HTTP", "Plugin")
-_ATTEMPT_SUFFIX = re.compile(r"\(\d+\)$")
 
 
 def attempt_name(name: str, index: int) -> str:
@@ -42,13 +42,28 @@ def attempt_name(name: str, index: int) -> str:
     return f"{name}({index})"
 
 
-def has_attempt_suffix(name: str) -> bool:
-    return _ATTEMPT_SUFFIX.search(name) is not None
+def task_name_of(node_name: str) -> str:
+    """The DAG task a node runs for, from its name: ``wf.fan(0:1)(0)`` -> ``fan``.
 
-
-def without_attempt_suffix(name: str) -> str:
-    """``task(2)`` -> ``task``: the task an attempt belongs to."""
-    return _ATTEMPT_SUFFIX.sub("", name)
+    Argo's ``getStepOrDAGTaskName``: drop the trailing ``(...)``/``[...]`` groups (loop items,
+    retry attempts), then keep what follows the last dot.
+    """
+    end = len(node_name)
+    closer_for = {")": "(", "]": "["}
+    opener = ""
+    for position in range(len(node_name) - 1, -1, -1):
+        character = node_name[position]
+        if opener:
+            if character == opener:
+                opener = ""
+            continue
+        if character in closer_for:
+            opener = closer_for[character]
+            continue
+        end = position + 1
+        break
+    head = node_name[:end]
+    return head[head.rfind(".") + 1:]
 
 
 def is_fulfilled(node: Node | None) -> bool:
@@ -57,19 +72,25 @@ def is_fulfilled(node: Node | None) -> bool:
 
 
 def add_child(parent: Node, child_id: str) -> None:
+    """Add ``child_id`` to ``parent``'s children unless it is there already (Argo's ``addChildNode``)."""
     children = parent.setdefault("children", [])
     if child_id not in children:
         children.append(child_id)
 
 
 class NodeBook:
-    """The nodes of one workflow during one reconcile, with an index by node name."""
+    """The nodes of one workflow, with an index by name, told to a listener as they change."""
 
-    def __init__(self, workflow_name: str, nodes: dict[str, Node], now: float) -> None:
+    def __init__(self, workflow_name: str, nodes: dict[str, Node],
+                 listener: Callable[[Node], None] | None = None) -> None:
         self.workflow_name = workflow_name
         self.nodes = nodes
-        self.now = now
+        self.now = time.time()
+        self.listener = listener
         self._by_name = {node["name"]: node for node in nodes.values()}
+
+    def __len__(self) -> int:
+        return len(self.nodes)
 
     def by_name(self, name: str) -> Node | None:
         return self._by_name.get(name)
@@ -79,7 +100,7 @@ class NodeBook:
 
     def create(self, name: str, node_type: str, template_name: str | None, boundary_id: str | None,
                display_name: str, phase: str, *, message: str | None = None,
-               inputs: dict[str, Any] | None = None) -> Node:
+               inputs: dict[str, Any] | None = None, node_flag: dict[str, Any] | None = None) -> Node:
         """Add a node (keys in the order Argo writes them); a fulfilled one is finished at once."""
         identifier = node_id(self.workflow_name, name)
         node: Node = {
@@ -101,8 +122,11 @@ class NodeBook:
             node["message"] = message
         if inputs:
             node["inputs"] = inputs
+        if node_flag:
+            node["nodeFlag"] = node_flag
         self.nodes[identifier] = node
         self._by_name[name] = node
+        self.changed(node)
         return node
 
     def finish(self, node: Node, phase: str, message: str | None = None) -> None:
@@ -110,84 +134,90 @@ class NodeBook:
         node["finishedAt"] = rfc3339(self.now)
         if message:
             node["message"] = message
+        self.changed(node)
+
+    def changed(self, node: Node) -> None:
+        """Tell the listener that ``node`` was created or changed."""
+        if self.listener is not None:
+            self.listener(node)
 
     def outbound_nodes(self, identifier: str) -> list[str]:
-        """Argo's ``getOutboundNodes``: where a dependent task hangs in the node graph."""
-        node = self.nodes.get(identifier)
-        if node is None:
-            return []
-        if node["type"] in _LEAF_TYPES:
-            return [identifier]
-        if node["type"] == "Retry":
-            children = node.get("children") or []
-            return [children[-1]] if children else []
+        """Argo's ``getOutboundNodes``: where a dependent task hangs in the node graph.
+
+        A leaf is its own outbound node, a Retry node's is its last attempt, a TaskGroup's are
+        its items' and a DAG's are its ``outboundNodes``' (walked with a stack, not recursion).
+        """
         outbound: list[str] = []
-        for child in node.get("outboundNodes") or []:
-            outbound.extend(self.outbound_nodes(child))
+        stack = [identifier]
+        while stack:
+            node = self.nodes.get(stack.pop())
+            if node is None:
+                continue
+            if node["type"] in _LEAF_TYPES:
+                outbound.append(node["id"])
+            elif node["type"] == "Retry":
+                children = node.get("children") or []
+                if children:
+                    outbound.append(children[-1])
+            elif node["type"] == "TaskGroup" and not node.get("children"):
+                outbound.append(node["id"])
+            else:
+                following = node.get("children") if node["type"] == "TaskGroup" else node.get("outboundNodes")
+                stack.extend(reversed(following or []))
         return outbound
 
-    def active_pods(self) -> list[Node]:
-        """Pod nodes that are Pending or Running."""
-        return [node for node in self.nodes.values()
-                if node["type"] == "Pod" and node.get("phase") in (PENDING, RUNNING)]
 
-    def active_pods_below(self, boundary_id: str | None) -> int:
-        """Pending or Running pods of the workflow (``None``) or inside one DAG node."""
-        active = self.active_pods()
-        if boundary_id is None:
-            return len(active)
-        return sum(1 for node in active if self._inside(node, boundary_id))
-
-    def _inside(self, node: Node, boundary_id: str) -> bool:
-        current = node.get("boundaryID")
-        seen = 0
-        while current and seen < MAX_RECURSION_DEPTH + 2:
-            if current == boundary_id:
-                return True
-            current = (self.nodes.get(current) or {}).get("boundaryID")
-            seen += 1
-        return False
-
-
-def _done(node: Node) -> int:
-    return 1 if node.get("phase") == SUCCEEDED else 0
-
-
-def _executable_below(nodes: dict[str, Node], node: Node) -> list[Node]:
-    """Every Pod-like node reachable through ``children``, each once."""
-    found = []
-    seen: set[str] = set()
-    stack = list(node.get("children") or [])
-    while stack:
-        child_id = stack.pop()
-        if child_id in seen or child_id not in nodes:
+def _post_order(nodes: dict[str, Node]) -> Iterator[Node]:
+    """Every node after all the nodes below it through ``children`` (children form no cycle)."""
+    done: set[str] = set()
+    for start in nodes:
+        if start in done:
             continue
-        seen.add(child_id)
-        child = nodes[child_id]
-        if child["type"] in EXECUTABLE_NODE_TYPES:
-            found.append(child)
-        stack.extend(child.get("children") or [])
-    return found
+        stack = [(start, False)]
+        while stack:
+            identifier, expanded = stack.pop()
+            if identifier in done or identifier not in nodes:
+                continue
+            if expanded:
+                done.add(identifier)
+                yield nodes[identifier]
+                continue
+            stack.append((identifier, True))
+            stack.extend((child, False) for child in nodes[identifier].get("children") or [] if child not in done)
 
 
-def update_progress(status: dict[str, Any]) -> None:
-    """``done/total`` over Pod nodes: a Pod's own, a container node's over its descendants.
+def refresh_progress(status: dict[str, Any], running_pods: int) -> None:
+    """Every ``progress`` field, as Argo's ``progress.UpdateProgress`` sets them, in one pass.
 
-    Also the workflow's ``progress`` and, while it runs, its ``PodRunning`` condition.
+    A Pod-like node is ``1/1`` once done, else ``0/1``; any other node sums the Pod-like nodes it
+    reaches through ``children`` (each once), and has no ``progress`` when it reaches none. The
+    reachable sets are bit sets (one bit per Pod-like node), so the pass is linear in the nodes
+    and edges. Also the workflow's ``progress`` and, while it runs, its ``PodRunning`` condition.
     """
     nodes: dict[str, Node] = status.get("nodes") or {}
-    executable = [node for node in nodes.values() if node["type"] in EXECUTABLE_NODE_TYPES]
-    for node in executable:
-        node["progress"] = f"{_done(node)}/1"
-    for node in nodes.values():
-        if node["type"] in EXECUTABLE_NODE_TYPES:
+    bits: dict[str, int] = {}
+    done_bits = 0
+    for position, (identifier, node) in enumerate(
+            (identifier, node) for identifier, node in nodes.items() if node["type"] in EXECUTABLE_NODE_TYPES):
+        bits[identifier] = 1 << position
+        finished = node.get("phase") in DONE_PHASES
+        node["progress"] = "1/1" if finished else "0/1"
+        if finished:
+            done_bits |= 1 << position
+    reach: dict[str, int] = {}
+    for node in _post_order(nodes):
+        mask = 0
+        for child in node.get("children") or []:
+            mask |= reach.get(child, 0)
+        identifier = node["id"]
+        if identifier in bits:
+            reach[identifier] = mask | bits[identifier]
             continue
-        below = _executable_below(nodes, node)
-        if below:
-            node["progress"] = f"{sum(_done(child) for child in below)}/{len(below)}"
+        reach[identifier] = mask
+        if mask:
+            node["progress"] = f"{(mask & done_bits).bit_count()}/{mask.bit_count()}"
         else:
             node.pop("progress", None)
-    status["progress"] = f"{sum(_done(node) for node in executable)}/{len(executable)}"
-    running = any(node.get("phase") == RUNNING for node in nodes.values() if node["type"] == "Pod")
+    status["progress"] = f"{done_bits.bit_count()}/{len(bits)}"
     if status.get("phase") not in FINAL_PHASES:
-        status["conditions"] = [{"type": "PodRunning", "status": "True" if running else "False"}]
+        status["conditions"] = [{"type": "PodRunning", "status": "True" if running_pods else "False"}]

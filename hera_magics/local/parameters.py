@@ -14,21 +14,26 @@ import json
 import re
 from typing import Any, Callable, Mapping
 
-from ..argo import OMITTED, SKIPPED
+from ..argo import ERROR, FAILED, OMITTED, SKIPPED, SUCCEEDED, node_template_name, pod_name
 from .templating import ExpressionTag, UnresolvedReference, parameter_text, substitute
+from .wire import go_json
 
 Lookup = Callable[[str], "str | None"]
 
 WORKFLOW_VARIABLES = (
     "workflow.name", "workflow.namespace", "workflow.uid", "workflow.serviceAccountName",
     "workflow.creationTimestamp", "workflow.mainEntrypoint", "workflow.priority", "workflow.parameters",
+    "workflow.status", "workflow.duration",
 )
 """The ``workflow.*`` variables with fixed names (labels, annotations and parameters add more)."""
+
+WORKFLOW_FAILURES = "workflow.failures"
+"""Set for the exit handler only (``spec.onExit``): the failed nodes, as Argo quotes them."""
 
 TASK_REFERENCE = re.compile(r"tasks\.([a-zA-Z0-9][-a-zA-Z0-9]*)\.(.+)")
 """``tasks.NAME.FIELD``: group 1 is the task, group 2 what of it."""
 
-TASK_NODE_FIELDS = ("status", "id", "startedAt", "finishedAt")
+TASK_NODE_FIELDS = ("status", "id", "startedAt", "finishedAt", "hostNodeName")
 """``tasks.NAME.<field>`` that every task has, whatever its template."""
 
 
@@ -60,7 +65,60 @@ def workflow_globals(workflow: Mapping[str, Any]) -> dict[str, str]:
     for parameter in parameters:
         values[f"workflow.parameters.{parameter['name']}"] = parameter["value"]
     values["workflow.parameters"] = json.dumps(parameters, separators=(",", ":"))
+    values["workflow.status"] = "Running"
+    values["workflow.duration"] = "0.000000"
     return values
+
+
+# Argo's workflow phase for each phase of the root node (``operate`` in operator.go).
+_WORKFLOW_STATUS = {SKIPPED: SUCCEEDED, OMITTED: SUCCEEDED}
+
+
+def workflow_status(root_phase: str) -> str:
+    """``{{workflow.status}}`` once the root node is done: its phase, Skipped/Omitted as Succeeded."""
+    return _WORKFLOW_STATUS.get(root_phase, root_phase)
+
+
+def go_quote(text: str) -> str:
+    """Go's ``strconv.Quote``: double quotes, backslash escapes, printable Unicode kept."""
+    escapes = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+               "\v": "\\v", "\\": "\\\\", '"': '\\"'}
+    out = []
+    for character in text:
+        if character in escapes:
+            out.append(escapes[character])
+        elif character.isprintable():
+            out.append(character)
+        elif ord(character) < 0x80:
+            out.append(f"\\x{ord(character):02x}")
+        elif ord(character) < 0x10000:
+            out.append(f"\\u{ord(character):04x}")
+        else:
+            out.append(f"\\U{ord(character):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def workflow_failures(workflow_name: str, nodes: Mapping[str, Mapping[str, Any]]) -> str:
+    """``{{workflow.failures}}``: every Failed or Error node, as Argo's ``operate`` writes it.
+
+    A JSON list of ``{displayName, message, templateName, phase, podName, finishedAt}`` (``null``
+    when there are none), then quoted with Go's ``strconv.Quote`` - the value handed to the exit
+    handler is that quoted text, outer quotes and backslashes included.
+    """
+    failures = []
+    for node in nodes.values():
+        if node.get("phase") not in (FAILED, ERROR):
+            continue
+        template = node_template_name(node)
+        failures.append({
+            "displayName": node.get("displayName", ""),
+            "message": node.get("message", ""),
+            "templateName": template,
+            "phase": node["phase"],
+            "podName": pod_name(workflow_name, node["name"], template or None),
+            "finishedAt": node.get("finishedAt"),
+        })
+    return go_quote(go_json(failures or None))
 
 
 def parameter_variables(inputs: Mapping[str, str]) -> dict[str, str]:
@@ -130,35 +188,41 @@ def resolve_task_arguments(task: Mapping[str, Any], lookup: Lookup) -> dict[str,
     return arguments
 
 
-def task_value(tag: str, task_node: Callable[[str], dict[str, Any] | None]) -> str | None:
-    """The value of ``tasks.NAME.…`` from that task's node; None when it has none (yet)."""
+def task_reference(tag: str) -> tuple[str, str] | None:
+    """``tasks.NAME.FIELD`` -> (NAME, FIELD); None for any other variable."""
     match = TASK_REFERENCE.fullmatch(tag)
-    if not match:
-        return None
-    node = task_node(match.group(1))
-    if node is None:
-        return None
-    field = match.group(2)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def task_field_value(field: str, node: Mapping[str, Any], template: Mapping[str, Any] | None, *,
+                     aggregated: Mapping[str, str] | None = None, skipped_defaults: bool = True) -> str | None:
+    """The value of ``tasks.NAME.FIELD`` from that task's node; None when it has none.
+
+    ``aggregated``: a looped task's outputs (``loops.aggregate_outputs``). A task that was
+    Skipped or Omitted has no outputs; as in Argo v4.0.5 (``buildLocalScopeFromTask`` in
+    ``dag.go``) each output parameter its template declares reads as ``""`` in other tasks'
+    arguments (``skipped_defaults``), while ``outputs.result`` stays unresolved unless the
+    template declares ``outputs.result`` - and so do both in a DAG's own outputs.
+    """
     if field == "status":
         return node.get("phase")
     if field == "id":
         return node["id"]
     if field in ("startedAt", "finishedAt"):
         return node.get(field) or ""
-    return _task_output(node, field)
-
-
-def _task_output(node: dict[str, Any], field: str) -> str | None:
-    """``outputs.…`` of a task's node; a task that never ran has empty outputs."""
-    skipped = node.get("phase") in (SKIPPED, OMITTED)
-    outputs = node.get("outputs") or {}
+    if field == "hostNodeName":
+        return node.get("hostNodeName")
+    if aggregated is not None and field in aggregated:
+        return aggregated[field]
+    outputs = node.get("outputs")
+    if outputs is None and node.get("phase") in (SKIPPED, OMITTED):
+        return _skipped_output(field, template or {}) if skipped_defaults else None
+    outputs = outputs or {}
     if field == "outputs.result":
-        return "" if skipped else outputs.get("result")
+        return outputs.get("result")
     if field == "outputs.exitCode":
-        return "" if skipped else outputs.get("exitCode")
+        return outputs.get("exitCode")
     if field.startswith("outputs.parameters."):
-        if skipped:
-            return ""
         wanted = field[len("outputs.parameters."):]
         for parameter in outputs.get("parameters") or []:
             if parameter.get("name") == wanted and "value" in parameter:
@@ -166,8 +230,23 @@ def _task_output(node: dict[str, Any], field: str) -> str | None:
     return None
 
 
+def _skipped_output(field: str, template: Mapping[str, Any]) -> str | None:
+    declared = template.get("outputs") or {}
+    if field.startswith("outputs.parameters."):
+        wanted = field[len("outputs.parameters."):]
+        if any(parameter.get("name") == wanted for parameter in declared.get("parameters") or []):
+            return ""
+    if field == "outputs.result" and declared.get("result") is not None:
+        return ""
+    return None
+
+
 def dag_outputs(template: Mapping[str, Any], lookup: Lookup) -> dict[str, Any] | None:
-    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted, else its default."""
+    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted, else its default.
+
+    As Argo's ``getTemplateOutputsFromScope`` (operator.go): the parameters keep their other
+    fields and lose ``valueFrom``. Raises ``UnresolvedReference`` when there is no value.
+    """
     parameters = []
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         value_from = parameter.get("valueFrom") or {}
@@ -177,5 +256,7 @@ def dag_outputs(template: Mapping[str, Any], lookup: Lookup) -> dict[str, Any] |
             if value_from.get("default") is None:
                 raise
             value = parameter_text(value_from["default"])
-        parameters.append({"name": parameter["name"], "value": value, "valueFrom": value_from})
+        entry = {key: item for key, item in parameter.items() if key != "valueFrom"}
+        entry["value"] = value
+        parameters.append(entry)
     return {"parameters": parameters} if parameters else None

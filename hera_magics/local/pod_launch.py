@@ -3,23 +3,38 @@
 For each Pod node the engine substitutes the template's ``{{...}}`` variables (inputs,
 ``pod.name``, ``node.name``, ``retries``, output paths, the workflow's globals) into its command,
 args, script source, env, working folder and deadlines, as Argo's controller does before it
-creates the pod. Then it places the pod on this machine: every absolute path the template
-declares lives under the node's private folder ``<node dir>/fs`` (given to the process as
-``pod.contract.PATH_PREFIX_VARIABLE``), a script is written to ``<prefix>/argo/staging/script``,
-an ``emptyDir`` is a fresh folder and a claim a symlink to the folder the engine was given for it.
+creates the pod. Then it places the pod on this machine. Every absolute path the template
+declares belongs to the node: it lives under the node's folder ``<node dir>/fs`` (its *root*),
+except mount paths, which lead to the volume's folder (a claim's local folder, or the node's
+``<node dir>/volumes/<name>`` for an ``emptyDir``). Paths are normalised first, so ``..`` can never
+lead out of these folders.
 
-Nothing here touches the disk until ``PodFolders.prepare`` runs (on the pod's own thread).
+How the task finds them depends on the engine's mode (``PodSettings.filesystem_view``):
+
+* with a file-system view (``pod_filesystem``), the task runs with the root as its ``/`` and sees
+  every declared path where it declared it, as in a pod; ``HERA_MAGICS_PATH_PREFIX`` is empty;
+* without one, the task runs on the machine's own file system: ``{{outputs.parameters.X.path}}``
+  is replaced by the file's place under the root, ``HERA_MAGICS_PATH_PREFIX`` holds the root (the
+  code our magics generate puts it in front of its paths), an ``emptyDir`` is a folder and a claim
+  a symbolic link under the root.
+
+Either way the engine reads an output parameter from ``host_path(path)``. A script is written to
+``<root>/argo/staging/script`` with mode 0755, as Argo's executor stages it. Nothing here touches
+the disk until ``PodFolders.prepare`` runs (on the pod's own thread).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import posixpath
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..argo import pod_name
 from ..pod.contract import PATH_PREFIX_VARIABLE
 from .parameters import input_variables
+from .pod_filesystem import view_command
 from .records import WorkflowRecord
 from .runner import NODE_MARKER_VARIABLE, PodLaunch, node_marker, resolve_argv
 from .spec import template_kind
@@ -27,11 +42,14 @@ from .store import WorkflowStore
 from .templating import parameter_text, parse_go_duration, substitute
 
 SCRIPT_PATH = "/argo/staging/script"
-"""Where Argo's executor puts a script template's source (under the node's prefix here)."""
+"""Where Argo's executor puts a script template's source (under the node's root here)."""
+SCRIPT_MODE = 0o755
+"""Argo stages a script executable, so ``command: [bash, -c]`` can run its path."""
+STAGING_FOLDER = posixpath.dirname(SCRIPT_PATH)
+TEMPORARY_FOLDER = "/tmp"
+"""Created in every node's root: a pod's ``/tmp`` is its own (in a view, new files there are the node's)."""
 MAIN_CONTAINER = "main"
-
-Mount = tuple[Path, "Path | None"]
-"""(local mount path, the folder it links to, or None for a fresh empty folder)."""
+VOLUMES_FOLDER = "volumes"
 
 
 @dataclass(frozen=True)
@@ -43,32 +61,75 @@ class PodSettings:
     base_environment: dict[str, str]
     volumes: dict[str, Path]
     host_name: str
+    filesystem_view: bool = False
+    """Whether each task gets its own view of the file system (``pod_filesystem``)."""
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume mount: where the task sees it, the folder behind it, and how it is placed."""
+
+    path: str
+    """The mount path as declared (normalised)."""
+    folder: Path
+    """The folder on this machine holding the volume's files."""
+    link: bool = False
+    """Without a view: a symbolic link at ``root + path`` leads to ``folder`` (a claim)."""
+
+
+def pod_path(path: str) -> str:
+    """An absolute, normalised path: ``..`` cannot climb above ``/``."""
+    return posixpath.normpath(posixpath.join("/", path)) if path else "/"
 
 
 @dataclass
 class PodFolders:
     """The folders and files a pod needs before its process starts."""
 
-    prefix: Path
+    root: Path
     cwd: Path
-    mounts: list[Mount]
+    mounts: list[Mount] = field(default_factory=list)
     script_path: Path | None = None
     source: str | None = None
+    view: bool = False
+
+    def host_path(self, path: str) -> Path:
+        """Where the file the task knows as ``path`` is on this machine (the deepest mount wins)."""
+        path = pod_path(path)
+        for mount in sorted(self.mounts, key=lambda mount: mount.path.count("/"), reverse=True):
+            if path == mount.path or path.startswith(mount.path.rstrip("/") + "/"):
+                return mount.folder / posixpath.relpath(path, mount.path)
+        return Path(str(self.root) + path)
 
     def prepare(self) -> None:
         """Create them (raises OSError when the disk refuses)."""
-        (self.prefix / "tmp").mkdir(parents=True, exist_ok=True)
+        for folder in (TEMPORARY_FOLDER, STAGING_FOLDER):
+            Path(str(self.root) + folder).mkdir(parents=True, exist_ok=True)
+        for mount in sorted(self.mounts, key=lambda mount: mount.path.count("/")):
+            mount.folder.mkdir(parents=True, exist_ok=True)
+            local = Path(str(self.root) + mount.path)
+            if self.view:
+                local.mkdir(parents=True, exist_ok=True)  # the mount point
+            elif mount.link:
+                local.parent.mkdir(parents=True, exist_ok=True)
+                if not local.is_symlink() and not local.exists():
+                    local.symlink_to(mount.folder, target_is_directory=True)
         self.cwd.mkdir(parents=True, exist_ok=True)
-        for mount_path, target in self.mounts:
-            mount_path.parent.mkdir(parents=True, exist_ok=True)
-            if target is None:
-                mount_path.mkdir(parents=True, exist_ok=True)
-            elif not mount_path.exists():
-                target.mkdir(parents=True, exist_ok=True)
-                mount_path.symlink_to(target, target_is_directory=True)
         if self.script_path is not None and self.source is not None:
             self.script_path.parent.mkdir(parents=True, exist_ok=True)
             self.script_path.write_text(self.source, encoding="utf-8")
+            self.script_path.chmod(SCRIPT_MODE)
+
+    def view_spec(self, working_directory: str, output_paths: list[str]) -> dict[str, Any]:
+        """What ``pod_filesystem.build_view`` needs to show this pod its paths."""
+        outputs = [pod_path(path) for path in output_paths]
+        return {
+            "root": str(self.root),
+            "hidden": [STAGING_FOLDER, *outputs],
+            "overlaid": [TEMPORARY_FOLDER, working_directory, *(posixpath.dirname(path) for path in outputs)],
+            "binds": [[mount.path, str(mount.folder)] for mount in self.mounts],
+            "cwd": working_directory,
+        }
 
 
 @dataclass
@@ -77,7 +138,7 @@ class PodPlan:
 
     launch: PodLaunch
     folders: PodFolders
-    # Each declared output parameter: name, path (as declared), valueFrom, localPath (under the prefix).
+    # Each declared output parameter: name, path (as declared), valueFrom, localPath (on this machine).
     output_parameters: list[dict[str, Any]]
 
 
@@ -89,41 +150,56 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
     kind = template_kind(template)
     container = template[kind]
     name_of_pod = pod_name(record.name, node["name"], template["name"])
-    prefix = settings.store.node_dir(record.namespace, record.name, node["id"]) / "fs"
+    node_dir = settings.store.node_dir(record.namespace, record.name, node["id"])
+    view = settings.filesystem_view
+    root = node_dir / "fs"
     variables = {**global_values, **input_variables(inputs), "pod.name": name_of_pod,
                  "node.name": node["name"], "retries": str(retries or 0)}
-    output_parameters = _output_parameters(template, variables, prefix)
+    folders = PodFolders(root, root, view=view)
+    folders.mounts = volume_mounts(record.obj["spec"], template, container, node_dir, settings.volumes, view=view)
+    output_parameters = _output_parameters(template, variables, folders)
     values = dict(variables)
     for parameter in output_parameters:
-        values[f"outputs.parameters.{parameter['name']}.path"] = parameter["localPath"]
+        # The task is told where to write: the declared path in its view, else the file's real place.
+        values[f"outputs.parameters.{parameter['name']}.path"] = (
+            pod_path(parameter["path"]) if view else parameter["localPath"])
 
-    folders = PodFolders(prefix, prefix, [])
     argv = _argv(kind, container, values, settings.python, folders)
-    environment = _environment(settings, record, node, name_of_pod, container, values, prefix)
-    working_directory = container.get("workingDir")
-    if working_directory:
-        folders.cwd = Path(str(prefix) + substitute(working_directory, values))
-    deadline = _deadline_seconds(template, values)
-    folders.mounts = volume_mounts(record.obj["spec"], template, container, prefix, settings.volumes)
+    declared_directory = container.get("workingDir")
+    working_directory = pod_path(substitute(declared_directory, values)) if declared_directory else "/"
+    folders.cwd = folders.host_path(working_directory)
+    process_directory = folders.cwd
+    if view:
+        # The helper enters the view, then changes into the working folder as the task sees it.
+        spec = folders.view_spec(working_directory, [parameter["path"] for parameter in output_parameters])
+        argv = view_command(settings.python or sys.executable, spec, argv)
+        process_directory = root
+    environment = _environment(settings, record, node, name_of_pod, container, values, "" if view else str(root))
     launch = PodLaunch(
         argv=argv,
         env=environment,
-        cwd=folders.cwd,
+        cwd=process_directory,
         log_path=settings.store.log_path(record.namespace, record.name, node["id"]),
         capture_result=capture_result,
-        deadline_seconds=deadline,
+        deadline_seconds=_deadline_seconds(template, values),
     )
     return PodPlan(launch, folders, output_parameters)
 
 
-def _output_parameters(template: Mapping[str, Any], values: Mapping[str, str], prefix: Path) -> list[dict[str, Any]]:
+def _output_parameters(template: Mapping[str, Any], values: Mapping[str, str],
+                       folders: PodFolders) -> list[dict[str, Any]]:
     declared = []
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         value_from = dict(parameter.get("valueFrom") or {})
         path = substitute(value_from["path"], values)
         value_from["path"] = path
-        declared.append({"name": parameter["name"], "path": path, "valueFrom": value_from,
-                         "localPath": str(prefix) + path})
+        local_path = str(folders.host_path(path))
+        entry = {"name": parameter["name"], "path": path, "valueFrom": value_from, "localPath": local_path}
+        if not folders.view:
+            entry["hint"] = (f" (this machine gives the task no view of its own paths: it must write the file "
+                             f"at {local_path}, through {{{{outputs.parameters.{parameter['name']}.path}}}} "
+                             f"or $HERA_MAGICS_PATH_PREFIX{pod_path(path)})")
+        declared.append(entry)
     return declared
 
 
@@ -135,18 +211,18 @@ def _argv(kind: str, container: Mapping[str, Any], values: Mapping[str, str], py
     argv = resolve_argv(command, python)
     if kind == "script":
         folders.source = substitute(container["source"], values)
-        folders.script_path = Path(str(folders.prefix) + SCRIPT_PATH)
-        argv.append(str(folders.script_path))
+        folders.script_path = Path(str(folders.root) + SCRIPT_PATH)
+        argv.append(SCRIPT_PATH if folders.view else str(folders.script_path))
     argv.extend(args)
     return argv
 
 
 def _environment(settings: PodSettings, record: WorkflowRecord, node: Mapping[str, Any], name_of_pod: str,
-                 container: Mapping[str, Any], values: Mapping[str, str], prefix: Path) -> dict[str, str]:
+                 container: Mapping[str, Any], values: Mapping[str, str], prefix: str) -> dict[str, str]:
     """The engine's environment, the variables Argo's executor sets, then the template's ``env``."""
     environment = dict(settings.base_environment)
     environment.update({
-        PATH_PREFIX_VARIABLE: str(prefix),
+        PATH_PREFIX_VARIABLE: prefix,
         NODE_MARKER_VARIABLE: node_marker(record.namespace, node["id"]),
         "ARGO_POD_NAME": name_of_pod,
         "ARGO_NODE_ID": node["id"],
@@ -172,19 +248,26 @@ def _deadline_seconds(template: Mapping[str, Any], values: Mapping[str, str]) ->
 
 
 def volume_mounts(spec: Mapping[str, Any], template: Mapping[str, Any], container: Mapping[str, Any],
-                  prefix: Path, claims: Mapping[str, Path]) -> list[Mount]:
-    """(local mount path, folder it links to or None for a fresh empty folder) per mount."""
+                  node_dir: Path, claims: Mapping[str, Path], *, view: bool) -> list[Mount]:
+    """The container's mounts: a claim's folder (``subPath`` inside it), or the node's own folder
+    for an ``emptyDir`` (``<node dir>/volumes/<name>`` with a view, so two mounts of one volume
+    share it; without a view the folder at ``<root><mountPath>`` itself)."""
     volumes = {volume["name"]: volume for volume in (spec.get("volumes") or []) + (template.get("volumes") or [])}
     mounts: list[Mount] = []
     for mount in container.get("volumeMounts") or []:
         volume = volumes[mount["name"]]
-        local = Path(str(prefix) + mount["mountPath"])
+        path = pod_path(mount["mountPath"])
+        if path == "/":
+            raise ValueError(f"volume mount {mount['name']}: the local engine cannot mount a volume at /")
         claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
         if claim is None:
-            mounts.append((local, None))
+            folder = (node_dir / VOLUMES_FOLDER / volume["name"].encode("utf-8").hex() if view
+                      else Path(str(node_dir / "fs") + path))
+            mounts.append(Mount(path, folder))
             continue
-        target = claims[claim]
+        folder = claims[claim]
         if mount.get("subPath"):
-            target = target / mount["subPath"]
-        mounts.append((local, target))
+            # Checked at create to be relative without "..": normalising keeps it inside the claim.
+            folder = folder / posixpath.normpath(mount["subPath"]).lstrip("/")
+        mounts.append(Mount(path, folder, link=True))
     return mounts

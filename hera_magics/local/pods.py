@@ -1,8 +1,8 @@
 """Pod lifecycle: a Pod node from creation to its final phase, each on its own thread.
 
-A reconcile creates a Pod node (``Pending``) and hands its ``PodPlan`` to ``Pods.start``. The
-pod's thread then waits for one of the ``--workers`` process slots (the node stays ``Pending``),
-prepares the node's folders, starts the process tree (``runner.PodProcess``) and marks the node
+A reconcile creates a Pod node (``Pending``) and hands its ``PodPlan`` to ``Pods.start``. It
+waits in line for one of the ``--workers`` process slots (the node stays ``Pending``); then its
+own thread prepares the node's folders, starts the process tree (``runner.PodProcess``) and marks the node
 ``Running``, waits, reads the output parameters from their files and writes the outcome into the
 node; then the workflow is reconciled again. Stop, terminate, deadlines and delete kill the tree
 (``kill_node``) or cancel a pod still waiting for a slot.
@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..argo import ERROR, FAILED, PENDING, RUNNING, SUCCEEDED, rfc3339
 from .pod_launch import PodPlan
@@ -52,17 +52,24 @@ class Pods:
     """The pods of every workflow that have not finished yet, and the process slots they share."""
 
     def __init__(self, table: WorkflowTable, queue: ReconcileQueue, workers: int,
-                 stopping: threading.Event) -> None:
+                 stopping: threading.Event, notify: Callable[[WorkflowKey, str], None] | None = None) -> None:
         self.table = table
         self.queue = queue
         self.stopping = stopping
-        self._slots = SlotPool(workers)
+        # Told (lock held) the workflow and node id of every node a pod thread changed.
+        self.notify = notify or (lambda key, node_id: None)
+        self._slots: SlotPool[ActivePod] = SlotPool(workers, self._launch, lambda active: active.cancelled.is_set())
         self._active: dict[tuple[WorkflowKey, str], ActivePod] = {}
 
     # -- asked by the reconcile (with the table's lock held) -----------------------------------------
 
     def start(self, active: ActivePod) -> None:
+        """Run the pod when one of the process slots is free (its node stays Pending until then)."""
         self._active[(active.key, active.node_id)] = active
+        self._slots.submit(active)
+
+    def _launch(self, active: ActivePod) -> None:
+        """The pod got a slot: its own thread runs it and gives the slot back."""
         thread = threading.Thread(target=self._run, args=(active,), daemon=True, name=f"pod-{active.node_id}")
         active.thread = thread
         thread.start()
@@ -107,8 +114,6 @@ class Pods:
     # -- the pod's own thread -----------------------------------------------------------------------
 
     def _run(self, active: ActivePod) -> None:
-        if not self._slots.acquire(active.cancelled):
-            return
         try:
             try:
                 active.plan.folders.prepare()
@@ -145,8 +150,7 @@ class Pods:
             except OSError as error:
                 self._forget(active)
                 node.update(phase=ERROR, message=f"failed to start: {error}", finishedAt=rfc3339())
-                self.table.commit(record)
-                self.queue.add(record.key)
+                self._changed(record, node, reconcile=True)
                 return None
             active.process = process
             node["phase"] = RUNNING
@@ -157,7 +161,7 @@ class Pods:
                 self._pid_file(record.key, node["id"]).write_text(str(process.pid))
             except OSError:
                 pass
-            self.table.commit(record)
+            self._changed(record, node, reconcile=False)
             return process
 
     def _record_outcome(self, active: ActivePod, outcome: PodOutcome, parameters: list[dict[str, Any]],
@@ -167,8 +171,7 @@ class Pods:
             if record is None or node is None:
                 return
             apply_outcome(node, outcome, parameters, output_error)
-            self.table.commit(record)
-            self.queue.add(record.key)
+            self._changed(record, node, reconcile=True)
 
     def _finish_without_process(self, active: ActivePod, message: str) -> None:
         with self.table.lock:
@@ -177,7 +180,7 @@ class Pods:
                 return
             if node is not None and node.get("phase") == PENDING:
                 node.update(phase=ERROR, message=message, finishedAt=rfc3339())
-                self.table.commit(record)
+                self._changed(record, node, reconcile=False)
             self.queue.add(record.key)
 
     def _finished(self, active: ActivePod) -> tuple[WorkflowRecord | None, dict[str, Any] | None]:
@@ -186,6 +189,13 @@ class Pods:
         record = self.table.get(active.key)
         node = record.nodes.get(active.node_id) if record is not None else None
         return record, node
+
+    def _changed(self, record: WorkflowRecord, node: dict[str, Any], *, reconcile: bool) -> None:
+        """A pod thread changed ``node`` (lock held): save soon, tell the engine, maybe reconcile."""
+        self.table.touch(record)
+        self.notify(record.key, node["id"])
+        if reconcile:
+            self.queue.add(record.key)
 
     def _forget(self, active: ActivePod) -> None:
         self._active.pop((active.key, active.node_id), None)
@@ -238,7 +248,7 @@ def collect_output_parameters(declared_parameters: list[dict[str, Any]],
                 entry["value"] = parameter_text(default)
             elif error is None and outcome.exit_code == 0 and outcome.kill_message is None:
                 reason = "is a directory" if isinstance(problem, IsADirectoryError) else "no such file or directory"
-                error = f"failed to save outputs: open {declared['path']}: {reason}"
+                error = f"failed to save outputs: open {declared['path']}: {reason}{declared.get('hint', '')}"
         parameters.append(entry)
     return parameters, error
 

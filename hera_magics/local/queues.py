@@ -1,7 +1,7 @@
 """The engine's two waiting lines: process slots for pods, and workflows waiting to be reconciled.
 
 * ``SlotPool``: ``--workers`` process slots, handed out first come, first served. A pod waits
-  here (its node stays ``Pending``) and can stop waiting when it is cancelled.
+  here (its node stays ``Pending``, no thread of its own) and is skipped once cancelled.
 * ``ReconcileQueue``: the keys of workflows the controller thread should reconcile, each at most
   once in the line, some only after a delay (a retry backoff, a deadline). Argo's controller has
   the same rate-limited work queue (``workflow/controller/controller.go``, ``wfQueue``).
@@ -14,42 +14,51 @@ import itertools
 import threading
 import time
 from collections import deque
+from typing import Callable, Generic, TypeVar
 
 from .records import WorkflowKey
 
+Item = TypeVar("Item")
 
-class SlotPool:
-    """``size`` process slots handed out first come, first served; waiting can be cancelled."""
 
-    def __init__(self, size: int) -> None:
+class SlotPool(Generic[Item]):
+    """``size`` process slots, handed out first come, first served.
+
+    An item that finds no free slot waits in a line, without a thread of its own (a fan-out of
+    thousands of tasks must not be thousands of waiting threads); when a slot is released it
+    goes to the first item in the line that is not cancelled, and ``launch`` is called for it.
+    """
+
+    def __init__(self, size: int, launch: Callable[[Item], None], cancelled: Callable[[Item], bool]) -> None:
         self.size = size
         self._free = size
-        self._condition = threading.Condition()
-        self._waiting: deque[object] = deque()
+        self._launch = launch
+        self._cancelled = cancelled
+        self._lock = threading.Lock()
+        self._waiting: deque[Item] = deque()
 
-    def acquire(self, cancelled: threading.Event) -> bool:
-        """Wait for a slot; False (and no slot) when ``cancelled`` is set first."""
-        ticket = object()
-        with self._condition:
-            self._waiting.append(ticket)
-            try:
-                return self._wait_for_turn(ticket, cancelled)
-            finally:
-                self._waiting.remove(ticket)
-                self._condition.notify_all()
-
-    def _wait_for_turn(self, ticket: object, cancelled: threading.Event) -> bool:
-        while not cancelled.is_set():
-            if self._free > 0 and self._waiting[0] is ticket:
-                self._free -= 1
-                return True
-            self._condition.wait(0.2)
-        return False
+    def submit(self, item: Item) -> None:
+        """Launch ``item`` now if a slot is free, else when one is."""
+        with self._lock:
+            if self._free <= 0:
+                self._waiting.append(item)
+                return
+            self._free -= 1
+        self._launch(item)
 
     def release(self) -> None:
-        with self._condition:
-            self._free += 1
-            self._condition.notify_all()
+        """Give the slot to the next item in the line (or free it)."""
+        with self._lock:
+            following = None
+            while self._waiting:
+                candidate = self._waiting.popleft()
+                if not self._cancelled(candidate):
+                    following = candidate
+                    break
+            if following is None:
+                self._free += 1
+        if following is not None:
+            self._launch(following)
 
 
 class ReconcileQueue:

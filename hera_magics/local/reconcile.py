@@ -1,16 +1,21 @@
-"""One reconcile of one workflow: walk it from its entrypoint and create the next nodes.
+"""One reconcile of one workflow: take in what changed, advance what it wakes, finish when done.
 
-``status.nodes`` is the only execution state, so a reconcile can run at any time: after a pod
-ended, after a stop, after a ``retry`` removed failed nodes, after the engine started again. It
-walks the templates from ``spec.entrypoint`` (``Operation.execute_template``); a node that is
-fulfilled is left alone, one that is missing is created if it may start now (dependencies,
-parallelism, stop), and the kinds of template have their own modules: ``dag_executor`` for DAGs,
-``retries`` for a ``retryStrategy``, and ``pod_launch`` plus ``pods`` for a pod. When the root
-node is fulfilled and no pod is active, the workflow completes.
+``status.nodes`` is the only execution state, and a ``WorkflowRuntime`` (``runtime``) is what
+the engine derives from it to act on events without walking the workflow. A reconcile
+(``Operation.run``):
 
-It runs with the table's lock held and asks for a later reconcile (``requeue_after``) when time
-alone will change something (a deadline, a retry backoff). Argo's ``wfOperationCtx`` in
-``workflow/controller/operator.go`` (argoproj/argo-workflows) is the model.
+1. observes the nodes pod threads changed (their owners' bookkeeping moves, owners are queued);
+2. on a stop or a passed deadline, kills the active pods once and queues every unit;
+3. advances the queued units (a DAG starts its ready tasks, a Retry node its next attempt, the
+   workflow its root or exit handler) until none is left, then the units whose ``parallelism``
+   freed up, then the units whose timer is due;
+4. completes the workflow when its root (and exit handler) are fulfilled and no pod is active.
+
+The first reconcile of a workflow (a new one, or after an engine restart or a ``retry``) builds
+the runtime from ``status.nodes`` (``_adopt``), so the walk is restartable. Argo's
+``wfOperationCtx`` in ``workflow/controller/operator.go`` (argoproj/argo-workflows) is the model:
+``executeTemplate`` and ``checkParallelism`` are ``Operation.execute_template`` and
+``Operation.held_back``.
 """
 
 from __future__ import annotations
@@ -20,44 +25,54 @@ from typing import Any
 
 from ..argo import (
     ERROR,
-    FAILED,
     MAX_RECURSION_DEPTH_MESSAGE,
-    OMITTED,
     PENDING,
     POD_NAME_FORMAT_ANNOTATION,
     RUNNING,
-    SKIPPED,
-    SUCCEEDED,
     WORKFLOW_DEADLINE_MESSAGE,
     rfc3339,
     shutdown_node_message,
-    shutdown_workflow_message,
 )
-from .dag_executor import execute_dag
-from .nodes import MAX_RECURSION_DEPTH, Node, NodeBook, is_fulfilled, update_progress, without_attempt_suffix
-from .parameters import ResolutionError, node_inputs, resolve_inputs, workflow_globals
+from .counters import WORKFLOW
+from .dag_executor import DagRun
+from .exit_handler import WorkflowRun, complete_workflow
+from .nodes import MAX_RECURSION_DEPTH, Node, NodeBook, is_fulfilled, task_name_of
+from .parameters import ResolutionError, node_inputs, resolve_inputs
 from .pod_launch import PodSettings, build_pod
 from .pods import ActivePod, Pods
 from .records import WorkflowRecord, mark_completed_labels
-from .retries import execute_retry
+from .retries import RetryRun
 from .runner import CommandNotFound
-from .spec import result_referenced, template_kind, templates_by_name
+from .runtime import Unit, WorkflowRuntime
+from .spec import template_kind
 from .templating import ExpressionTag, UnresolvedReference
 
+FAIL_FAST_HOLD = "failFast:"
+"""Prefix of the hold key of a DAG whose template ``failFast`` stopped it: nothing frees it."""
+STOPPED = "stopped"
+"""The hold key when the workflow is stopping: nothing frees it (every unit is queued once)."""
 
-def reconcile(record: WorkflowRecord, pods: Pods, settings: PodSettings) -> float | None:
+
+def reconcile(record: WorkflowRecord, runtime: WorkflowRuntime | None, pods: Pods,
+              settings: PodSettings) -> tuple[WorkflowRuntime, float | None]:
     """Advance one workflow as far as it can go now (with the table's lock held).
 
-    Returns the delay in seconds after which it should be reconciled again, or None.
+    Returns its runtime (built when ``runtime`` is None) and the delay in seconds after which it
+    should be reconciled again, or None.
     """
     now = time.time()
     if not record.status.get("phase"):
         _start_workflow(record, now)
     if record.deadline_base is None:
         record.deadline_base = now
-    operation = Operation(pods, settings, record, now)
+    fresh = runtime is None
+    if runtime is None:
+        runtime = WorkflowRuntime(record)
+    operation = Operation(pods, settings, runtime, now)
+    if fresh:
+        operation.adopt()
     operation.run()
-    return operation.requeue_after
+    return runtime, operation.requeue_after
 
 
 def _start_workflow(record: WorkflowRecord, now: float) -> None:
@@ -71,23 +86,36 @@ def _start_workflow(record: WorkflowRecord, now: float) -> None:
 
 
 class Operation:
-    """One pass over a workflow, like Argo's ``wfOperationCtx`` (runs with the table's lock held)."""
+    """One reconcile of a workflow, like Argo's ``wfOperationCtx`` (runs with the table's lock held)."""
 
-    def __init__(self, pods: Pods, settings: PodSettings, record: WorkflowRecord, now: float) -> None:
+    def __init__(self, pods: Pods, settings: PodSettings, runtime: WorkflowRuntime, now: float) -> None:
         self.pods = pods
         self.settings = settings
-        self.record = record
+        self.runtime = runtime
+        self.record = runtime.record
         self.now = now
-        self.spec = record.obj["spec"]
-        self.nodes = NodeBook(record.name, record.nodes, now)
-        self.templates = templates_by_name(self.spec)
+        runtime.nodes.now = now
+        self.spec = runtime.spec
         self.requeue_after: float | None = None
         self.shutdown = self.spec.get("shutdown")
         # Why nothing new may start (and running pods are killed), or None.
         self.stop_reason: str | None = shutdown_node_message(self.shutdown) if self.shutdown else None
         self.deadline_exceeded = False
         self._check_deadline()
-        self.globals = workflow_globals(record.obj)
+        self.globals = runtime.globals
+        started = self.record.status.get("startedAt")
+        self.globals["workflow.duration"] = f"{max(now - (self.record.deadline_base or now), 0.0):.6f}" \
+            if started else "0.000000"
+        # Why the last execute_template/start_pod returned None.
+        self.held_by = WORKFLOW
+
+    @property
+    def nodes(self) -> NodeBook:
+        return self.runtime.nodes
+
+    @property
+    def templates(self) -> dict[str, dict[str, Any]]:
+        return self.runtime.templates
 
     def _check_deadline(self) -> None:
         deadline = self.spec.get("activeDeadlineSeconds")
@@ -106,97 +134,161 @@ class Operation:
         if self.requeue_after is None or delay < self.requeue_after:
             self.requeue_after = delay
 
-    def parallelism_reached(self, boundary_id: str | None) -> bool:
-        """True when the workflow's or an enclosing DAG template's ``parallelism`` is used up."""
-        limit = self.spec.get("parallelism")
-        if limit is not None and int(limit) > 0 and self.nodes.active_pods_below(None) >= int(limit):
-            return True
-        current = boundary_id
-        while current:
-            boundary = self.nodes.get(current)
-            if boundary is None:
-                break
-            template = self.templates.get(boundary.get("templateName", "")) or {}
-            limit = template.get("parallelism")
-            if limit is not None and int(limit) > 0 and self.nodes.active_pods_below(current) >= int(limit):
-                return True
-            current = boundary.get("boundaryID")
-        return False
+    def stopping(self, on_exit: bool = False) -> bool:
+        """True when nothing new may start: stopped or past the deadline. An exit handler still
+        runs after ``Stop`` and the deadline, not after ``Terminate`` (``ShouldExecute``)."""
+        if not self.stop_reason:
+            return False
+        return not on_exit or self.shutdown == "Terminate"
 
-    # -- the walk -------------------------------------------------------------------------------
+    # -- the loop -------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        if self.stop_reason:
-            for node in self.nodes.active_pods():
-                self.pods.kill_node(self.record, node, self.stop_reason, self.now)
-        name = self.record.name
-        root = self.execute_template(name, self.spec["entrypoint"], self.spec.get("arguments") or {}, None, name,
-                                     depth=0)
-        update_progress(self.record.status)
-        if self.pods.has_active(self.record.key):
-            return
-        if is_fulfilled(root):
-            self.complete_workflow(root)
-        elif root is None and self.stop_reason:
-            # Stopped before its (pod) entrypoint could start: nothing will ever run.
-            self.complete_workflow({"phase": FAILED, "message": self.stop_reason})
+        runtime = self.runtime
+        runtime.take_pending_changes()
+        if self.stop_reason and runtime.stop_handled != self.stop_reason:
+            self._kill_active_pods()
+            runtime.stop_handled = self.stop_reason
+            for unit in runtime.units:
+                runtime.enqueue(unit)
+        if runtime.root_unit is not None:
+            runtime.enqueue(runtime.root_unit)
+        while True:
+            unit = runtime.next_unit()
+            if unit is not None:
+                unit.advance(self)
+                continue
+            if runtime.wake_freed() or runtime.wake_due(self.now):
+                continue
+            break
+        due = runtime.next_timer()
+        if due is not None:
+            self.schedule(due - self.now)
+        self._maybe_complete()
 
-    def complete_workflow(self, root: Node) -> None:
-        """The workflow's final phase and message, from its root node (or why it was stopped)."""
-        status = self.record.status
-        phase = root["phase"]
-        if phase in (SKIPPED, OMITTED):
-            phase = SUCCEEDED
-        message = root.get("message")
-        if self.shutdown:
-            phase, message = FAILED, shutdown_workflow_message(self.shutdown)
-        elif self.deadline_exceeded:
-            phase, message = FAILED, WORKFLOW_DEADLINE_MESSAGE
-        status["phase"] = phase
-        status["finishedAt"] = rfc3339(self.now)
-        if message:
-            status["message"] = message
-        else:
-            status.pop("message", None)
-        status["conditions"] = [{"type": "PodRunning", "status": "False"}, {"type": "Completed", "status": "True"}]
-        mark_completed_labels(self.record)
+    def _kill_active_pods(self) -> None:
+        """Stop every active pod (an exit handler's only on ``Terminate``)."""
+        exit_name = f"{self.record.name}.onExit"
+        for identifier in list(self.runtime.counters.active_pod_ids):
+            node = self.nodes.get(identifier)
+            if node is None or node.get("phase") not in (PENDING, RUNNING):
+                continue
+            if self.shutdown != "Terminate" and node["name"].startswith(exit_name):
+                continue
+            self.pods.kill_node(self.record, node, self.stop_reason or "", self.now)
+            self.nodes.changed(node)
+
+    def _maybe_complete(self) -> None:
+        root_unit = self.runtime.root_unit
+        if not isinstance(root_unit, WorkflowRun) or not root_unit.done(self):
+            return
+        if self.runtime.counters.workflow_active_pods() or self.pods.has_active(self.record.key):
+            return
+        complete_workflow(self, root_unit)
+
+    def hold(self, unit: Unit) -> None:
+        """``unit`` could not create a node: wake it when what held it back frees up."""
+        if self.held_by != STOPPED and not self.held_by.startswith(FAIL_FAST_HOLD):
+            self.runtime.wait(unit, self.held_by)
+
+    # -- creating nodes ---------------------------------------------------------------------------------
+
+    def held_back(self, boundary_id: str | None, *, new_child: bool = True) -> str | None:
+        """Argo's ``checkParallelism`` for a node about to be created: what holds it back, or None.
+
+        The workflow's ``parallelism`` counts its active pods; the enclosing DAG's template
+        ``failFast`` stops it after a failed child; the DAG template's ``parallelism`` counts its
+        active children (Pod and DAG nodes directly in it, ``node_counters.go``).
+        """
+        counters = self.runtime.counters
+        limit = self.spec.get("parallelism")
+        if limit is not None and int(limit) > 0 and counters.workflow_active_pods() >= int(limit):
+            return WORKFLOW
+        if not boundary_id or not new_child:
+            return None
+        boundary = self.nodes.get(boundary_id)
+        template = self.templates.get((boundary or {}).get("templateName", "")) or {}
+        if template.get("dag") is None:
+            return None
+        plan = self.runtime.plan(template)
+        if plan.template_fail_fast and counters.unsuccessful_children[boundary_id] > 0:
+            return FAIL_FAST_HOLD + boundary_id
+        if plan.parallelism is not None and counters.active_children[boundary_id] >= plan.parallelism:
+            return boundary_id
+        return None
 
     def execute_template(self, node_name: str, template_name: str, arguments: dict[str, Any],
-                         boundary_id: str | None, display_name: str, *, depth: int) -> Node | None:
-        """Create or advance the node ``node_name``; None when it cannot start yet (parallelism)."""
-        existing = self.nodes.by_name(node_name)
-        if is_fulfilled(existing):
-            return existing
-        template = self.templates[template_name]
-        kind = template_kind(template)
-        natural_type = "DAG" if kind == "dag" else ("Retry" if template.get("retryStrategy") is not None else "Pod")
-        if depth > MAX_RECURSION_DEPTH:
-            return existing or self.nodes.create(node_name, natural_type, template_name, boundary_id, display_name,
-                                                 ERROR, message=MAX_RECURSION_DEPTH_MESSAGE)
-        try:
-            inputs = resolve_inputs(template, arguments, self.globals)
-        except ResolutionError as error:
-            if existing is not None:
-                self.nodes.finish(existing, ERROR, str(error))
-                return existing
-            return self.nodes.create(node_name, natural_type, template_name, boundary_id, display_name, ERROR,
-                                     message=str(error))
-        if kind == "dag":
-            return execute_dag(self, node_name, template, inputs, boundary_id, display_name, depth)
-        if template.get("retryStrategy") is not None:
-            return execute_retry(self, node_name, template, inputs, boundary_id, display_name)
-        return self.execute_pod(node_name, template, inputs, boundary_id, display_name, retries=None)
-
-    def execute_pod(self, node_name: str, template: dict[str, Any], inputs: dict[str, str],
-                    boundary_id: str | None, display_name: str, *, retries: int | None) -> Node | None:
-        """Create the Pod node ``node_name`` and start its pod; None when it may not start yet."""
+                         boundary_id: str | None, display_name: str, *, owner: tuple[Unit, Any], depth: int,
+                         on_exit: bool = False, node_flag: dict[str, Any] | None = None) -> Node | None:
+        """Create the node ``node_name`` for a template (Argo's ``executeTemplate``) and the unit
+        that runs it; None when ``parallelism`` (or a stop) holds it back."""
         existing = self.nodes.by_name(node_name)
         if existing is not None:
             return existing
-        if self.stop_reason or self.parallelism_reached(boundary_id):
+        template = self.templates[template_name]
+        kind = template_kind(template)
+        runtime = self.runtime
+        runtime.expect(node_name, *owner)
+        if depth > MAX_RECURSION_DEPTH:
+            return self.nodes.create(node_name, "Skipped", template_name, boundary_id, display_name, ERROR,
+                                     message=MAX_RECURSION_DEPTH_MESSAGE)
+        try:
+            inputs = resolve_inputs(template, arguments, self.globals)
+        except ResolutionError as error:
+            return self.nodes.create(node_name, "Skipped", template_name, boundary_id, display_name, ERROR,
+                                     message=str(error))
+        if self.stopping(on_exit):
+            self.held_by = STOPPED
             return None
+        held = self.held_back(boundary_id)
+        if held is not None:
+            self.held_by = held
+            return None
+        if kind == "dag":
+            return self._start_dag(node_name, template, inputs, boundary_id, display_name, depth, on_exit, node_flag)
+        if template.get("retryStrategy") is not None:
+            node = self.nodes.create(node_name, "Retry", template["name"], boundary_id, display_name, RUNNING,
+                                     inputs=node_inputs(template, inputs), node_flag=node_flag)
+            runtime.register(RetryRun(node, template, inputs, boundary_id, display_name, on_exit))
+            return node
+        return self.start_pod(node_name, template, inputs, boundary_id, display_name, retries=None,
+                              on_exit=on_exit, node_flag=node_flag, checked=True)
+
+    def _start_dag(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
+                   display_name: str, depth: int, on_exit: bool, node_flag: dict[str, Any] | None) -> Node:
+        node = self.nodes.create(node_name, "DAG", template["name"], boundary_id, display_name, RUNNING,
+                                 inputs=node_inputs(template, inputs), node_flag=node_flag)
+        try:
+            run = DagRun(self, node, template, inputs, depth, on_exit)
+        except ResolutionError as error:
+            self.nodes.finish(node, ERROR, str(error))
+            return node
+        run.scan(self)
+        self.runtime.register(run)
+        return node
+
+    def start_pod(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
+                  display_name: str, *, retries: int | None, on_exit: bool = False,
+                  node_flag: dict[str, Any] | None = None, checked: bool = False) -> Node | None:
+        """Create the Pod node ``node_name`` and start its pod; None when it may not start yet.
+
+        A retry's next attempt is held back by the workflow's ``parallelism`` only (Argo checks
+        the template's when it creates the Retry node)."""
+        existing = self.nodes.by_name(node_name)
+        if existing is not None:
+            return existing
+        if not checked:
+            if self.stopping(on_exit):
+                self.held_by = STOPPED
+                return None
+            held = self.held_back(boundary_id, new_child=False)
+            if held is not None:
+                self.held_by = held
+                return None
+        if retries is not None:
+            node_flag = {**(node_flag or {}), "retried": True}
         node = self.nodes.create(node_name, "Pod", template["name"], boundary_id, display_name, PENDING,
-                                 inputs=node_inputs(template, inputs))
+                                 inputs=node_inputs(template, inputs), node_flag=node_flag)
         node["progress"] = "0/1"
         node["hostNodeName"] = self.settings.host_name
         try:
@@ -204,15 +296,54 @@ class Operation:
                              retries=retries, capture_result=self._result_referenced(node))
         except (UnresolvedReference, ExpressionTag, CommandNotFound, ValueError) as error:
             self.nodes.finish(node, ERROR, str(error))
-            self.schedule(0.01)
             return node
         self.pods.start(ActivePod(self.record.key, node["id"], plan))
         return node
 
     def _result_referenced(self, node: Node) -> bool:
-        """Whether the pod's DAG reads its ``outputs.result`` (only then is stdout kept)."""
+        """Whether the pod's DAG reads its task's ``outputs.result`` (only then is stdout kept)."""
         boundary = self.nodes.get(node.get("boundaryID") or "")
         if boundary is None or boundary.get("type") != "DAG":
             return False
-        dag_template = self.templates.get(boundary.get("templateName", "")) or {}
-        return result_referenced(dag_template, without_attempt_suffix(node.get("displayName", "")))
+        template = self.templates.get(boundary.get("templateName", "")) or {}
+        return task_name_of(node["name"]) in self.runtime.plan(template).result_tasks
+
+    # -- rebuilding from status.nodes -------------------------------------------------------------------
+
+    def adopt(self) -> None:
+        """Build the runtime's units from the nodes that exist (a new workflow has none)."""
+        runtime = self.runtime
+        workflow_run = WorkflowRun()
+        runtime.root_unit = workflow_run
+        runtime.units.append(workflow_run)
+        stack: list[tuple[Node, tuple[Unit, Any], int, bool]] = []
+        root = self.nodes.by_name(self.record.name)
+        if root is not None:
+            stack.append((root, (workflow_run, "root"), 0, False))
+        exit_node = self.nodes.by_name(f"{self.record.name}.onExit")
+        if exit_node is not None:
+            stack.append((exit_node, (workflow_run, "exit"), 0, True))
+        while stack:
+            node, owner, depth, on_exit = stack.pop()
+            runtime.owners[node["id"]] = owner
+            if is_fulfilled(node):
+                continue
+            template = self.templates.get(node.get("templateName", ""))
+            if template is None:
+                continue
+            inputs = {parameter["name"]: parameter.get("value", "")
+                      for parameter in (node.get("inputs") or {}).get("parameters") or []}
+            if node["type"] == "DAG":
+                try:
+                    run = DagRun(self, node, template, inputs, depth, on_exit)
+                except ResolutionError as error:
+                    self.nodes.finish(node, ERROR, str(error))
+                    continue
+                for child, key in run.scan(self):
+                    stack.append((child, (run, key if isinstance(key, tuple) else ("task", key)), depth + 1, on_exit))
+                runtime.register(run)
+            elif node["type"] == "Retry":
+                unit = RetryRun(node, template, inputs, node.get("boundaryID"), node.get("displayName", ""), on_exit)
+                for child in node.get("children") or []:
+                    runtime.owners[child] = (unit, "attempt")
+                runtime.register(unit)

@@ -23,7 +23,7 @@ from ..argo import (
     POD_NAME_FORMAT_ANNOTATION,
     RUNNING,
 )
-from .nodes import Node, has_attempt_suffix
+from .nodes import Node
 from .records import WorkflowRecord, mark_completed_labels
 from .store import WorkflowStore
 from .wire import bad_request
@@ -80,9 +80,10 @@ def reset_for_retry(record: WorkflowRecord, store: WorkflowStore) -> None:
 def _failed_work(nodes: dict[str, Node]) -> set[str]:
     """Ids of the failed leaf and Retry nodes and of everything below them."""
     removed: set[str] = set()
+    attempts = {child for node in nodes.values() if node.get("type") == "Retry" for child in node.get("children") or []}
     for node in list(nodes.values()):
         if node["type"] in ("Pod", "Skipped", "Retry") and node.get("phase") in (FAILED, ERROR, OMITTED):
-            if node["type"] == "Pod" and _is_attempt(nodes, node):
+            if node["type"] == "Pod" and node["id"] in attempts:
                 continue  # attempts go with their Retry node
             _add_below(nodes, node["id"], removed)
     return removed
@@ -99,22 +100,17 @@ def _add_below(nodes: dict[str, Node], start: str, removed: set[str]) -> None:
 
 
 def _reset_failed_dags(nodes: dict[str, Node], removed: set[str]) -> None:
-    """A failed DAG node that stays runs again; its succeeded tasks are kept."""
+    """A failed DAG (or TaskGroup) node that stays runs again; its succeeded tasks (items) are kept."""
     for node_key, node in nodes.items():
         if node_key in removed:
             continue
-        if node["type"] == "DAG" and node.get("phase") in (FAILED, ERROR):
+        if node["type"] in ("DAG", "TaskGroup") and node.get("phase") in (FAILED, ERROR):
             node["phase"] = RUNNING
             node["finishedAt"] = None
             node.pop("message", None)
             node.pop("outboundNodes", None)
 
 
-def _is_attempt(nodes: dict[str, Node], node: Node) -> bool:
-    return has_attempt_suffix(node["name"]) and any(
-        parent.get("type") == "Retry" and node["id"] in (parent.get("children") or [])
-        for parent in nodes.values()
-    )
 
 
 def resubmitted_workflow(record: WorkflowRecord, parameters: Iterable[Any]) -> dict[str, Any]:

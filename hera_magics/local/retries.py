@@ -18,86 +18,95 @@ from ..argo import (
     FAILED,
     MAX_DURATION_MESSAGE,
     NO_MORE_RETRIES_MESSAGE,
-    RUNNING,
     SUCCEEDED,
     parse_rfc3339,
 )
 from .nodes import Node, add_child, attempt_name, is_fulfilled
-from .parameters import node_inputs, parameter_variables
+from .parameters import parameter_variables
 from .templating import parse_go_duration, substitute
 
 if TYPE_CHECKING:
     from .reconcile import Operation
 
 
-def execute_retry(operation: Operation, node_name: str, template: dict[str, Any], inputs: dict[str, str],
-                  boundary_id: str | None, display_name: str) -> Node | None:
-    """Create or advance the Retry node ``node_name``; None when it cannot start yet."""
-    nodes = operation.nodes
-    node = nodes.by_name(node_name)
-    if node is None:
-        if operation.stop_reason or operation.parallelism_reached(boundary_id):
-            return None
-        node = nodes.create(node_name, "Retry", template["name"], boundary_id, display_name, RUNNING,
-                            inputs=node_inputs(template, inputs))
-    if is_fulfilled(node):
-        return node
-    attempts = [nodes.nodes[child] for child in node.get("children") or [] if child in nodes.nodes]
-    if attempts:
-        if _no_attempt_now(operation, node, template.get("retryStrategy") or {}, inputs, attempts):
-            return node
-    elif operation.stop_reason:
-        nodes.finish(node, FAILED, operation.stop_reason)
-        return node
-    index = len(attempts)
-    attempt = operation.execute_pod(attempt_name(node_name, index), template, inputs, boundary_id,
-                                    attempt_name(display_name, index), retries=index)
-    if attempt is not None:
+class RetryRun:
+    """One Retry node while it runs: starts its attempts one after another (a unit of the runtime)."""
+
+    def __init__(self, node: Node, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
+                 display_name: str, on_exit: bool) -> None:
+        self.node = node
+        self.template = template
+        self.inputs = inputs
+        self.boundary_id = boundary_id
+        self.display_name = display_name
+        self.on_exit = on_exit
+
+    def child_event(self, node: Node, key: Any, created: bool, fulfilled: bool) -> None:
+        """An attempt was created or ended: ``advance`` decides (the runtime queues this unit)."""
+
+    def advance(self, operation: Operation) -> None:
+        node = self.node
+        if is_fulfilled(node):
+            return
+        nodes = operation.nodes
+        attempts = [nodes.get(child) for child in node.get("children") or []]
+        attempts = [attempt for attempt in attempts if attempt is not None]
+        if attempts:
+            if self._no_attempt_now(operation, attempts):
+                return
+        elif operation.stopping(self.on_exit):
+            nodes.finish(node, FAILED, operation.stop_reason)
+            return
+        index = len(attempts)
+        attempt_node_name = attempt_name(node["name"], index)
+        operation.runtime.expect(attempt_node_name, self, "attempt")
+        attempt = operation.start_pod(attempt_node_name, self.template, self.inputs, self.boundary_id,
+                                      attempt_name(self.display_name, index), retries=index, on_exit=self.on_exit)
+        if attempt is None:
+            operation.hold(self)
+            return
         add_child(node, attempt["id"])
-        if is_fulfilled(attempt):
-            operation.schedule(0.01)
-    return node
 
-
-def _no_attempt_now(operation: Operation, node: Node, strategy: Mapping[str, Any], inputs: Mapping[str, str],
-                    attempts: list[Node]) -> bool:
-    """After the last attempt: finish the Retry node, or wait; False when the next may start now."""
-    last = attempts[-1]
-    if not is_fulfilled(last):
-        return True
-    if last.get("outputs"):
-        node["outputs"] = copy.deepcopy(last["outputs"])
-    if last["phase"] == SUCCEEDED:
-        node.pop("message", None)
-        operation.nodes.finish(node, SUCCEEDED)
-        return True
-    if operation.stop_reason or not retry_allowed(strategy.get("retryPolicy"), last["phase"]):
-        operation.nodes.finish(node, last["phase"], last.get("message"))
-        return True
-    limit = strategy.get("limit")
-    values = {**operation.globals, **parameter_variables(inputs)}
-    if limit is not None and len(attempts) > int(substitute(str(limit), values)):
-        operation.nodes.finish(node, last["phase"], NO_MORE_RETRIES_MESSAGE)
-        return True
-    return _backing_off(operation, node, strategy.get("backoff") or {}, last, len(attempts))
-
-
-def _backing_off(operation: Operation, node: Node, backoff: Mapping[str, Any], last: Node, attempts_done: int) -> bool:
-    """True when ``backoff`` holds the next attempt back (or its ``maxDuration`` ended the node)."""
-    if not backoff:
-        return False
-    maximum = backoff.get("maxDuration")
-    if maximum is not None and node.get("startedAt"):
-        elapsed = operation.now - parse_rfc3339(node["startedAt"])
-        if elapsed > duration_seconds(maximum):
-            operation.nodes.finish(node, last["phase"], MAX_DURATION_MESSAGE)
+    def _no_attempt_now(self, operation: Operation, attempts: list[Node]) -> bool:
+        """After the last attempt: finish the Retry node, or wait; False when the next may start now."""
+        node = self.node
+        last = attempts[-1]
+        if not is_fulfilled(last):
             return True
-    delay = retry_backoff_seconds(backoff, attempts_done)
-    due = parse_rfc3339(last["finishedAt"]) + delay if last.get("finishedAt") else operation.now
-    if operation.now < due:
-        operation.schedule(due - operation.now)
-        return True
-    return False
+        if last.get("outputs"):
+            node["outputs"] = copy.deepcopy(last["outputs"])
+        if last["phase"] == SUCCEEDED:
+            node.pop("message", None)
+            operation.nodes.finish(node, SUCCEEDED)
+            return True
+        strategy = self.template.get("retryStrategy") or {}
+        if operation.stopping(self.on_exit) or not retry_allowed(strategy.get("retryPolicy"), last["phase"]):
+            operation.nodes.finish(node, last["phase"], last.get("message"))
+            return True
+        limit = strategy.get("limit")
+        values = {**operation.globals, **parameter_variables(self.inputs)}
+        if limit is not None and len(attempts) > int(substitute(str(limit), values)):
+            operation.nodes.finish(node, last["phase"], NO_MORE_RETRIES_MESSAGE)
+            return True
+        return self._backing_off(operation, strategy.get("backoff") or {}, last, len(attempts))
+
+    def _backing_off(self, operation: Operation, backoff: Mapping[str, Any], last: Node, attempts_done: int) -> bool:
+        """True when ``backoff`` holds the next attempt back (or its ``maxDuration`` ended the node)."""
+        if not backoff:
+            return False
+        node = self.node
+        maximum = backoff.get("maxDuration")
+        if maximum is not None and node.get("startedAt"):
+            elapsed = operation.now - parse_rfc3339(node["startedAt"])
+            if elapsed > duration_seconds(maximum):
+                operation.nodes.finish(node, last["phase"], MAX_DURATION_MESSAGE)
+                return True
+        delay = retry_backoff_seconds(backoff, attempts_done)
+        due = parse_rfc3339(last["finishedAt"]) + delay if last.get("finishedAt") else operation.now
+        if operation.now < due:
+            operation.runtime.schedule(self, due)
+            return True
+        return False
 
 
 def retry_allowed(policy: str | None, phase: str) -> bool:

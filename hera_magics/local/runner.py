@@ -6,6 +6,10 @@ line by line to the node's log with a timestamp (what ``kubectl logs --timestamp
 the tail of stdout for ``outputs.result``, and enforces the template's deadline. When the main
 process exits, whatever it left running in its process group is killed, as it would be when
 the container stops.
+
+A log that cannot be written (the disk is full, the file is over the size limit) never blocks
+the task on a full pipe: the readers go on draining both pipes, and the task is stopped with a
+message that says why (``LOG_WRITE_FAILED``), so its node fails instead of hanging.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ KILL_GRACE_SECONDS = 2.0
 READER_JOIN_SECONDS = 2.0
 
 PYTHON_WORDS = ("python", "python3")
+LOG_WRITE_FAILED = "the task's log could not be written ({reason}): the task was stopped; free some space and retry"
 
 NODE_MARKER_VARIABLE = "HERA_MAGICS_NODE"
 """Set in every pod's environment to ``node_marker(...)``: how an engine that starts again
@@ -134,7 +139,10 @@ class LogWriter:
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # what the full disk refused is lost; the node says why (LOG_WRITE_FAILED)
 
 
 class PodProcess:
@@ -189,10 +197,17 @@ class PodProcess:
     def _read(self, stream, keep_for_result: bool) -> None:
         assert self._log is not None
         tail = self._stdout_tail if keep_for_result else None
+        writing = True
         for raw in iter(stream.readline, b""):
             if tail is not None:
                 tail.add(raw)
-            self._log.write_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            if not writing:
+                continue  # keep draining: a task must never block on a full pipe
+            try:
+                self._log.write_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            except OSError as error:
+                writing = False
+                self.kill(LOG_WRITE_FAILED.format(reason=error.strerror or error))
         stream.close()
 
     def kill(self, message: str) -> None:

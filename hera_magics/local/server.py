@@ -6,10 +6,17 @@ errors as ``{"code","message"}`` with grpc-gateway's HTTP statuses, 501 for unkn
 streams as newline-delimited ``{"result":...}`` (or server-sent events when ``Accept`` is
 exactly ``text/event-stream``). It listens on 127.0.0.1 only and every ``/api`` call needs the
 engine's token, compared in constant time. The token is never logged.
+
+Defences against a client that misbehaves (or another user of the machine without the token):
+a request is routed and authenticated from its request line and headers *before* its body is
+read, and a body above ``MAX_BODY_BYTES`` is refused with 413 unread; a connection that sends
+nothing for ``idle_timeout`` seconds is closed; at most ``max_connections`` are open at once (more
+are answered 503 and closed); the listen backlog is ``LISTEN_BACKLOG``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hmac
 import itertools
@@ -18,6 +25,7 @@ import platform
 import re
 import socket
 import sys
+import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +33,18 @@ from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .engine import Engine
+from .naming import namespace_problem, object_name_problem
+from .records import LATEST
+from .schema import (
+    WORKFLOW_CREATE_REQUEST,
+    WORKFLOW_LINT_REQUEST,
+    WORKFLOW_RESUBMIT_REQUEST,
+    WORKFLOW_RETRY_REQUEST,
+    WORKFLOW_STOP_REQUEST,
+    WORKFLOW_TERMINATE_REQUEST,
+    SchemaViolation,
+    checked_body,
+)
 from .selectors import (
     SelectorError,
     filter_fields,
@@ -47,10 +67,26 @@ LOCAL_HOST = "127.0.0.1"
 # The Argo version whose API this engine speaks (the spec Hera 7.1 is generated from).
 ARGO_VERSION = "v4.0.5"
 SSE_KEEPALIVE_SECONDS = 15.0
-MAX_BODY_BYTES = 64 * 1024 * 1024
+# The Kubernetes API server's limit on a request body (its MaxRequestBodyBytes): a larger
+# workflow could not be created on a cluster either.
+MAX_BODY_BYTES = 3 * 1024 * 1024
+# The gRPC code the Argo Server answers an over-large message with (ResourceExhausted); the
+# HTTP status is 413, as an HTTP server says it.
+RESOURCE_EXHAUSTED = 8
+IDLE_TIMEOUT_SECONDS = 30.0
+LISTEN_BACKLOG = 128
+MAX_CONNECTIONS = 256
 _END = object()
 
 Query = dict[str, list[str]]
+
+# The schema definition of each action's request body (``schema.checked_body``).
+ACTION_REQUESTS = {
+    "stop": WORKFLOW_STOP_REQUEST,
+    "terminate": WORKFLOW_TERMINATE_REQUEST,
+    "retry": WORKFLOW_RETRY_REQUEST,
+    "resubmit": WORKFLOW_RESUBMIT_REQUEST,
+}
 
 
 def _first(query: Query, name: str, default: str | None = None) -> str | None:
@@ -90,6 +126,21 @@ def _cookie(header: str, name: str) -> str | None:
     return None
 
 
+def _check_path_names(parameters: dict[str, str]) -> None:
+    """A namespace or workflow name in the path must be a Kubernetes name: the engine makes file
+    paths of them (``%2Fabs``, ``..`` and 300 characters are refused with 400 before anything)."""
+    namespace = parameters.get("namespace")
+    if namespace is not None and (namespace or "name" in parameters):
+        problem = namespace_problem(namespace)
+        if problem:
+            raise bad_request(problem)
+    name = parameters.get("name")
+    if name is not None and name != LATEST:
+        problem = object_name_problem(name)
+        if problem:
+            raise bad_request(problem)
+
+
 class _Route:
     def __init__(self, method: str, pattern: str, handler: str) -> None:
         self.method = method
@@ -123,16 +174,49 @@ use <code>%argo_status</code> or <code>run.widget</code> in your notebook to wat
 """
 
 
+class BodyTooLarge(Exception):
+    """A request body above ``MAX_BODY_BYTES`` (answered 413 without reading it)."""
+
+
 class EngineServer(ThreadingHTTPServer):
     """The HTTP server bound to 127.0.0.1, holding the engine and its token."""
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, engine: Engine, token: str, port: int = 0) -> None:
+    def __init__(self, engine: Engine, token: str, port: int = 0, *,
+                 idle_timeout: float = IDLE_TIMEOUT_SECONDS, max_connections: int = MAX_CONNECTIONS) -> None:
         self.engine = engine
         self.token = token
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self._connections = 0
+        self._connections_lock = threading.Lock()
         super().__init__((LOCAL_HOST, port), ApiHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """One thread per connection, up to ``max_connections``; beyond, a 503 and the door."""
+        with self._connections_lock:
+            admitted = self._connections < self.max_connections
+            if admitted:
+                self._connections += 1
+        if admitted:
+            super().process_request(request, client_address)
+            return
+        body = go_json({"code": 14, "message": "too many connections to the local engine"}).encode("utf-8")
+        with contextlib.suppress(OSError):
+            request.settimeout(1.0)
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                            b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections -= 1
 
     @property
     def port(self) -> int:
@@ -152,6 +236,9 @@ class ApiHandler(BaseHTTPRequestHandler):
     server: EngineServer
 
     def setup(self) -> None:
+        # StreamRequestHandler applies ``timeout`` to the socket: a connection that sends nothing
+        # (between requests, or in the middle of one) for that long is closed.
+        self.timeout = self.server.idle_timeout
         super().setup()
         # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and
         # the client's delayed ACK add ~40 ms to every keep-alive request.
@@ -184,30 +271,37 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._dispatch("OPTIONS")
 
     def _dispatch(self, method: str) -> None:
-        try:
-            raw_body = self._read_body()
-        except ApiError as error:
-            self.close_connection = True
-            self._send_error(error)
-            return
+        # Until the body has been read (or there is none), an early answer must close the
+        # connection: the unread body would otherwise be taken for the next request.
+        wants_close = self.close_connection  # parse_request's reading of Connection and the HTTP version
+        self.close_connection = wants_close or self._has_body()
         parts = urlsplit(self.path)
         path = parts.path
         query = parse_qs(parts.query, keep_blank_values=True)
-        if not path.startswith("/api/"):
-            self._send_page(method)
-            return
         try:
+            if not path.startswith("/api/"):
+                self._send_page(method)
+                return
             handler, parameters = self._route(method, path)
             self._authenticate()
+            _check_path_names(parameters)
+            raw_body = self._read_body()
+            self.close_connection = wants_close
             body = self._decode_body(raw_body) if method in ("POST", "PUT") else {}
             handler(parameters, query, body)
         except ApiError as error:
             self._send_error(error)
-        except (BrokenPipeError, ConnectionResetError):
+        except BodyTooLarge as error:
+            self._send_json({"code": RESOURCE_EXHAUSTED, "message": str(error)}, 413)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as error:  # an engine bug: answer like a Go panic would, keep serving
             traceback.print_exc()
             self._send_error(ApiError(13, f"internal error: {type(error).__name__}"))
+
+    def _has_body(self) -> bool:
+        return (self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+                or self.headers.get("Content-Length", "0").strip() not in ("", "0"))
 
     def _route(self, method: str, path: str) -> tuple[Callable[..., None], dict[str, str]]:
         for route in ROUTES:
@@ -232,6 +326,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             raise ApiError(UNAUTHENTICATED, "Unauthorized")
 
     def _read_body(self) -> bytes:
+        """The request body (called only after authentication); ``BodyTooLarge`` above the limit."""
         length_header = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._read_chunked()
@@ -241,23 +336,28 @@ class ApiHandler(BaseHTTPRequestHandler):
             length = int(length_header)
         except ValueError:
             raise bad_request("invalid Content-Length") from None
+        if length < 0:
+            raise bad_request("invalid Content-Length")
         if length > MAX_BODY_BYTES:
-            raise bad_request("request body too large")
+            raise BodyTooLarge(f"request body too large: {length} bytes, the limit is {MAX_BODY_BYTES}")
         return self.rfile.read(length) if length > 0 else b""
 
     def _read_chunked(self) -> bytes:
         data = bytearray()
         while True:
-            size_line = self.rfile.readline()
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            size_line = self.rfile.readline(1024)
+            try:
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                raise bad_request("invalid chunked request body") from None
             if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
                 return bytes(data)
+            if len(data) + size > MAX_BODY_BYTES:
+                raise BodyTooLarge(f"request body too large: more than {MAX_BODY_BYTES} bytes")
             data.extend(self.rfile.read(size))
-            self.rfile.readline()
-            if len(data) > MAX_BODY_BYTES:
-                raise bad_request("request body too large")
+            self.rfile.readline(1024)
 
     @staticmethod
     def _decode_body(raw: bytes) -> dict[str, Any]:
@@ -282,6 +382,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         if status < 400:
             self._success_headers()
         self.end_headers()
@@ -298,6 +400,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(data)
@@ -340,20 +444,30 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     # -- workflows -----------------------------------------------------------------------------------
 
+    @staticmethod
+    def _checked(definition: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The body as Argo's schema allows it (nulls dropped), or a 400 naming the wrong field."""
+        try:
+            return checked_body(definition, body)
+        except SchemaViolation as error:
+            raise bad_request(str(error)) from None
+
     def create_workflow(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
+        body = self._checked(WORKFLOW_CREATE_REQUEST, body)
         namespace = parameters["namespace"]
         if body.get("namespace") and body["namespace"] != namespace:
             body = {**body, "namespace": namespace}
         self._send_json(self.server.engine.create(namespace, body))
 
     def lint_workflow(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
+        body = self._checked(WORKFLOW_LINT_REQUEST, body)
         self._send_json(self.server.engine.lint(parameters["namespace"], body))
 
     def get_workflow(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
-        workflow = self.server.engine.get(parameters["namespace"], parameters["name"])
         fields = _first(query, "fields")
+        workflow = self.server.engine.get(parameters["namespace"], parameters["name"], fields)
         if fields:
-            workflow = restore_workflow_zero_fields(filter_fields(workflow, fields))
+            workflow = restore_workflow_zero_fields(workflow)
         self._send_json(workflow)
 
     def list_workflows(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
@@ -393,6 +507,8 @@ class ApiHandler(BaseHTTPRequestHandler):
     def workflow_action(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
         engine = self.server.engine
         namespace, name, action = parameters["namespace"], parameters["name"], parameters["action"]
+        if action in ACTION_REQUESTS:
+            body = self._checked(ACTION_REQUESTS[action], body)
         if action == "stop":
             self._send_json(engine.shutdown(namespace, name, "Stop"))
         elif action == "terminate":
@@ -462,6 +578,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def make_server(engine: Engine, token: str, port: int = 0) -> EngineServer:
+def make_server(engine: Engine, token: str, port: int = 0, *,
+                idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> EngineServer:
     """An ``EngineServer`` on 127.0.0.1 (port 0 picks a free port)."""
-    return EngineServer(engine, token, port)
+    return EngineServer(engine, token, port, idle_timeout=idle_timeout)

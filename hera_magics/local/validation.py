@@ -4,11 +4,13 @@
 (``templates.main.tasks.B dependency 'X' not defined``). Three kinds of fields:
 
 * honoured: what the engine runs (script/container/dag templates, parameters, env, retries,
-  timeouts, parallelism, failFast, output parameters from files, volumes it has a folder for);
+  timeouts, parallelism, failFast (DAG and template), loops (``withItems``, ``withParam``,
+  ``withSequence``), ``when``, ``dag.target``, the exit handler ``spec.onExit``, output
+  parameters from files, volumes it has a folder for);
 * placement-only: accepted and ignored because they only say *where* a pod runs (resources,
   GPUs, tolerations, node selectors, images, security contexts, TTL, pod GC, ...);
 * refused: fields whose meaning the engine cannot honour (artifacts, sidecars, steps, exit
-  handlers, secrets, ...). They are refused with a message, never skipped silently.
+  hooks, secrets, ...). They are refused with a message, never skipped silently.
 
 Unknown keys are ignored, as Kubernetes prunes fields its schema does not know.
 """
@@ -16,11 +18,11 @@ Unknown keys are ignored, as Kubernetes prunes fields its schema does not know.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from ..graph import find_cycle
 from . import spec as specs
-from .expressions import FAN_OUT_RESULTS, ExpressionError, invalid_results, operands
+from .expressions import ExpressionError, invalid_results, operands
 from .naming import (
     MAX_FIELD_NAME_LENGTH,
     MAX_OBJECT_NAME_LENGTH,
@@ -28,7 +30,7 @@ from .naming import (
     PARAMETER_NAME_PATTERN,
     TASK_NAME_PATTERN,
 )
-from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE, WORKFLOW_VARIABLES
+from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE, WORKFLOW_FAILURES, WORKFLOW_VARIABLES
 from .runner import executable_available
 from .templating import ExpressionTag, parse_go_duration, variables_in
 
@@ -38,7 +40,6 @@ class WorkflowInvalid(ValueError):
 
 
 REFUSED_SPEC_FIELDS = {
-    "onExit": "exit handlers are not supported by the local engine",
     "hooks": "lifecycle hooks are not supported by the local engine",
     "workflowTemplateRef": "workflow templates are not available to the local engine; submit the whole workflow",
     "volumeClaimTemplates": "volume claim templates are not supported by the local engine; "
@@ -76,9 +77,6 @@ REFUSED_CONTAINER_FIELDS = {
 }
 
 REFUSED_TASK_FIELDS = {
-    "withItems": "withItems is not supported by the local engine",
-    "withParam": "withParam is not supported by the local engine",
-    "withSequence": "withSequence is not supported by the local engine",
     "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
     "inline": "inline templates are not supported by the local engine; declare the template in spec.templates",
     "onExit": "exit handlers are not supported by the local engine",
@@ -176,6 +174,9 @@ class _Context:
     def is_global(self, tag: str) -> bool:
         if tag in WORKFLOW_VARIABLES:
             return True
+        if tag == WORKFLOW_FAILURES:
+            # Argo's validator knows it once the workflow has an exit handler (validate.go).
+            return bool(self.spec.get("onExit"))
         for prefix, names in (
             ("workflow.parameters.", self.workflow_parameters),
             ("workflow.labels.", self.labels),
@@ -266,8 +267,19 @@ def validate_workflow(
     for template in templates:
         _validate_template(template, context)
 
-    # The entrypoint takes the workflow's arguments as its inputs.
+    # The entrypoint takes the workflow's arguments as its inputs, and so does the exit handler.
     _check_inputs_supplied(context.templates[entrypoint], spec.get("arguments") or {}, "spec.arguments")
+    _validate_exit_handler(spec, context)
+
+
+def _validate_exit_handler(spec: Mapping[str, Any], context: _Context) -> None:
+    """``spec.onExit`` names a template, which gets the workflow's arguments (``GetExitHook``)."""
+    exit_template = spec.get("onExit")
+    if not exit_template:
+        return
+    if not isinstance(exit_template, str) or exit_template not in context.templates:
+        raise _fail(f"spec.onExit: template name '{exit_template}' undefined")
+    _check_inputs_supplied(context.templates[exit_template], spec.get("arguments") or {}, "spec.onExit")
 
 
 def _validate_spec_fields(spec: Mapping[str, Any]) -> None:
@@ -355,6 +367,8 @@ def _validate_template(template: dict[str, Any], context: _Context) -> None:
 
     if template.get("parallelism") is not None:
         _integer_or_template(template["parallelism"], f"{where}.parallelism", allow_template=False)
+    if template.get("failFast") is not None and not isinstance(template["failFast"], bool):
+        raise _fail(f"{where}.failFast must be true or false")
 
     def allowed_in_pod(tag: str) -> bool:
         if context.is_global(tag) or tag in ("pod.name", "node.name", "retries", "inputs.parameters"):
@@ -510,13 +524,17 @@ def _validate_retry(retry: Any, field: str, allowed: Callable[[str], bool]) -> N
                 raise _fail(f"{field}.backoff.factor must be a number") from None
 
 
-def _task_output_allowed(tag: str, task_templates: Mapping[str, Mapping[str, Any]], reachable: Iterable[str]) -> bool:
-    """``tasks.T.…`` references a DAG task may use: T must be one of ``reachable``."""
+def _task_output_allowed(tag: str, task_templates: Mapping[str, Mapping[str, Any]],
+                         reachable: Callable[[str], bool], looped: Collection[str] = ()) -> bool:
+    """``tasks.T.…`` references a DAG task may use: T must be ``reachable`` (an ancestor).
+
+    A looped task (``withItems``/``withParam``) also offers ``outputs.parameters``, the list of
+    its items' output parameters (Argo's ``addOutputsToScope`` with ``aggregate``)."""
     match = TASK_REFERENCE.fullmatch(tag)
     if not match:
         return False
     task_name, rest = match.groups()
-    if task_name not in reachable:
+    if task_name not in task_templates or not reachable(task_name):
         return False
     template = task_templates.get(task_name) or {}
     pod = specs.is_pod_template(template)
@@ -524,10 +542,71 @@ def _task_output_allowed(tag: str, task_templates: Mapping[str, Mapping[str, Any
         return True
     if rest in ("outputs.result", "outputs.exitCode"):
         return pod
+    if rest == "outputs.parameters":
+        return task_name in looped
     if rest.startswith("outputs.parameters."):
         declared = {parameter.get("name") for parameter in (template.get("outputs") or {}).get("parameters") or []}
         return rest[len("outputs.parameters."):] in declared
     return False
+
+
+def _ancestor_test(task_name: str, dependencies: Mapping[str, list[str]]) -> Callable[[str], bool]:
+    """Whether a task is an ancestor of ``task_name``; the ancestors are found on first use only."""
+    found: list[set[str]] = []
+
+    def test(other: str) -> bool:
+        if not found:
+            found.append(specs.ancestors(task_name, dependencies))
+        return other in found[0]
+    return test
+
+
+def _item_names(task: Mapping[str, Any]) -> Callable[[str], bool] | None:
+    """Which ``{{item...}}`` a looped task may use (Argo's ``addItemsToScope``); None if it does not loop."""
+    items = task.get("withItems")
+    if items:
+        names: set[str] = set()
+        for item in items:
+            if isinstance(item, dict):
+                names.update(f"item.{key}" for key in item)
+            elif isinstance(item, list):
+                names.update(f"item.[{index}]" for index in range(len(item)))
+            else:
+                names.add("item")
+        return names.__contains__
+    if task.get("withParam") or task.get("withSequence") is not None:
+        return lambda tag: tag == "item" or tag.startswith("item.")
+    return None
+
+
+def _validate_loop(task: Mapping[str, Any], field: str, allowed: Callable[[str], bool]) -> None:
+    """``withItems``, ``withParam`` or ``withSequence``: one of them, well formed."""
+    given = [key for key in specs.LOOP_FIELDS if task.get(key) not in (None, "", [])]
+    if len(given) > 1:
+        raise _fail(f"{field} only one of withItems, withParam, withSequence can be specified")
+    if task.get("withItems") is not None and not isinstance(task["withItems"], list):
+        raise _fail(f"{field}.withItems must be a list")
+    if task.get("withParam") is not None:
+        if not isinstance(task["withParam"], str):
+            raise _fail(f"{field}.withParam must be a string (a JSON list, or a reference to one)")
+        _check_references(task["withParam"], f"{field}.withParam", allowed)
+    sequence = task.get("withSequence")
+    if sequence is not None:
+        if not isinstance(sequence, dict):
+            raise _fail(f"{field}.withSequence must be an object")
+        if sequence.get("count") is not None and sequence.get("end") is not None:
+            raise _fail(f"{field} only one of count or end can be defined in withSequence")
+        for key in ("count", "start", "end"):
+            value = sequence.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise _fail(f"{field}.withSequence.{key} must be an integer")
+            _check_references(str(value), f"{field}.withSequence.{key}", allowed)
+            if isinstance(value, str) and "{{" not in value and not re.fullmatch(r"\s*[+-]?\d+\s*", value):
+                raise _fail(f"{field}.withSequence.{key} must be an integer, got {value!r}")
+        if sequence.get("format") is not None and not isinstance(sequence["format"], str):
+            raise _fail(f"{field}.withSequence.format must be a string")
 
 
 def _validate_dag(template: dict[str, Any], where: str, context: _Context, input_names: set[str]) -> None:
@@ -550,7 +629,11 @@ def _validate_dag(template: dict[str, Any], where: str, context: _Context, input
 
     target = dag.get("target")
     if target:
+        _check_references(str(target), f"{where}.dag.target",
+                          lambda tag: context.is_global(tag) or tag.startswith("inputs.parameters."))
         for target_name in str(target).split():
+            if "{{" in target_name:
+                continue  # resolved when the DAG runs (Argo's validator skips it too)
             if target_name not in names:
                 raise _fail(f"{where}.dag.target: task '{target_name}' is not defined")
 
@@ -603,9 +686,6 @@ def _task_dependencies(task: Mapping[str, Any], field: str, names: list[str]) ->
     for operand in invalid_results(expression):
         raise _fail(f"{field}.depends: task result '{operand.result}' for task '{operand.task}' is invalid")
     for operand in operands(expression):
-        if operand.result in FAN_OUT_RESULTS:
-            raise _fail(f"{field}.depends: {operand.task}.{operand.result} needs withItems or withParam, "
-                        "which the local engine does not support")
         if operand.task not in names:
             raise _fail(f"{field} dependency '{operand.task}' not defined")
         if operand.task not in dependencies:
@@ -624,25 +704,32 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
             return True
         return tag.startswith("inputs.parameters.") and tag[len("inputs.parameters."):] in input_names
 
+    looped = {task["name"] for task in tasks if task.get("withItems") or task.get("withParam")}
     for task in tasks:
         task_name = task["name"]
         field = f"{where}.tasks.{task_name}"
-        reachable = specs.ancestors(task_name, dependencies)
+        reachable = _ancestor_test(task_name, dependencies)
 
-        def allowed(tag: str, reachable: set[str] = reachable) -> bool:
-            return inputs_allowed(tag) or _task_output_allowed(tag, task_templates, reachable)
+        def allowed(tag: str, reachable: Callable[[str], bool] = reachable) -> bool:
+            return inputs_allowed(tag) or _task_output_allowed(tag, task_templates, reachable, looped)
+
+        _validate_loop(task, field, allowed)
+        items = _item_names(task)
+
+        def allowed_here(tag: str, items: Callable[[str], bool] | None = items,
+                         allowed: Callable[[str], bool] = allowed) -> bool:
+            return allowed(tag) or (items is not None and items(tag))
 
         _validate_arguments(task.get("arguments") or {}, f"{field}.arguments", globals_only=False,
-                            context=context, allowed=allowed)
-        _check_references(task.get("when"), f"{field}.when", allowed)
+                            context=context, allowed=allowed_here)
+        _check_references(task.get("when"), f"{field}.when", allowed_here)
         _check_inputs_supplied(task_templates[task_name], task.get("arguments") or {}, field)
 
-    every_task = {task["name"] for task in tasks}
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         reference = (parameter.get("valueFrom") or {}).get("parameter")
         _check_references(
             reference, f"{where}.outputs.parameters.{parameter['name']}.valueFrom.parameter",
-            lambda tag: inputs_allowed(tag) or _task_output_allowed(tag, task_templates, every_task),
+            lambda tag: inputs_allowed(tag) or _task_output_allowed(tag, task_templates, lambda name: True, looped),
         )
 
 

@@ -2,8 +2,9 @@
 
 A task's pod receives its inputs as environment variables, writes its return value to a file
 that Argo reads as an output parameter, and (with ``--data-volume``) moves large values through
-files on a mounted volume. The local engine runs the same templates as local processes and
-places every absolute path a template declares under a per-node folder. These are the names of
+files on a mounted volume. The local engine runs the same templates as local processes; every
+absolute path a template declares belongs to a per-node folder (which each task sees as its own
+``/`` where the machine allows it). These are the names of
 all of that; see docs/internals.md for the rules.
 
 This module imports nothing (it is a leaf both sides may use).
@@ -27,8 +28,9 @@ RETURN_PATH = "/tmp/hera-magics/return"
 """Where the pod writes the return value (``valueFrom.path`` of ``RETURN_PARAMETER``)."""
 
 PATH_PREFIX_VARIABLE = "HERA_MAGICS_PATH_PREFIX"
-"""Unset in a real pod. The local engine sets it to a per-node folder under which every absolute
-path a template declares lives; generated code prefixes its own paths with it."""
+"""Unset in a real pod. Generated code prefixes its own paths with it. The local engine sets it to
+"" where each task gets its own view of the file system (its declared paths are then where it
+declared them), else to the per-node folder under which every declared absolute path lives."""
 
 DATA_MOUNT = "/hera-magics-data"
 """Where every template of a ``--data-volume`` workflow mounts the data volume."""

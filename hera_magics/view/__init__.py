@@ -1,10 +1,19 @@
-"""The live status view of a workflow, in three parts that are tested apart:
+"""The live status view of a workflow, in parts that are tested apart:
 
-* :mod:`.render` — pure rendering of the table, header, notices and log panel as HTML and text
-  (no IPython, no requests, no ipywidgets);
+* pure, no IPython, no requests, no ipywidgets:
+
+  * :mod:`.render` — the table, header, notices, log panel and task details as HTML and text;
+  * :mod:`.graph` — the workflow as a graph to draw (spec + status; a map is one node);
+  * :mod:`.layout` — the layered layout of that graph;
+  * :mod:`.svg` — the graph, progress bars and timeline as SVG/HTML;
+  * :mod:`.patches` — a rendered view as named parts, and which parts changed;
+  * :mod:`.page` — the whole view as one page of parts, and the dry run's picture;
+
 * :mod:`.poller` — the background poll loop, its back-off, its reaction to server errors and the
   state it keeps (no ipywidgets);
-* :mod:`.widget` — ``StatusView``: the ipywidgets, their buttons, display handles and the
+* :mod:`.live` — the anywidget that shows a page and receives only its changed parts
+  (``live.js`` is its front end);
+* :mod:`.widget` — ``StatusView``: the widgets, their buttons, clicks, display handles and the
   HTML/text fallback for front ends without widgets.
 
 Nothing is imported here, so ``hera_magics.view.render`` can be used without the rest.

@@ -5,8 +5,10 @@ normally ``hera_magics.client.ArgoClient`` — for one workflow, in a daemon thr
 stays usable, and keeps what it learnt: the task rows, the summary, a notice, and the log tails
 of failed tasks (:class:`PollState`).
 
-* Each poll asks only for :data:`TABLE_FIELDS`. While nothing changes the wait between polls
-  grows ×1.5 up to ``max_interval``; a change resets it to ``poll_interval``.
+* Each poll asks only for :data:`TABLE_FIELDS` (the first one also for the DAG as written,
+  :data:`STRUCTURE_FIELDS`). While nothing changes the wait between polls grows ×1.5 up to
+  ``max_interval``; a change resets it to ``poll_interval``. A poll that cost much CPU (a
+  workflow of thousands of nodes) makes the next wait longer (:data:`KERNEL_SHARE`).
 * Polling stops by itself at a final phase (after the failed tasks' log tails are fetched), and
   on 401, 403 and 404 with the reason in the notice; the last state stays. Server hiccups (5xx,
   connection failures, HTML pages) show ``reconnecting…`` and polling goes on.
@@ -31,8 +33,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from .. import status
@@ -60,6 +63,15 @@ match on dotted paths). ``wait()`` asks for fewer: ``hera_magics.run.PHASE_FIELD
 cannot be narrowed further because its keys are node ids, unknown in advance.
 """
 
+STRUCTURE_FIELDS = "spec.entrypoint,spec.onExit,spec.templates.name,spec.templates.dag"
+"""Asked for once, with the first poll's :data:`TABLE_FIELDS`: the DAG as written (tasks,
+dependencies, loops, conditions, exit handler), so the graph shows the tasks that have not
+started yet. It cannot change while the workflow runs, so later polls do not ask for it."""
+
+MAX_FETCHED_TAILS = 20
+"""At most this many failed tasks' log tails are fetched by the poller (a map whose items fail
+by the hundred must not cost as many requests); the others are read when one is chosen."""
+
 TABLE_TAIL_LINES = 40
 """How many last lines of a failed task's log the table shows under its row."""
 
@@ -67,6 +79,12 @@ MAX_LOG_LINES = 5000
 """The full-log panel keeps at most this many last lines, so the browser stays responsive."""
 
 BACKOFF_FACTOR = 1.5
+
+KERNEL_SHARE = 0.1
+"""The poll thread takes at most about this share of the kernel's time: after a poll that cost
+``c`` seconds of CPU (parsing the answer, building rows and graph, rendering — all holding
+Python's lock), the next one waits at least ``c / KERNEL_SHARE``. A 2,000-node workflow is then
+polled a little less often instead of slowing the notebook down."""
 
 RECONNECTING_MESSAGE = "reconnecting…"
 NOT_FOUND_MESSAGE = (
@@ -127,6 +145,9 @@ class PollState:
     :func:`hera_magics.status.task_rows`; ``notice`` is ``reconnecting…``, the reason polling
     stopped or an action's outcome (``notice_level``: ``info``, ``warning`` or ``error``);
     ``log_tails`` maps a failed pod's name to the last :data:`TABLE_TAIL_LINES` of its log.
+    ``entries`` and ``edges`` are :func:`hera_magics.status.task_graph`'s (a map is one entry);
+    ``spec`` is the part of the workflow's spec that :data:`STRUCTURE_FIELDS` names (``{}``
+    until known).
     """
 
     summary: Mapping[str, Any]
@@ -134,6 +155,9 @@ class PollState:
     notice: str | None
     notice_level: str
     log_tails: Mapping[str, str]
+    entries: tuple[Mapping[str, Any], ...] = ()
+    edges: tuple[tuple[str, str], ...] = ()
+    spec: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -229,11 +253,15 @@ class Poller:
         self._state_lock = threading.RLock()
         self._workflow: dict[str, Any] | None = None
         self._rows: list[dict[str, Any]] = []
+        self._entries: list[dict[str, Any]] = []
+        self._edges: list[tuple[str, str]] = []
+        self._spec: dict[str, Any] | None = None  # None: not asked for successfully yet
         self._summary: dict[str, Any] = self._summarise(None)
         self._notice: str | None = None
         self._notice_level = "warning"
         self._notice_kind: str | None = None  # "poll" (errors) or "action" (button outcomes)
         self._log_tails: dict[str, str] = {}
+        self._read_tails: dict[str, str] = {}  # tails read on demand (read_tail), not shown in the table
         self._halted = False  # a final phase or a fatal error was seen
         self._publish_lock = threading.Lock()
         self._published = self.state()  # what on_change was last told about
@@ -259,6 +287,9 @@ class Poller:
                 notice=self._notice,
                 notice_level=self._notice_level,
                 log_tails=dict(self._log_tails),
+                entries=tuple(self._entries),
+                edges=tuple(self._edges),
+                spec=self._spec or {},
             )
 
     @property
@@ -314,13 +345,13 @@ class Poller:
         with self._poll_lock:
             self.poll_count += 1
             try:
-                workflow = self.source.get_workflow(
-                    self.name, fields=TABLE_FIELDS, namespace=self.namespace
-                )
+                with self._state_lock:
+                    fields = TABLE_FIELDS if self._spec is not None else f"{TABLE_FIELDS},{STRUCTURE_FIELDS}"
+                workflow = self.source.get_workflow(self.name, fields=fields, namespace=self.namespace)
                 phase = str((workflow.get("status") or {}).get("phase") or "")
                 if self.on_final_state is not None and status.is_final(phase):
                     self.on_final_state(workflow)
-                rows = status.task_rows(workflow)
+                rows, entries, edges = status.task_view(workflow)
                 summary = self._summarise(workflow)
                 self._fetch_log_tails(rows)
             except Exception as error:  # every failure is shown; see _poll_failed for which stop
@@ -328,8 +359,12 @@ class Poller:
             else:
                 with self._state_lock:
                     workflow_changed = rows != self._rows or summary != self._summary
+                    if self._spec is None:
+                        self._spec = dict(workflow.get("spec") or {})
                     self._workflow = workflow
                     self._rows = rows
+                    self._entries = entries
+                    self._edges = edges
                     self._summary = summary
                     # Recovered: "reconnecting…" and an old stop reason go away. An action's
                     # outcome ("stop requested", "retry failed: ...") stays until the workflow
@@ -411,7 +446,9 @@ class Poller:
             while True:
                 with self._state_lock:
                     starts_before_poll = self._start_count
+                cpu_before = time.thread_time()
                 changed = self.poll_once()
+                cost = time.thread_time() - cpu_before
                 with self._state_lock:
                     if self._halted and self._start_count != starts_before_poll:
                         # refresh/retry pressed during this poll: its answer may predate them
@@ -425,7 +462,7 @@ class Poller:
                         base=self.poll_interval,
                         maximum=self.max_interval,
                     )
-                    interval = self.interval
+                    interval = max(self.interval, cost / KERNEL_SHARE)
                 self._sleep(interval)
                 with self._state_lock:
                     if self._stop_requested:
@@ -479,6 +516,7 @@ class Poller:
         with self._state_lock:
             if forget_log_tails:
                 self._log_tails.clear()
+                self._read_tails.clear()
         self._set_notice(f"{verb} requested", "info", kind="action")
         self._publish()
         self.start()  # poll soon, and again after a final phase (a retry makes it Running)
@@ -502,6 +540,28 @@ class Poller:
             return TaskLog(task, pod, f"log unavailable: {describe_error(error)}")
         text = "\n".join(lines) if any(lines) else EMPTY_LOG_MESSAGE
         return TaskLog(task, pod, text, f"last {MAX_LOG_LINES} lines" if truncated else "")
+
+    def read_tail(self, row: Mapping[str, Any]) -> str | None:
+        """The last :data:`TABLE_TAIL_LINES` lines of ``row``'s log (kept with the failed tasks'
+        tails, so asked once); ``None`` when the task ran no pod."""
+        pod = row.get("pod_name")
+        if not pod:
+            return None
+        with self._state_lock:
+            known = self._log_tails.get(pod) or self._read_tails.get(pod)
+        if known is not None:
+            return known
+        try:
+            lines, _ = read_log_lines(
+                self.source, self.name, pod_name=str(pod), namespace=self.namespace, max_lines=TABLE_TAIL_LINES
+            )
+        except HeraMagicsError as error:
+            return f"log unavailable: {describe_error(error)}"
+        tail = "\n".join(lines) if any(lines) else EMPTY_LOG_MESSAGE
+        if status.is_final(str(row.get("phase"))):  # an ended task's log no longer changes
+            with self._state_lock:
+                self._read_tails[str(pod)] = tail
+        return tail
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -534,12 +594,15 @@ class Poller:
         self._set_notice(reason, "error")
 
     def _fetch_log_tails(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Fetch, once per failed pod, the tail of its log (the traceback)."""
+        """Fetch, once per failed pod, the tail of its log (the traceback); at most
+        :data:`MAX_FETCHED_TAILS` of them (see :meth:`read_tail` for the others)."""
         for row in status.failed_rows(rows):
             pod = row.get("pod_name")
             with self._state_lock:
                 if not pod or pod in self._log_tails:
                     continue
+                if len(self._log_tails) >= MAX_FETCHED_TAILS:
+                    return
             try:
                 lines, _ = read_log_lines(
                     self.source,
@@ -563,7 +626,9 @@ __all__ = [
     "NOT_FOUND_MESSAGE",
     "PollState",
     "Poller",
+    "MAX_FETCHED_TAILS",
     "RECONNECTING_MESSAGE",
+    "STRUCTURE_FIELDS",
     "TABLE_FIELDS",
     "TABLE_TAIL_LINES",
     "TaskLog",

@@ -137,10 +137,12 @@ def escape(value: Any) -> str:
 
 def element(tag: str, content: str = "", **attributes: str | None) -> str:
     """``<tag attributes>content</tag>``: ``content`` is HTML already (escaped text or other
-    elements); attribute values are escaped here; ``None`` drops an attribute, and
-    ``class_`` is written ``class``."""
+    elements); attribute values are escaped here; ``None`` drops an attribute, ``class_`` is
+    written ``class`` and other underscores are hyphens (``data_node``, ``stroke_width``)."""
     written = "".join(
-        f' {name.rstrip("_")}="{escape(value)}"' for name, value in attributes.items() if value is not None
+        f' {name.rstrip("_").replace("_", "-")}="{escape(value)}"'
+        for name, value in attributes.items()
+        if value is not None
     )
     return f"<{tag}{written}>{content}</{tag}>"
 
@@ -158,6 +160,12 @@ def _badge(phase: str) -> str:
 
 
 def _header_html(summary: Mapping[str, Any], ui_url: str | None) -> str:
+    return element("div", header_content(summary, ui_url), style="margin-bottom:4px")
+
+
+def header_content(summary: Mapping[str, Any], ui_url: str | None) -> str:
+    """The header's inside: name (linked to the Argo UI), namespace, phase badge, progress,
+    start and elapsed time."""
     name = escape(summary.get("name") or "")
     link = safe_link(ui_url)
     title = element("a", name, href=link, target="_blank", rel="noopener") if link else name
@@ -170,7 +178,7 @@ def _header_html(summary: Mapping[str, Any], ui_url: str | None) -> str:
         facts.append(f"started {format_timestamp(summary.get('started'))}")
     facts.append(_elapsed_text(summary))
     parts.extend(" " + element("span", f"· {escape(fact)}", style=_SECONDARY) for fact in facts if fact)
-    return element("div", "".join(parts), style="margin-bottom:4px")
+    return "".join(parts)
 
 
 def _notice_html(notice: str, level: str) -> str:
@@ -178,24 +186,56 @@ def _notice_html(notice: str, level: str) -> str:
     return element("div", escape(notice), class_="hera-magics-notice", style=_STRONG.format(colour=colour))
 
 
-def _row_html(row: Mapping[str, Any], log_tails: Mapping[str, str]) -> str:
+def entry_task_text(row: Mapping[str, Any]) -> str:
+    """What the task column says: a map is ``train ×1000``; an exit handler ``notify (on exit)``;
+    a plain row its task name."""
+    label = str(row.get("label") or row.get("task") or "")
+    if row.get("kind") == "map":
+        total = row.get("total")
+        return f"{label} ×{'?' if total is None else total}"
+    if row.get("kind") == "exit":
+        return f"{label} (on exit)"
+    return label
+
+
+def entry_message(row: Mapping[str, Any]) -> str:
+    """The message column: a map's progress (``640/1000``) before its message."""
+    message = str(row.get("message") or "")
+    if row.get("kind") != "map":
+        return message
+    progress = f"{row.get('done') or 0}/{row.get('total') or 0}"
+    return f"{progress} · {message}" if message else progress
+
+
+def _cells_html(row: Mapping[str, Any]) -> str:
     phase = _phase_of(row)
     colour = PHASE_COLOURS.get(phase, DEFAULT_PHASE_COLOUR)
     cells = [
-        escape(row.get("task")),
+        escape(entry_task_text(row)),
         element("span", escape(phase), style=_STRONG.format(colour=colour)),
         escape(_started_text(row)),
         escape(_duration_text(row)),
-        escape(row.get("message")),
+        escape(entry_message(row)),
         escape(row.get("retries") or ""),
     ]
-    html_row = element("tr", "".join(element("td", cell, style=_CELL) for cell in cells))
-    tail = _shown_tail(row, log_tails)
+    return "".join(element("td", cell, style=_CELL) for cell in cells)
+
+
+def _tail_html(row: Mapping[str, Any], log_tails: Mapping[str, str]) -> str:
+    """The row under a failed task (or a map's first failed item) with its log tail, or ``""``."""
+    shown = row
+    if row.get("kind") == "map":
+        shown = next((item for item in row.get("items") or () if _shown_tail(item, log_tails) is not None), row)
+    tail = _shown_tail(shown, log_tails)
     if tail is None:
-        return html_row
-    title = element("div", escape(_tail_title(row)), style=_MUTED)
+        return ""
+    title = element("div", escape(_tail_title(shown)), style=_MUTED)
     box = element("pre", escape(tail), style=_TAIL)
-    return html_row + element("tr", element("td", title + box, colspan="6", style=_TAIL_CELL))
+    return element("tr", element("td", title + box, colspan="6", style=_TAIL_CELL))
+
+
+def _row_html(row: Mapping[str, Any], log_tails: Mapping[str, str]) -> str:
+    return element("tr", _cells_html(row)) + _tail_html(row, log_tails)
 
 
 def _table_html(rows: Sequence[Mapping[str, Any]], log_tails: Mapping[str, str]) -> str:
@@ -206,6 +246,52 @@ def _table_html(rows: Sequence[Mapping[str, Any]], log_tails: Mapping[str, str])
         body = element("tr", element("td", NO_TASKS_MESSAGE, colspan="6", style=_MUTED))
     head = element("thead", element("tr", headings))
     return element("table", head + element("tbody", body), style=_TABLE)
+
+
+MAX_ITEMS_SHOWN = 100
+"""A map's disclosure in the table lists at most this many items (``run.tasks()`` has all)."""
+
+_DISCLOSURE_CELL = "padding:0 0 4px 16px"
+
+
+def _items_html(row: Mapping[str, Any], builder: Any) -> str:
+    """A map's items as a small table, each item row a part ``item:<task>``."""
+    items = list(row.get("items") or ())
+    bodies = [
+        builder.part(f"item:{item['key']}", "tr", _cells_html(item), data_node=str(item["key"]))
+        for item in items[:MAX_ITEMS_SHOWN]
+    ]
+    hidden = int(row.get("total") or 0) - len(bodies)
+    if hidden > 0:
+        more = f"… {hidden} more items (run.tasks() lists every one)"
+        bodies.append(element("tr", element("td", escape(more), colspan="6", style=_MUTED)))
+    if not items:
+        bodies.append(element("tr", element("td", "no items yet", colspan="6", style=_MUTED)))
+    return element("table", element("tbody", "".join(bodies)), style=_TABLE)
+
+
+def entry_table_html(rows: Sequence[Mapping[str, Any]], log_tails: Mapping[str, str], builder: Any) -> str:
+    """The task table of the live view: one ``<tbody>`` part ``row:<key>`` per entry (its row,
+    and its log tail when it failed), each map followed by a disclosure that opens to its items.
+
+    ``rows`` are entries (:func:`hera_magics.status.task_graph`, plus the spec's tasks not
+    started yet); ``builder`` is a :class:`~hera_magics.view.patches.PageBuilder`.
+    """
+    headings = "".join(element("th", heading, style=_HEADING) for heading in HTML_HEADINGS)
+    bodies = []
+    for row in rows:
+        key = str(row.get("key") or row.get("task"))
+        inner = element("tr", _cells_html(row), data_node=key, class_="hm-row") + _tail_html(row, log_tails)
+        bodies.append(builder.part(f"row:{key}", "tbody", inner))
+        if row.get("kind") == "map":
+            items = builder.part(f"items:{key}", "div", _items_html(row, builder))
+            summary = element("summary", escape(f"items of {row.get('label') or key}"), style=_MUTED)
+            details = element("details", summary + items)
+            bodies.append(element("tbody", element("tr", element("td", details, colspan="6", style=_DISCLOSURE_CELL))))
+    if not rows:
+        bodies.append(element("tbody", element("tr", element("td", NO_TASKS_MESSAGE, colspan="6", style=_MUTED))))
+    head = element("thead", element("tr", headings))
+    return element("table", head + "".join(bodies), style=_TABLE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,12 +350,12 @@ def render_text(
         lines.append(f"! {notice}")
     table = [
         (
-            str(row.get("task") or ""),
+            entry_task_text(row),
             _phase_of(row),
             _started_text(row),
             _duration_text(row),
             str(row.get("retries") or ""),
-            str(row.get("message") or ""),
+            entry_message(row),
         )
         for row in rows
     ]
@@ -285,11 +371,65 @@ def render_text(
         lines.append(NO_TASKS_MESSAGE)
     for row, line in zip(rows, table):
         lines.append(format_line(line))
-        tail = _shown_tail(row, log_tails)
+        shown = row
+        if row.get("kind") == "map":
+            shown = next((item for item in row.get("items") or () if _shown_tail(item, log_tails) is not None), row)
+        tail = _shown_tail(shown, log_tails)
         if tail is not None:
-            lines.append(f"    {_tail_title(row)}")
+            lines.append(f"    {_tail_title(shown)}")
             lines.extend(f"    | {text}" for text in tail.splitlines())
     return "\n".join(lines)
+
+
+def entry_summary(row: Mapping[str, Any]) -> str:
+    """One line for an entry: ``train ×1000 · Running · 640/1000 · 3 failed`` for a map,
+    ``compute-ratios · Failed · main: Error (exit code 1)`` for a task."""
+    parts = [entry_task_text(row), _phase_of(row)]
+    if row.get("kind") == "map":
+        parts.append(f"{row.get('done') or 0}/{row.get('total') or 0}")
+        failed = sum(1 for item in row.get("items") or () if _phase_of(item) in argo.FAILED_PHASES)
+        if failed:
+            parts.append(f"{failed} failed")
+    elif row.get("message"):
+        parts.append(str(row["message"]))
+    return " · ".join(parts)
+
+
+DETAIL_ITEMS_SHOWN = 200
+
+
+def render_task_detail_html(row: Mapping[str, Any], tail: str | None) -> str:
+    """The panel for one chosen task: its summary line and the end of its log (for a failed
+    task, the traceback), or why there is none."""
+    title = element("b", escape(entry_summary(row)))
+    if tail is not None:
+        failed = _phase_of(row) in argo.FAILED_PHASES
+        caption = element("div", escape(_tail_title(row)), style=_MUTED)
+        body = caption + element("pre", escape(tail), style=_TAIL if failed else _LOG)
+    elif _phase_of(row) == argo.PENDING and not row.get("started"):
+        body = element("div", "not started yet", style=_MUTED)
+    else:
+        reason = row.get("message") or f"phase {_phase_of(row)}"
+        body = element("div", escape(f"no log: this task ran no pod ({reason})"), style=_MUTED)
+    return element("div", title + body, class_="hm-detail", style="font-size:13px;margin-top:4px")
+
+
+def render_items_detail_html(title: str, items: Sequence[Mapping[str, Any]], tails: Mapping[str, str]) -> str:
+    """The panel for a map (or a group of tasks): a line, its items' table (the first
+    :data:`DETAIL_ITEMS_SHOWN`) and the log tails of the first failed ones (``tails`` by key)."""
+    rows = "".join(element("tr", _cells_html(item), data_node=str(item.get("key"))) for item in items[:DETAIL_ITEMS_SHOWN])
+    more = len(items) - DETAIL_ITEMS_SHOWN
+    if more > 0:
+        rows += element("tr", element("td", escape(f"… {more} more (run.tasks() lists every one)"), colspan="6",
+                                      style=_MUTED))
+    table = element("table", element("tbody", rows), style=_TABLE)
+    shown = []
+    for item in items:
+        tail = tails.get(str(item.get("key")))
+        if tail is not None:
+            shown.append(element("div", escape(_tail_title(item)), style=_MUTED) + element("pre", escape(tail), style=_TAIL))
+    return element("div", element("b", escape(title)) + table + "".join(shown), class_="hm-detail",
+                   style="font-size:13px;margin-top:4px")
 
 
 def render_log_html(task: str, pod_name: str | None, text: str, *, note: str = "") -> str:
@@ -300,7 +440,16 @@ def render_log_html(task: str, pod_name: str | None, text: str, *, note: str = "
 
 
 __all__ = [
+    "MAX_ITEMS_SHOWN",
     "NO_TASKS_MESSAGE",
+    "PHASE_COLOURS",
+    "entry_message",
+    "entry_summary",
+    "render_items_detail_html",
+    "render_task_detail_html",
+    "entry_table_html",
+    "entry_task_text",
+    "header_content",
     "element",
     "escape",
     "format_duration",

@@ -4,11 +4,13 @@
 state fresh in its thread (:mod:`.poller`), the renderers turn it into HTML and text
 (:mod:`.render`), and this module shows it:
 
-* one ``HTML`` widget holds the header, the table and the failed tasks' log tails; a dropdown
-  with a "logs" button shows any task's full log in a second ``HTML`` widget; buttons stop,
-  terminate, retry and refresh. A widget value is assigned only when the newly rendered value
-  differs from the shown one, so nothing is sent to the front end while nothing changes
-  (``update_count`` counts the assignments of the main HTML).
+* one :class:`~.live.LivePage` widget holds the page of :func:`.page.status_page`: header,
+  progress bars, the DAG drawn live, the timeline and the table with the failed tasks' log
+  tails. Only the parts of it that changed are sent (a node's colour, a row), nothing at all
+  while nothing changes (``update_count`` counts the polls that changed it). Clicking a node
+  or a row (or choosing it in the dropdown) shows its log tail — for a failed task the
+  traceback, for a map its items — in a second ``HTML`` widget; the "logs" button shows the
+  chosen task's full log there; buttons stop, terminate, retry and refresh.
 * Without a widget front end (nbconvert, plain IPython, a JupyterLab whose widget extension does
   not match) the same object still shows the latest state: ``_repr_mimebundle_`` always carries
   ``text/html`` and ``text/plain`` next to the widget view, and ``repr()`` is the text table.
@@ -30,13 +32,27 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .. import argo, status
+from .graph import GROUP_ENTRY, WorkflowGraph, workflow_graph
+from .page import graph_layout, status_page, table_rows
+from .patches import Page
 from .poller import Poller, PollState, WorkflowSource
-from .render import render_html, render_log_html, render_text
+from .render import (
+    entry_summary,
+    render_items_detail_html,
+    render_log_html,
+    render_task_detail_html,
+    render_text,
+)
 
 if TYPE_CHECKING:  # ipywidgets is imported lazily so the module works without it
     import ipywidgets
 
+    from .live import LivePage
+
 logger = logging.getLogger(__name__)
+
+DETAIL_TAILS = 5
+"""A map's panel shows the log tails of at most this many failed items."""
 
 BUTTONS = {  # key: (label, tooltip, button style)
     "logs": ("logs", "show the selected task's full log", ""),
@@ -96,7 +112,10 @@ class StatusView:
         self.update_count = 0
         # what is shown: the main HTML and the log panel's; guarded by _shown_lock
         self._shown_lock = threading.Lock()
-        self._html = ""
+        self._page = Page("")
+        self._page_html = ""  # self._page.html, made when first asked for
+        self._graph = WorkflowGraph((), ())
+        self._table: list[Mapping[str, Any]] = []  # the table's rows (entries and pending tasks)
         self._log_html = ""
         # one lock around rendering *and* assigning keeps an older render from overwriting a
         # newer one (the poll thread, action threads and the kernel's thread all render)
@@ -108,7 +127,7 @@ class StatusView:
         self._displayed: tuple[str, str] | None = None
         # the widgets (all None without ipywidgets): the main HTML, the log panel, the task
         # dropdown and the buttons of BUTTONS
-        self.html_widget: ipywidgets.HTML | None = None
+        self.html_widget: LivePage | None = None
         self.log_widget: ipywidgets.HTML | None = None
         self.task_select: ipywidgets.Dropdown | None = None
         self.buttons: dict[str, ipywidgets.Button] = {}
@@ -173,9 +192,23 @@ class StatusView:
 
     @property
     def html(self) -> str:
-        """The HTML shown now (header, table, log tails)."""
+        """The HTML shown now (header, progress, graph, timeline, table, log tails)."""
         with self._shown_lock:
-            return self._html
+            if not self._page_html:
+                self._page_html = self._page.html
+            return self._page_html
+
+    @property
+    def page(self) -> Page:
+        """What is shown now, as the parts the live widget updates one by one."""
+        with self._shown_lock:
+            return self._page
+
+    @property
+    def graph(self) -> WorkflowGraph:
+        """The graph shown now (see :func:`.graph.workflow_graph`)."""
+        with self._shown_lock:
+            return self._graph
 
     @property
     def log_html(self) -> str:
@@ -187,7 +220,9 @@ class StatusView:
     def text(self) -> str:
         """The status as a plain-text table."""
         state = self.poller.state()
-        return render_text(state.summary, state.rows, notice=state.notice, log_tails=state.log_tails)
+        with self._shown_lock:
+            rows = list(self._table)
+        return render_text(state.summary, rows, notice=state.notice, log_tails=state.log_tails)
 
     # -- polling and actions (the poller's) -----------------------------------------------------
 
@@ -223,6 +258,39 @@ class StatusView:
         """Ask Argo to retry the failed workflow and poll again; False if it refused."""
         return self.poller.retry_workflow()
 
+    def select(self, key: str) -> str:
+        """Show what a click on node or row ``key`` shows, in the log panel, and return its HTML:
+        a task's log tail (a failed task's traceback), a map's or group's items with the
+        tracebacks of the first failed ones, or that the task has not started yet."""
+        with self._shown_lock:
+            graph, table = self._graph, list(self._table)
+        rows = {str(row["key"]): row for row in table}
+        items = {str(item["key"]): item for row in table for item in row.get("items") or ()}
+        node = graph.by_key.get(key)
+        if node is not None and node.kind == GROUP_ENTRY:
+            members = [rows[member] for member in node.members if member in rows]
+            detail = self._items_detail(f"{node.label} ×{node.total}", members)
+        elif key in rows and rows[key].get("kind") == "map":
+            detail = self._items_detail(entry_summary(rows[key]), list(rows[key].get("items") or ()))
+        elif key in rows or key in items:
+            row = rows.get(key) or items[key]
+            detail = render_task_detail_html(row, self.poller.read_tail(row))
+        else:
+            detail = render_task_detail_html({"task": key, "phase": "Pending"}, None)
+        with self._apply_lock:
+            with self._shown_lock:
+                self._log_html = detail
+            if self.log_widget is not None and self.log_widget.value != detail:
+                self.log_widget.value = detail
+            if self.task_select is not None and key in self.task_select.options and self.task_select.value != key:
+                self.task_select.value = key
+        return detail
+
+    def _items_detail(self, title: str, items: list[Mapping[str, Any]]) -> str:
+        failed = [item for item in items if item.get("phase") in argo.FAILED_PHASES][:DETAIL_TAILS]
+        tails = {str(item["key"]): tail for item in failed if (tail := self.poller.read_tail(item)) is not None}
+        return render_items_detail_html(title, items, tails)
+
     def show_log(self, task: str) -> str:
         """Fetch ``task``'s full log (its last lines, see the poller's ``MAX_LOG_LINES``), show it
         in the log panel and return it."""
@@ -250,8 +318,7 @@ class StatusView:
         with self._display_lock:
             if all(handle is not known for known in self._display_handles):
                 self._display_handles.append(handle)
-            with self._shown_lock:
-                self._displayed = (self._html, self._log_html)
+            self._displayed = (self.html, self.log_html)
 
     def update_displays(self) -> None:
         """Send every attached display again with the current state (never raises).
@@ -260,10 +327,11 @@ class StatusView:
         terminal an unchanged state is not printed again; through a kernel it is always sent,
         since a front end drops display updates that arrive between two cells (nbclient does).
         """
+        if self.html_widget is not None:
+            self.html_widget.settle()  # saved widget state shows the latest page
         with self._display_lock:
             handles = list(self._display_handles)
-            with self._shown_lock:
-                state = (self._html, self._log_html)
+            state = (self.html, self.log_html)
             if not handles or (state == self._displayed and not _display_updates_may_be_dropped()):
                 return
             self._displayed = state
@@ -308,28 +376,34 @@ class StatusView:
         HTML changed. The poller calls it (``on_change``) whenever its state changed."""
         with self._apply_lock:
             state = self.poller.state()
-            rendered = render_html(
+            entries = [dict(entry) for entry in state.entries]
+            graph = workflow_graph({"spec": state.spec}, entries=entries, edges=list(state.edges))
+            page = status_page(
                 state.summary,
-                state.rows,
+                graph,
+                entries,
                 ui_url=self.ui_url,
                 notice=state.notice,
                 notice_level=state.notice_level,
                 log_tails=state.log_tails,
             )
             with self._shown_lock:
-                changed = rendered != self._html
+                changed = page != self._page
+                self._graph = graph
+                self._table = table_rows(graph, graph_layout(graph), entries)
                 if changed:
-                    self._html = rendered
+                    self._page = page
+                    self._page_html = ""
                     self.update_count += 1
             if self.widget is not None:
-                self._update_widgets(state, rendered)
+                self._update_widgets(state, page)
             return changed
 
-    def _update_widgets(self, state: PollState, rendered: str) -> None:
+    def _update_widgets(self, state: PollState, page: Page) -> None:
         """Assign the widgets' values; call with ``_apply_lock`` held."""
         assert self.widget is not None and self.html_widget is not None
         assert self.task_select is not None
-        tasks = tuple(row["task"] for row in state.rows)
+        tasks = tuple(str(entry["key"]) for entry in state.entries)
         phase = str(state.summary["phase"])
         final = status.is_final(phase)
         wanted_disabled = {
@@ -342,14 +416,13 @@ class StatusView:
         # Each trait is compared before it is assigned, so an unchanged workflow sends no
         # message at all; hold_sync folds the changes that remain into one message a widget.
         with self.widget.hold_sync():
-            if self.html_widget.value != rendered:
-                self.html_widget.value = rendered
+            self.html_widget.show(page)
             if tuple(self.task_select.options) != tasks:
                 selected = self.task_select.value
                 self.task_select.options = tasks
                 if selected not in tasks:
                     # Offer the task one most likely wants to read: the first that failed.
-                    failed = [row["task"] for row in status.failed_rows(state.rows)]
+                    failed = [str(entry["key"]) for entry in status.failed_rows(state.entries)]
                     selected = failed[0] if failed else (tasks[0] if tasks else None)
                 if self.task_select.value != selected:
                     self.task_select.value = selected
@@ -364,7 +437,9 @@ class StatusView:
             if required:
                 raise
             return
-        self.html_widget = widgets.HTML()
+        from .live import LivePage
+
+        self.html_widget = LivePage(on_select=self._on_select)
         self.log_widget = widgets.HTML()
         self.task_select = widgets.Dropdown(
             options=(), description="task", layout=widgets.Layout(width="260px")
@@ -395,8 +470,13 @@ class StatusView:
 
     def _on_logs(self, _button: Any) -> None:
         task = self.task_select.value if self.task_select is not None else None
-        if task:
+        if task and any(row["task"] == task for row in self.rows):
             self._in_background(lambda: self.show_log(task))
+        elif task:  # a map: its items
+            self._in_background(lambda: self.select(task))
+
+    def _on_select(self, key: str) -> None:
+        self._in_background(lambda: self.select(key))
 
     def _on_stop(self, _button: Any) -> None:
         self._in_background(self.stop_workflow)

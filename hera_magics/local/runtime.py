@@ -1,0 +1,180 @@
+"""What the engine keeps about a running workflow between events, besides ``status.nodes``.
+
+Argo's controller rebuilds everything it needs from ``status.nodes`` on every pass and walks
+the whole workflow. The local engine does the walk once (when it first sees the workflow, after
+an engine restart, after a ``retry``) and then keeps, per workflow, a ``WorkflowRuntime``:
+
+* ``nodes``: the ``NodeBook`` (index by name), which reports every node it creates or changes;
+* ``counters``: ``NodeCounters`` (active pods and children per DAG, failures, progress counts);
+* ``owners``: for each node, the *unit* to tell when it is created or fulfilled, and under which
+  key. Units are the parts of the workflow that wait for nodes: a DAG node (``DagRun``: a
+  dependents index, unmet-dependency counts and a ready queue), a Retry node (``RetryRun``),
+  and the workflow itself (``WorkflowRun``: root and exit handler);
+* ``work``: the units to advance now (each at most once in the line); ``waiting``: the units a
+  ``parallelism`` holds back, by what holds them (woken when a count under it goes down);
+  ``timers``: units to advance later (retry backoff).
+
+An event (a pod ended, a stop) costs the nodes it changed plus the units they wake: nothing
+walks the whole workflow. ``status.nodes`` stays the only state that is saved; the runtime is
+derived from it and can be rebuilt at any time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..argo import FULFILLED_PHASES, node_id
+from .counters import NodeCounters
+from .nodes import Node, NodeBook
+from .parameters import workflow_globals
+from .records import WorkflowRecord
+from .spec import DagPlan, dag_plan, templates_by_name
+
+if TYPE_CHECKING:
+    from .reconcile import Operation
+
+
+class Unit(Protocol):
+    """A part of the workflow that waits for nodes (a DAG, a Retry node, the workflow)."""
+
+    def advance(self, operation: Operation) -> None:
+        """Do what can be done now (start nodes, finish the unit)."""
+
+    def child_event(self, node: Node, key: Any, created: bool, fulfilled: bool) -> None:
+        """A node this unit owns was created and/or fulfilled (only bookkeeping here)."""
+
+
+class WorkflowRuntime:
+    """The indexes, counters and queues of one running workflow (see the module docstring)."""
+
+    def __init__(self, record: WorkflowRecord) -> None:
+        self.record = record
+        self.spec = record.obj["spec"]
+        self.templates = templates_by_name(self.spec)
+        self.globals = workflow_globals(record.obj)
+        self.freed: set[str] = set()
+        self.counters = NodeCounters(on_freed=self._freed)
+        self.owners: dict[str, tuple[Unit, Any]] = {}
+        self.units: list[Unit] = []
+        self.work: deque[Unit] = deque()
+        self._queued: set[int] = set()
+        self.waiting: dict[str, dict[int, Unit]] = {}
+        self.timers: list[tuple[float, int, Unit]] = []
+        self._sequence = itertools.count()
+        self._plans: dict[str, DagPlan] = {}
+        # Nodes a pod thread changed since the last reconcile (their ids).
+        self.pending_changes: list[str] = []
+        # Set whenever a node changes: there is something to save, progress to recompute; and
+        # the nodes changed since the last journal line.
+        self.changed = False
+        self.dirty_nodes: dict[str, None] = {}
+        self.progress_stale = True
+        self.progress_refreshed = 0.0
+        # The stop reason whose kills were already done.
+        self.stop_handled: str | None = None
+        self.root_unit: Unit | None = None
+        for node in record.nodes.values():
+            self.counters.observe(node)
+        self.nodes = NodeBook(record.name, record.nodes, listener=self.node_changed)
+
+    # -- plans --------------------------------------------------------------------------------------
+
+    def plan(self, template: dict[str, Any]) -> DagPlan:
+        """The ``DagPlan`` of a DAG template, read once per workflow."""
+        name = template["name"]
+        if name not in self._plans:
+            self._plans[name] = dag_plan(template)
+        return self._plans[name]
+
+    # -- node events ----------------------------------------------------------------------------------
+
+    def expect(self, name: str, unit: Unit, key: Any) -> str:
+        """Make ``unit`` the owner of the node ``name`` (before it is created); its id."""
+        identifier = node_id(self.record.name, name)
+        self.owners[identifier] = (unit, key)
+        return identifier
+
+    def node_changed(self, node: Node) -> None:
+        """Account for a created or changed node and tell its owner what happened."""
+        before = self.counters.observe(node)
+        self.changed = True
+        self.progress_stale = True
+        self.dirty_nodes[node["id"]] = None
+        owner = self.owners.get(node["id"])
+        if owner is None:
+            return
+        created = before is None
+        fulfilled = node.get("phase") in FULFILLED_PHASES and (created or before not in FULFILLED_PHASES)
+        if created or fulfilled:
+            unit, key = owner
+            unit.child_event(node, key, created, fulfilled)
+            self.enqueue(unit)
+
+    def take_pending_changes(self) -> None:
+        """Observe the nodes pod threads changed since the last time."""
+        changes, self.pending_changes = self.pending_changes, []
+        for identifier in changes:
+            node = self.nodes.get(identifier)
+            if node is not None:
+                self.node_changed(node)
+
+    def take_dirty_nodes(self) -> list[Node]:
+        """The nodes changed since the last call (for the journal)."""
+        dirty, self.dirty_nodes = self.dirty_nodes, {}
+        return [node for node in map(self.nodes.get, dirty) if node is not None]
+
+    # -- scheduling ---------------------------------------------------------------------------------
+
+    def register(self, unit: Unit) -> None:
+        self.units.append(unit)
+        self.enqueue(unit)
+
+    def enqueue(self, unit: Unit) -> None:
+        """Advance ``unit`` in this reconcile (once, however often it is asked)."""
+        if id(unit) not in self._queued:
+            self._queued.add(id(unit))
+            self.work.append(unit)
+
+    def next_unit(self) -> Unit | None:
+        if not self.work:
+            return None
+        unit = self.work.popleft()
+        self._queued.discard(id(unit))
+        return unit
+
+    def wait(self, unit: Unit, key: str) -> None:
+        """Hold ``unit`` until the count behind ``key`` goes down (a boundary id, or "" for the workflow)."""
+        self.waiting.setdefault(key, {})[id(unit)] = unit
+
+    def _freed(self, key: str) -> None:
+        if self.waiting.get(key):
+            self.freed.add(key)
+
+    def wake_freed(self) -> bool:
+        """Queue the units held by counts that went down; True when any was queued."""
+        woke = False
+        while self.freed:
+            for unit in self.waiting.pop(self.freed.pop(), {}).values():
+                self.enqueue(unit)
+                woke = True
+        return woke
+
+    def schedule(self, unit: Unit, due: float) -> None:
+        """Advance ``unit`` again at the time ``due`` (seconds since the epoch)."""
+        heapq.heappush(self.timers, (due, next(self._sequence), unit))
+
+    def wake_due(self, now: float) -> bool:
+        woke = False
+        while self.timers and self.timers[0][0] <= now:
+            self.enqueue(heapq.heappop(self.timers)[2])
+            woke = True
+        return woke
+
+    def next_timer(self) -> float | None:
+        return self.timers[0][0] if self.timers else None
+
+
+__all__ = ["Unit", "WorkflowRuntime"]
