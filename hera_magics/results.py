@@ -47,14 +47,16 @@ def resolve_task_name(requested: str, available: Sequence[str]) -> str | None:
     """The task in ``available`` that ``requested`` means, or ``None``.
 
     Both spellings resolve: the Argo name (``hello-world``) and the Python identifier
-    (``hello_world``).
+    (``hello_world``); a task of the exit handler also by its own name (Argo names its node
+    ``<workflow>.onExit.<task>``).
     """
     if requested in available:
         return requested
     converted = argo_name(requested)
     if converted in available:
         return converted
-    return None
+    exit_tasks = [name for name in available if name.endswith((f".onExit.{requested}", f".onExit.{converted}"))]
+    return exit_tasks[0] if len(exit_tasks) == 1 else None
 
 
 def closest_names(requested: str, available: Iterable[str]) -> list[str]:

@@ -163,3 +163,6 @@ def test_the_exit_handler_runs_after_success_too(sweep):
     run.wait(timeout=120)
     assert run.phase == "Succeeded"
     assert returned(run, "notify") == {"status": "Succeeded", "failed": []}
+    # the exit handler's task answers to its own name (its node is <workflow>.onExit.notify)
+    assert run.logs("notify").strip() == "workflow Succeeded failed: []"
+    assert run.result("notify") == {"status": "Succeeded", "failed": []}

@@ -123,7 +123,7 @@ EXPECTED: dict[str, list[tuple[str, list[str]]]] = {
             "onExit: hera-magics-exit", "withItems:", "- 0.03", "__hera_magics_collected__:{{tasks.train.outputs.parameters}}",
             "when: '{{tasks.evaluate.outputs.parameters.return}} > 0.9'", "value: '{{workflow.status}}'",
         ]),
-        ("release = ", ["score: 0.988", "deployed y = 3.004 x + 0.985"]),
+        ("release = ", ["score: 0.988", "deployed y = 3.004 x + 0.985", "workflow Succeeded; failed tasks: none"]),
         ("cautious = ", ["{'evaluate': 'Succeeded', 'deploy': 'Skipped'}"]),
     ],
 }
