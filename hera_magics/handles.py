@@ -43,7 +43,36 @@ class CollectedReference(ArgoReference):
     """A map's outputs (``COLLECTED_PREFIX`` + Argo's reference): the pod makes it the list of return values."""
 
 
-class OutputReference(ArgoReference):
+class _Compared:
+    """Comparisons that make a ``Condition`` (``evaluate > 0.9``) for ``.when(...)``.
+
+    Only what a condition can compare with makes one: a library holding the text (Hera's
+    ``Parameter`` compares its value with a sentinel object) still gets a plain answer.
+    """
+
+    def _operand(self) -> Operand:
+        raise NotImplementedError
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return _compare(self, other, "==") if _comparable(other) else NotImplemented
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return _compare(self, other, "!=") if _comparable(other) else NotImplemented
+
+    def __lt__(self, other: Any) -> Any:
+        return _compare(self, other, "<")
+
+    def __le__(self, other: Any) -> Any:
+        return _compare(self, other, "<=")
+
+    def __gt__(self, other: Any) -> Any:
+        return _compare(self, other, ">")
+
+    def __ge__(self, other: Any) -> Any:
+        return _compare(self, other, ">=")
+
+
+class OutputReference(_Compared, ArgoReference):
     """What a node printed (``a.result``): Argo's ``outputs.result``, usable in ``.when(a.result == "ok")``."""
 
     node_name: str
@@ -57,26 +86,6 @@ class OutputReference(ArgoReference):
 
     def _operand(self) -> Operand:
         return Operand(str(self), (self.node_name,), "printed", f"{self.node_name}.result")
-
-    # Only what a condition can compare with makes a condition: libraries that hold the text (Hera's
-    # Parameter compares its value with a sentinel object) still get a plain answer.
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "==") if _comparable(other) else NotImplemented
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "!=") if _comparable(other) else NotImplemented
-
-    def __lt__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "<")
-
-    def __le__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "<=")
-
-    def __gt__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, ">")
-
-    def __ge__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, ">=")
 
 
 def _comparable(other: Any) -> bool:
@@ -112,7 +121,7 @@ def _nodes_of(value: Any, *, side: str) -> list[str]:
     )
 
 
-class _Chainable:
+class _Chainable(_Compared):
     """``>>`` as in Hera (``a >> b`` makes b depend on a and returns b), and comparisons for ``.when``."""
 
     _builder: DagBuilder
@@ -129,9 +138,6 @@ class _Chainable:
         return self.__str__()
 
     def _node_names(self) -> list[str]:
-        raise NotImplementedError
-
-    def _operand(self) -> Operand:
         raise NotImplementedError
 
     def __rshift__(self, other: Any) -> Any:
@@ -157,26 +163,8 @@ class _Chainable:
                 self._builder.add_edge(before, name)
         return other
 
-    # A node stands for its return value in a comparison: evaluate > 0.9 is a Condition.
+    # A node stands for its return value in a comparison (``_Compared``): evaluate > 0.9 is a Condition.
     __hash__ = object.__hash__
-
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "==") if _comparable(other) else NotImplemented
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return _compare(self, other, "!=") if _comparable(other) else NotImplemented
-
-    def __lt__(self, other: Any) -> Any:
-        return _compare(self, other, "<")
-
-    def __le__(self, other: Any) -> Any:
-        return _compare(self, other, "<=")
-
-    def __gt__(self, other: Any) -> Any:
-        return _compare(self, other, ">")
-
-    def __ge__(self, other: Any) -> Any:
-        return _compare(self, other, ">=")
 
     def __invert__(self) -> Condition:
         """``~check``: the task did not return true."""
