@@ -20,7 +20,8 @@ Modules, from the outside in:
   of the file system), ``pods`` (pod threads and their outcome), ``runner`` (one process tree),
   ``store`` (files on disk), ``ttl`` (when a finished workflow is deleted);
 * pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits`` and
-  ``validation`` (create-time checks), ``spec``, ``expressions``, ``templating``, ``selectors``,
+  ``validation`` (create-time checks; ``validation_context``, ``validation_templates``,
+  ``validation_flow``), ``spec``, ``expressions``, ``templating``, ``selectors``,
   ``naming``, ``wire``.
 
 From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
