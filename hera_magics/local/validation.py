@@ -3,13 +3,14 @@
 ``validate_workflow`` raises ``WorkflowInvalid`` whose message names the field, in Argo's style
 (``templates.main.tasks.B dependency 'X' not defined``). Three kinds of fields:
 
-* honoured: what the engine runs (script/container/dag templates, parameters, env, retries,
-  timeouts, parallelism, failFast (DAG and template), loops (``withItems``, ``withParam``,
-  ``withSequence``), ``when``, ``dag.target``, the exit handler ``spec.onExit``, output
-  parameters from files, volumes it has a folder for);
+* honoured: what the engine runs (script/container/dag/steps/suspend templates, parameters,
+  env, retries, timeouts, parallelism, failFast (DAG, steps and template), loops
+  (``withItems``, ``withParam``, ``withSequence``), ``when``, ``dag.target``, the exit handler
+  ``spec.onExit`` and a step's exit hook, ``spec.suspend``, output parameters from files,
+  volumes it has a folder for);
 * placement-only: accepted and ignored because they only say *where* a pod runs (resources,
   GPUs, tolerations, node selectors, images, security contexts, TTL, pod GC, ...);
-* refused: fields whose meaning the engine cannot honour (artifacts, sidecars, steps, exit
+* refused: fields whose meaning the engine cannot honour (artifacts, sidecars, lifecycle
   hooks, secrets, ...). They are refused with a message, never skipped silently.
 
 Unknown keys are ignored, as Kubernetes prunes fields its schema does not know.
@@ -120,8 +121,8 @@ def _validate_spec_fields(spec: Mapping[str, Any]) -> None:
     for key, message in REFUSED_SPEC_FIELDS.items():
         if is_set(spec.get(key)):
             raise fail(f"spec.{key}: {message}")
-    if spec.get("suspend"):
-        raise fail("spec.suspend: suspending is not supported by the local engine")
+    if spec.get("suspend") is not None and not isinstance(spec["suspend"], bool):
+        raise fail("spec.suspend must be true or false")
     shutdown = spec.get("shutdown")
     if shutdown and shutdown not in SHUTDOWN_STRATEGIES:
         raise fail(f"spec.shutdown: unknown strategy '{shutdown}'; use Stop or Terminate")

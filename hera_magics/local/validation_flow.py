@@ -69,7 +69,7 @@ def _ancestor_test(task_name: str, dependencies: Mapping[str, list[str]]) -> Cal
     return test
 
 
-def _item_names(task: Mapping[str, Any]) -> Callable[[str], bool] | None:
+def item_names(task: Mapping[str, Any]) -> Callable[[str], bool] | None:
     """Which ``{{item...}}`` a looped task may use (Argo's ``addItemsToScope``); None if it does not loop."""
     items = task.get("withItems")
     if items:
@@ -87,7 +87,7 @@ def _item_names(task: Mapping[str, Any]) -> Callable[[str], bool] | None:
     return None
 
 
-def _validate_loop(task: Mapping[str, Any], field: str, allowed: Callable[[str], bool]) -> None:
+def validate_loop(task: Mapping[str, Any], field: str, allowed: Callable[[str], bool]) -> None:
     """``withItems``, ``withParam`` or ``withSequence``: one of them, well formed."""
     given = [key for key in specs.LOOP_FIELDS if task.get(key) not in (None, "", [])]
     if len(given) > 1:
@@ -221,8 +221,8 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
         def allowed(tag: str, reachable: Callable[[str], bool] = reachable) -> bool:
             return inputs_allowed(tag) or _task_output_allowed(tag, task_templates, reachable, looped)
 
-        _validate_loop(task, field, allowed)
-        items = _item_names(task)
+        validate_loop(task, field, allowed)
+        items = item_names(task)
 
         def allowed_here(tag: str, items: Callable[[str], bool] | None = items,
                          allowed: Callable[[str], bool] = allowed) -> bool:
@@ -241,4 +241,4 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
         )
 
 
-__all__ = ["REFUSED_TASK_FIELDS", "validate_dag"]
+__all__ = ["REFUSED_TASK_FIELDS", "item_names", "validate_dag", "validate_loop"]

@@ -23,6 +23,7 @@ from .validation_context import (
     is_set,
 )
 from .validation_flow import validate_dag
+from .validation_steps import validate_steps, validate_suspend
 
 REFUSED_TEMPLATE_FIELDS = {
     "sidecars": "sidecars are not supported by the local engine",
@@ -35,10 +36,8 @@ REFUSED_TEMPLATE_FIELDS = {
 }
 
 REFUSED_KIND_MESSAGES = {
-    "steps": "steps templates are not supported by the local engine; use a dag template",
     "containerSet": "container sets are not supported by the local engine",
     "resource": "resource templates (Kubernetes objects) are not supported by the local engine",
-    "suspend": "suspend templates are not supported by the local engine",
     "data": "data templates are not supported by the local engine",
     "http": "http templates are not supported by the local engine",
     "plugin": "plugin templates are not supported by the local engine",
@@ -113,7 +112,12 @@ def validate_template(template: dict[str, Any], context: ValidationContext) -> N
         for key in ("retryStrategy", "timeout", "activeDeadlineSeconds"):
             if is_set(template.get(key)):
                 raise fail(f"{where}.{key}: the local engine supports {key} on script and container templates only")
-        validate_dag(template, where, context, input_names)
+        if kind == "steps":
+            validate_steps(template, where, context, input_names)
+        elif kind == "suspend":
+            validate_suspend(template, where)
+        else:
+            validate_dag(template, where, context, input_names)
 
 
 def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: str) -> None:
@@ -122,13 +126,13 @@ def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: s
     value_from = parameter.get("valueFrom")
     if not isinstance(value_from, dict) or not value_from:
         raise fail(f"{where}.valueFrom not specified")
-    wanted = "path" if kind in specs.POD_KINDS else "parameter"
+    wanted = "path" if kind in specs.POD_KINDS else "supplied" if kind == "suspend" else "parameter"
     for key, value in value_from.items():
         if value is None or key in (wanted, "default"):
             continue
         raise fail(f"{where}.valueFrom.{key}: the local engine supports valueFrom.{wanted} (and default) "
                     f"for {kind} templates")
-    if not value_from.get(wanted):
+    if value_from.get(wanted) is None or (wanted != "supplied" and not value_from.get(wanted)):
         raise fail(f"{where}.valueFrom.{wanted} is required")
     if wanted == "path" and "{{" not in value_from["path"] and not str(value_from["path"]).startswith("/"):
         raise fail(f"{where}.valueFrom.path must be an absolute path")
