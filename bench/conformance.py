@@ -32,7 +32,7 @@ counted so). Each ``PersistentVolumeClaim`` document becomes a ``--volume`` fold
 ConfigMaps are not applied: the engine has none (their users are refused).
 
 **Time.** Each document has ``--timeout`` seconds (default 120) from its submission; a
-``duration`` example has ``--budget`` seconds (default 30). ``--jobs`` documents (default 8)
+``duration`` example has ``--budget`` seconds (default 120). ``--jobs`` documents (default 8)
 run at a time on an engine with as many workers.
 """
 
@@ -62,6 +62,12 @@ FINAL_PHASES = ("Succeeded", "Failed", "Error")
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 POLL_SECONDS = 0.25
 UNDEFINED_OUTCOME = ("environment", "flaky")
+KNOWN_OUTCOMES = {
+    # Labelled expected-failure, but Argo's e2e TestContinueOnFail (test/e2e/functional_test.go)
+    # expects the same steps with continueOn.failed to Succeed, as steps.go executeStepGroup says.
+    "examples/continue-on-fail.yaml": ("Succeeded",),
+}
+"""Outcomes Argo's own tests fix where the example's label says otherwise."""
 """no-test labels under which Argo's CI fixes no outcome (the example needs a cluster, or is random)."""
 
 
@@ -85,6 +91,8 @@ class Document:
 
     @property
     def expected(self) -> tuple[str, ...]:
+        if self.path in KNOWN_OUTCOMES:
+            return KNOWN_OUTCOMES[self.path]
         return ("Failed", "Error") if self.no_test == "expected-failure" else ("Succeeded",)
 
 
@@ -179,7 +187,8 @@ def run_document(engine: Engine, document: Document, timeout: float, budget: flo
     phase = status.get("phase")
     if phase not in FINAL_PHASES:
         engine.call("PUT", f"api/v1/workflows/{NAMESPACE}/{name}/terminate", json={})
-        verdict = "OVER BUDGET" if document.no_test == "duration" else "DIFFERENT"
+        verdict = "OVER BUDGET" if document.no_test == "duration" else \
+            "NO-TEST" if document.no_test in UNDEFINED_OUTCOME else "DIFFERENT"
         return Outcome(document, verdict, f"still {phase or 'Pending'} after {limit:.0f}s", seconds)
     detail = phase + (f": {status['message']}" if status.get("message") else "")
     if phase in document.expected:
@@ -203,7 +212,8 @@ def refusal_reason(detail: str) -> str:
     for part in re.split(r"\.(?![^\[]*\])", field):
         parts.append(part)
     names = ("templates", "tasks", "steps", "parameters", "env", "volumeMounts", "volumes", "artifacts")
-    cleaned = [("*" if index > 0 and parts[index - 1] in names else part) for index, part in enumerate(parts)]
+    cleaned = [("*" if index > 0 and (parts[index - 1] in names or re.fullmatch(r"steps\[\d+\]", parts[index - 1]))
+                else re.sub(r"^steps\[\d+\]$", "steps[*]", part)) for index, part in enumerate(parts)]
     reason = re.sub(r'"[^"]*"', '"…"', reason)
     reason = re.sub(r"'[^']*'", "'…'", reason)
     return ".".join(cleaned) + ": " + reason
@@ -214,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkout", nargs="?", help="a checkout of argoproj/argo-workflows")
     parser.add_argument("--jobs", type=int, default=8, help="documents running at a time (and engine workers)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds each document may take")
-    parser.add_argument("--budget", type=float, default=30.0, help="seconds for a no-test: duration example")
+    parser.add_argument("--budget", type=float, default=120.0, help="seconds for a no-test: duration example")
     parser.add_argument("--only", help="run only the documents whose path contains this text")
     parser.add_argument("--quiet", action="store_true", help="print only what is not a match, and the counts")
     arguments = parser.parse_args(argv)
