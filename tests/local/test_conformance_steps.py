@@ -14,13 +14,7 @@ from typing import Any
 
 from tests.local_helpers import dag, error_of, nodes_by_display_name, shell, task, workflow
 
-
-def step(name: str, template: str, **options: Any) -> dict[str, Any]:
-    arguments = options.pop("arguments", None)
-    entry: dict[str, Any] = {"name": name, "template": template, **options}
-    if arguments:
-        entry["arguments"] = {"parameters": [{"name": key, "value": value} for key, value in arguments.items()]}
-    return entry
+step = task  # a step is written as a DAG task is: name, template, arguments, when, loops
 
 
 def steps(groups: list[list[dict[str, Any]]], name: str = "main", **options: Any) -> dict[str, Any]:
