@@ -205,6 +205,7 @@ _NAMED_PATH = re.compile(r"^(spec\.)?((templates|tasks|steps|arguments\.paramete
 def refusal_reason(detail: str) -> str:
     """A refusal's reason without the names of the example's own templates, tasks and values."""
     message = detail.split(": ", 1)[1] if ": " in detail else detail
+    message = " ".join(message.split())  # an expression tag may span lines
     field, _, reason = message.partition(": ")
     if not reason:
         return message
@@ -271,7 +272,8 @@ def run_all(engine: Engine, documents: list[Document], arguments: argparse.Names
                 outcome = Outcome(futures[future], "DIFFERENT", f"runner error: {error}", 0.0)
             outcomes.append(outcome)
             if not arguments.quiet or outcome.verdict != "MATCH":
-                print(f"{outcome.verdict:<11} {outcome.document.label}  {outcome.detail[:300]}", flush=True)
+                detail = " ".join(outcome.detail.split())
+                print(f"{outcome.verdict:<11} {outcome.document.label}  {detail[:300]}", flush=True)
     return outcomes
 
 
