@@ -12,25 +12,31 @@ Modules, from the outside in:
   ``queues`` (process slots, the reconcile queue), ``rerun`` (retry and resubmit), ``logs``;
 * ``reconcile`` (one reconcile: the nodes that changed in, the next nodes out), ``runtime``
   (what a running workflow keeps between events), ``counters`` (active pods and children,
-  failures, per DAG), ``dag_executor`` (a DAG node's dependents index, unmet counts, ready
-  tasks, loops), ``retries`` (a Retry node), ``exit_handler`` (root, ``onExit``, final phase),
+  failures, per DAG or Steps node), ``dag_executor`` (a DAG node's dependents index, unmet
+  counts, ready tasks, loops), ``steps_executor`` (a Steps node's open step group),
+  ``expansion`` (a task's or step's when, arguments and loop, resolved), ``suspend`` (Suspend
+  nodes, suspend/resume/set), ``retries`` (a Retry node), ``exit_handler`` (root, ``onExit``,
+  final phase),
   ``nodes`` (node bookkeeping, ``progress``), ``parameters`` (inputs, globals, task references),
   ``loops`` (items, node names, aggregated outputs), ``journal`` (changes between full saves);
 * ``pod_launch`` (a pod template resolved into a process), ``pod_filesystem`` (a task's own view
   of the file system), ``pods`` (pod threads and their outcome), ``runner`` (one process tree),
   ``store`` (files on disk), ``ttl`` (when a finished workflow is deleted);
 * pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits`` and
-  ``validation`` (create-time checks), ``spec``, ``expressions``, ``templating``, ``selectors``,
+  ``validation`` (create-time checks; ``validation_context``, ``validation_templates``,
+  ``validation_flow``), ``spec``, ``expressions``, ``templating``, ``selectors``,
   ``naming``, ``wire``.
 
 From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
 ``graph`` and ``pod.contract``.
 
-What it runs, as Argo's controller (v4.0.5, the version it reports) does: DAG templates (nested
-too) of ``script`` and ``container`` templates, with ``depends``/``dependencies``, ``when``,
+What it runs, as Argo's controller (v4.0.5, the version it reports) does: DAG and steps
+templates (nested in each other too) of ``script``, ``container`` and ``suspend`` templates, with ``depends``/``dependencies``, ``when``,
 ``continueOn``, ``dag.target`` (parameterised too), loops (``withItems``, ``withParam``,
 ``withSequence``: TaskGroup nodes ``task(0:item)``, ``{{item}}``/``{{item.KEY}}``, aggregated
-outputs), the exit handler ``spec.onExit`` (``{{workflow.status}}``, ``{{workflow.failures}}``),
+outputs; in steps, items ``step(0:item)`` in the step group), the exit handler ``spec.onExit``
+(``{{workflow.status}}``, ``{{workflow.failures}}``) and a step's exit hook (``onExit``,
+``hooks.exit``), ``spec.suspend`` and suspend/resume/set/stop of nodes through the API,
 parameters (inputs with defaults, workflow arguments, task arguments, output parameters from
 files, DAG outputs), ``outputs.result``/``exitCode``, env, ``workingDir``, retries (limit,
 policy, backoff), template timeouts, the workflow deadline, ``parallelism`` (workflow: active
@@ -57,12 +63,13 @@ Where it knowingly differs from Argo:
   working folder) and new files in ``/tmp`` kept for its node (``pod_filesystem``); where the
   machine has no user namespaces, those paths live under ``$HERA_MAGICS_PATH_PREFIX`` instead.
 * Not implemented (refused at create with a 400 naming the field): artifacts, steps, sidecars,
-  init containers, lifecycle hooks (``hooks``, a task's ``onExit``), WorkflowTemplates,
-  resource/suspend/http/data/plugin templates, secrets and config maps, ``{{=expression}}``
+  init containers, lifecycle hooks other than a step's exit hook (``hooks``, a DAG task's
+  ``onExit``), WorkflowTemplates, resource/http/data/plugin/containerSet templates, inline
+  templates, ``retryStrategy`` on DAG/steps templates, secrets and config maps, ``{{=expression}}``
   tags, memoization, synchronization, metrics, daemons, host paths and claims without a
   ``--volume`` folder, ``hostAliases``, ``archiveLogs``, ``workflowMetadata.labelsFrom``, the
-  ``ARGO_DEBUG_PAUSE_*`` variables. Suspend/resume/set answer 501; there is no
-  ``workflow-events`` watch (poll with ``fields`` instead).
+  ``ARGO_DEBUG_PAUSE_*`` variables. There is no ``workflow-events`` watch (poll with
+  ``fields`` instead).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 ``status.nodes`` is the engine's only execution state, as in Argo's controller: every node has
 an id (``argo.node_id`` of its name), a type (``Pod``, ``Retry``, ``DAG``, ``TaskGroup``,
-``Skipped``), a phase, ``children`` (what runs after it, a Retry node's attempts, a TaskGroup's
-items, or a DAG's first tasks) and a ``boundaryID`` (the DAG node it belongs to).
+``Steps``, ``StepGroup``, ``Suspend``, ``Skipped``), a phase, ``children`` (what runs after it,
+a Retry node's attempts, a TaskGroup's items, a DAG's first tasks, a step group's steps) and a
+``boundaryID`` (the DAG or Steps node it belongs to).
 
 ``NodeBook`` wraps the map for as long as the workflow runs: it keeps an index by name (how a
 DAG finds the node of a task) and tells a listener about every node it creates or changes, which
@@ -100,8 +101,12 @@ class NodeBook:
 
     def create(self, name: str, node_type: str, template_name: str | None, boundary_id: str | None,
                display_name: str, phase: str, *, message: str | None = None,
-               inputs: dict[str, Any] | None = None, node_flag: dict[str, Any] | None = None) -> Node:
-        """Add a node (keys in the order Argo writes them); a fulfilled one is finished at once."""
+               inputs: dict[str, Any] | None = None, node_flag: dict[str, Any] | None = None,
+               template_scope: bool = False) -> Node:
+        """Add a node (keys in the order Argo writes them); a fulfilled one is finished at once.
+
+        ``template_scope``: write ``templateScope`` without a ``templateName`` (a StepGroup node);
+        ``node_flag={}`` writes an empty ``nodeFlag``, as Argo does for the nodes it creates with one."""
         identifier = node_id(self.workflow_name, name)
         node: Node = {
             "id": identifier,
@@ -111,6 +116,7 @@ class NodeBook:
         }
         if template_name:
             node["templateName"] = template_name
+        if template_name or template_scope:
             node["templateScope"] = f"local/{self.workflow_name}"
         node["phase"] = phase
         if boundary_id:
@@ -122,7 +128,7 @@ class NodeBook:
             node["message"] = message
         if inputs:
             node["inputs"] = inputs
-        if node_flag:
+        if node_flag is not None:
             node["nodeFlag"] = node_flag
         self.nodes[identifier] = node
         self._by_name[name] = node
