@@ -3,7 +3,7 @@
 * **Which task a name means** — either spelling (``hello-world`` or ``hello_world``), a map
   (``train``: its TaskGroup) or one of its items (``train(1:0.01)``, or ``train(1)`` by index), an
   exit handler's task by its own name, a task that is declared but has not started yet, or "did
-  you mean" for a typo: :func:`find_task`, :func:`find_row`.
+  you mean" for a typo: :func:`find_task`.
 * **What a task returned** — the ``return`` output parameter (JSON-decoded), Argo's
   ``outputs.result`` and the rules Argo applies to it, or the data-volume file of a
   ``--data-volume`` task: :func:`require_succeeded`, :func:`returned_value`,
@@ -82,25 +82,6 @@ def spec_task_names(workflow: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def find_row(
-    workflow: Mapping[str, Any], task: str, *, name: str, phase: str | None
-) -> dict[str, Any]:
-    """The row (:func:`hera_magics.status.task_rows`) of ``task``, in either spelling.
-
-    Raises ``TaskResultError`` for a task the spec declares that has no node yet (a map too:
-    it has no row, :func:`find_task` finds it) and ``UnknownTaskError``, with the closest
-    names, for a name the workflow does not have; the messages say the workflow's ``name`` and
-    ``phase``.
-    """
-    found = find_task(workflow, task, name=name, phase=phase)
-    if found.get("kind") == MAP_ENTRY:
-        raise TaskResultError(
-            f"{found['label']} is a map of {found['total']} items, not one task",
-            hint=f"name one item, e.g. {first_item_name(found)!r}",
-        )
-    return found
-
-
 def first_item_name(entry: Mapping[str, Any]) -> str:
     """The name of a map's first item (``train(0:0.1)``), for hints."""
     items = entry.get("items") or ()
@@ -115,7 +96,11 @@ def find_task(
     A map (``train``, Argo's TaskGroup) has no row of its own: it is found as its entry of
     :func:`hera_magics.status.task_graph` (kind ``map``, its ``items`` in item order). Each of
     its items is a row named as Argo names it (``train(1:0.01)``) and also answers to
-    ``train(1)``, its index. Raises as :func:`find_row` does.
+    ``train(1)``, its index.
+
+    Raises ``TaskResultError`` for a task the spec declares that has no node yet and
+    ``UnknownTaskError``, with the closest names, for a name the workflow does not have; the
+    messages say the workflow's ``name`` and ``phase``.
     """
     rows, entries, _ = task_view(workflow)
     names = [row["task"] for row in rows]
@@ -266,14 +251,14 @@ def map_result(workflow: Mapping[str, Any], entry: Mapping[str, Any], value_of: 
 
     ``value_of(item)`` is one item's value. The list holds the values of the items that
     Succeeded, in item order — as Argo aggregates a loop's outputs, so Skipped items are left
-    out. When items failed, a map declared ``keep_going=True`` gives the values of the others
+    out (a map whose items were all skipped gives ``[]``). When items failed, a map declared ``keep_going=True`` gives the values of the others
     (what downstream received); any other map raises ``TaskResultError`` naming the failed items
     (each item's own value stays available by its name). A map that has not finished, or whose
     items did not all run (the workflow was stopped), raises too.
     """
     label, total = str(entry["label"]), int(entry.get("total") or 0)
     items = list(entry.get("items") or ())
-    if entry.get("phase") not in FINAL_PHASES:
+    if entry.get("phase") not in FINAL_PHASES | NOT_RUN_PHASES:
         raise TaskResultError(
             f"map {label} has not finished yet ({entry.get('done') or 0}/{total} items done)",
             hint="wait with run.wait() first",

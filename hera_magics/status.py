@@ -57,7 +57,11 @@ from .argo import (
     EXECUTABLE_NODE_TYPES,
     FAILED_PHASES,
     FINAL_PHASES,
+    NOT_RUN_PHASES,
+    OMITTED,
     OMITTED_MESSAGE,
+    SKIPPED,
+    SUCCEEDED,
     node_template_name,
     pod_name_of_node,
     pod_name_version,
@@ -467,6 +471,11 @@ def _map_entry(
     if failed:
         named = ", ".join(failed[:MAX_NAMED_FAILURES]) + (", …" if len(failed) > MAX_NAMED_FAILURES else "")
         messages.append(f"{len(failed)} failed: {named}")
+    phase = _phase(group)
+    if phase == SUCCEEDED and items and total == len(items) and all(item["phase"] in NOT_RUN_PHASES for item in items):
+        # Every item's `when` was false: Argo calls the TaskGroup Succeeded, but nothing ran.
+        phase = SKIPPED if any(item["phase"] == SKIPPED for item in items) else OMITTED
+        messages.append(str(items[0]["message"]))
     started = parse_time(group.get("startedAt"))
     finished = parse_time(group.get("finishedAt"))
     return {
@@ -475,7 +484,7 @@ def _map_entry(
         "task": key,
         "label": key,
         "template": node_template_name(group),
-        "phase": _phase(group),
+        "phase": phase,
         "started": started,
         "finished": finished,
         "duration": seconds_between(started, finished),

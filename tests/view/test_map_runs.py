@@ -165,3 +165,15 @@ def test_argo_status_without_widget_prints_a_map_as_one_row(tasks) -> None:
     assert [line.split()[0] for line in lines[2:]] == ["train", "report"]
     assert lines[2].split()[:3] == ["train", "×3", "Failed"] and lines[2].endswith("2/3 · 1 failed: train(1:5)")
     assert "train(0:0.1)" not in captured.stdout
+
+
+def test_a_map_whose_condition_is_false_is_drawn_as_not_run_and_hands_on_an_empty_list(tasks) -> None:
+    run, _, html = finished_view(
+        tasks, "evaluate(score=0.5) >> train(path='p').map(lr=[0.1, 0.2]).when(evaluate > 0.9) >> report(scores=train)")
+    train = drawn_nodes(html)["train"]
+    # Argo evaluates the `when` per item and calls the TaskGroup Succeeded, but nothing ran
+    assert (train.kind, train.phase, train.fill, train.dashed) == ("map", "Skipped", NOT_RUN_FILL, True)
+    assert "when evaluate > 0.9" in train.title and "when '0.5 > 0.9' evaluated false" in train.title
+    row = next(cells for node, cells in table_rows(html) if node == "train")
+    assert row[:2] == ["train ×2", "Skipped"] and row[4] == "2/2 · when '0.5 > 0.9' evaluated false"
+    assert run.result("train") == [] and run.result("report") == 0
