@@ -305,10 +305,9 @@ class ArgoMagics(Magics):
             raise HeraMagicsError("give a workflow NAME or --last, not both")
         run = self.session.attach(args.name)
         if args.no_widget:
-            from .status import summary, task_rows
-            from .view.render import render_text
+            from .view.page import status_text
 
-            print(render_text(summary(run.data), task_rows(run.data)))
+            print(status_text(run.data))
         else:
             _show_widget(run)
         return run
