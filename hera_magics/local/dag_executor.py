@@ -55,6 +55,7 @@ from .parameters import (
     task_reference,
 )
 from .spec import task_loops
+from .templates import reference_of
 from .templating import ExpressionTag, UnresolvedReference, substitute
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Start:
     """A node to create once ``parallelism`` allows: a task, or one item of a looped task."""
 
     name: str
-    template: str
+    template: Any  # a template's name or an inline template
     arguments: dict[str, Any]
     display_name: str
     key: tuple[str, str]
@@ -288,7 +289,7 @@ class DagRun:
                 if resolution.proceed is False:
                     self._not_run(name, task, SKIPPED, f"when '{resolution.when}' evaluated false")
                 else:
-                    self.starts.append(Start(f"{self.node['name']}.{name}", task["template"], resolution.arguments,
+                    self.starts.append(Start(f"{self.node['name']}.{name}", reference_of(task), resolution.arguments,
                                              name, (TASK, name), name))
                 return
             self._expand(name, task, resolution)
@@ -323,7 +324,7 @@ class DagRun:
         """A node for a task that will not run: Omitted, Skipped, or Error before it started."""
         node_name = f"{self.node['name']}.{name}"
         self.runtime.expect(node_name, self, (TASK, name))
-        node = self.runtime.nodes.create(node_name, "Skipped", task["template"], self.identifier, name, phase,
+        node = self.runtime.nodes.create(node_name, "Skipped", task.get("template"), self.identifier, name, phase,
                                          message=message)
         self._connect(name, node)
 
@@ -358,7 +359,7 @@ class DagRun:
         node = self.task_node(task_name)
         if node is None or task_name not in self.plan.tasks:
             return None
-        template = self.runtime.templates.get(self.plan.tasks[task_name]["template"])
+        template = self.runtime.resolve(reference_of(self.plan.tasks[task_name]))
         aggregated = self._aggregated(task_name, node) if node["type"] == "TaskGroup" else None
         return task_field_value(task_field, node, template, aggregated=aggregated, skipped_defaults=skipped_defaults)
 
@@ -400,7 +401,7 @@ class DagRun:
         planned = plan_items(self.node['name'], name, resolution, items, self.lookup)
         group_name = f"{self.node['name']}.{name}"
         self.runtime.expect(group_name, self, (TASK, name))
-        group_node = self.runtime.nodes.create(group_name, "TaskGroup", task["template"], self.identifier, name,
+        group_node = self.runtime.nodes.create(group_name, "TaskGroup", task.get("template"), self.identifier, name,
                                                RUNNING)
         self._connect(name, group_node)
         group = Group(group_node, [])
@@ -417,10 +418,10 @@ class DagRun:
         """Queue an item to start, or create its Skipped (``when`` false) or Error node."""
         task = self.plan.tasks[name]
         if item.phase is None:
-            self.starts.append(Start(item.name, task["template"], item.arguments, item.display_name,
+            self.starts.append(Start(item.name, reference_of(task), item.arguments, item.display_name,
                                      (ITEM, name), name))
             return
-        self.runtime.nodes.create(item.name, "Skipped", task["template"], self.identifier, item.display_name,
+        self.runtime.nodes.create(item.name, "Skipped", task.get("template"), self.identifier, item.display_name,
                                   item.phase, message=item.message)
 
     def _complete_group(self, name: str) -> None:

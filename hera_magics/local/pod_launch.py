@@ -149,7 +149,7 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
     ``CommandNotFound`` or ``ValueError`` when it cannot run (the node becomes Error)."""
     kind = template_kind(template)
     container = template[kind]
-    name_of_pod = pod_name(record.name, node["name"], template["name"])
+    name_of_pod = pod_name(record.name, node["name"], template.get("name"))
     node_dir = settings.store.node_dir(record.namespace, record.name, node["id"])
     view = settings.filesystem_view
     root = node_dir / "fs"

@@ -47,6 +47,7 @@ from .runtime import Unit, WorkflowRuntime
 from .spec import template_kind
 from .steps_executor import EXIT, StepsRun
 from .suspend import SuspendRun, raw_outputs, suspend_duration
+from .templates import template_name_of
 from .templating import ExpressionTag, UnresolvedReference
 
 FAIL_FAST_HOLD = "failFast:"
@@ -227,7 +228,7 @@ class Operation:
         if not boundary_id or not new_child:
             return None
         boundary = self.nodes.get(boundary_id)
-        template = self.templates.get((boundary or {}).get("templateName", "")) or {}
+        template = self.runtime.template_of(boundary) or {}
         plan = self.runtime.boundary_plan(template)
         if plan is None:
             return None
@@ -237,15 +238,18 @@ class Operation:
             return boundary_id
         return None
 
-    def execute_template(self, node_name: str, template_name: str, arguments: dict[str, Any],
+    def execute_template(self, node_name: str, reference: Any, arguments: dict[str, Any],
                          boundary_id: str | None, display_name: str, *, owner: tuple[Unit, Any], depth: int,
                          on_exit: bool = False, node_flag: dict[str, Any] | None = None) -> Node | None:
         """Create the node ``node_name`` for a template (Argo's ``executeTemplate``) and the unit
-        that runs it; None when ``parallelism`` (or a stop) holds it back."""
+        that runs it; None when ``parallelism`` (or a stop) holds it back. ``reference`` is a
+        template's name or an inline template (``templates``)."""
         existing = self.nodes.by_name(node_name)
         if existing is not None:
             return existing
-        template = self.templates[template_name]
+        template = self.runtime.resolve(reference)
+        assert template is not None, "validation makes sure every reference resolves"
+        template_name = template_name_of(reference)
         kind = template_kind(template)
         runtime = self.runtime
         runtime.expect(node_name, *owner)
@@ -272,7 +276,7 @@ class Operation:
         if kind == "suspend":
             return self._start_suspend(node_name, template, inputs, boundary_id, display_name, on_exit, node_flag)
         if template.get("retryStrategy") is not None:
-            node = self.nodes.create(node_name, "Retry", template["name"], boundary_id, display_name, RUNNING,
+            node = self.nodes.create(node_name, "Retry", template.get("name"), boundary_id, display_name, RUNNING,
                                      inputs=node_inputs(template, inputs), node_flag=node_flag)
             runtime.register(RetryRun(node, template, inputs, boundary_id, display_name, on_exit))
             return node
@@ -281,7 +285,7 @@ class Operation:
 
     def _start_dag(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
                    display_name: str, depth: int, on_exit: bool, node_flag: dict[str, Any] | None) -> Node:
-        node = self.nodes.create(node_name, "DAG", template["name"], boundary_id, display_name, RUNNING,
+        node = self.nodes.create(node_name, "DAG", template.get("name"), boundary_id, display_name, RUNNING,
                                  inputs=node_inputs(template, inputs), node_flag=node_flag)
         try:
             run = DagRun(self, node, template, inputs, depth, on_exit)
@@ -294,7 +298,7 @@ class Operation:
 
     def _start_steps(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
                      display_name: str, depth: int, on_exit: bool, node_flag: dict[str, Any] | None) -> Node:
-        node = self.nodes.create(node_name, "Steps", template["name"], boundary_id, display_name, RUNNING,
+        node = self.nodes.create(node_name, "Steps", template.get("name"), boundary_id, display_name, RUNNING,
                                  inputs=node_inputs(template, inputs), node_flag=node_flag)
         run = StepsRun(self, node, template, inputs, depth, on_exit)
         run.scan(self)
@@ -304,7 +308,7 @@ class Operation:
     def _start_suspend(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
                        display_name: str, on_exit: bool, node_flag: dict[str, Any] | None) -> Node:
         """A Suspend node: Running until resumed or its duration passed (``executeSuspend``)."""
-        node = self.nodes.create(node_name, "Suspend", template["name"], boundary_id, display_name, RUNNING,
+        node = self.nodes.create(node_name, "Suspend", template.get("name"), boundary_id, display_name, RUNNING,
                                  inputs=node_inputs(template, inputs), node_flag=node_flag)
         outputs = raw_outputs(template)
         if outputs:
@@ -337,7 +341,7 @@ class Operation:
                 return None
         if retries is not None:
             node_flag = {**(node_flag or {}), "retried": True}
-        node = self.nodes.create(node_name, "Pod", template["name"], boundary_id, display_name, PENDING,
+        node = self.nodes.create(node_name, "Pod", template.get("name"), boundary_id, display_name, PENDING,
                                  inputs=node_inputs(template, inputs), node_flag=node_flag)
         node["progress"] = "0/1"
         node["hostNodeName"] = self.settings.host_name
@@ -356,7 +360,7 @@ class Operation:
         boundary = self.nodes.get(node.get("boundaryID") or "")
         if boundary is None or boundary.get("type") not in ("DAG", "Steps"):
             return False
-        template = self.templates.get(boundary.get("templateName", "")) or {}
+        template = self.runtime.template_of(boundary) or {}
         if boundary["type"] == "DAG":
             return task_name_of(node["name"]) in self.runtime.plan(template).result_tasks
         return task_name_of(node["name"]) in self.runtime.steps_plan(template).result_steps
@@ -381,7 +385,7 @@ class Operation:
             runtime.owners[node["id"]] = owner
             if is_fulfilled(node):
                 continue
-            template = self.templates.get(node.get("templateName", ""))
+            template = self.runtime.template_of(node)
             if template is None:
                 continue
             inputs = {parameter["name"]: parameter.get("value", "")

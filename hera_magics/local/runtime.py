@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..argo import FULFILLED_PHASES, node_id
 from .counters import NodeCounters
-from .nodes import Node, NodeBook
+from .nodes import Node, NodeBook, task_name_of
 from .parameters import workflow_globals
 from .records import WorkflowRecord
-from .spec import DagPlan, dag_plan, templates_by_name
+from .spec import DagPlan, dag_plan
 from .steps_executor import StepsPlan, steps_plan
+from .templates import TemplateResolver
 
 if TYPE_CHECKING:
     from .reconcile import Operation
@@ -55,7 +56,8 @@ class WorkflowRuntime:
     def __init__(self, record: WorkflowRecord) -> None:
         self.record = record
         self.spec = record.obj["spec"]
-        self.templates = templates_by_name(self.spec)
+        self.resolver = TemplateResolver(self.spec)
+        self.templates = self.resolver.named
         self.globals = workflow_globals(record.obj)
         self.freed: set[str] = set()
         self.counters = NodeCounters(on_freed=self._freed)
@@ -66,8 +68,8 @@ class WorkflowRuntime:
         self.waiting: dict[str, dict[int, Unit]] = {}
         self.timers: list[tuple[float, int, Unit]] = []
         self._sequence = itertools.count()
-        self._plans: dict[str, DagPlan] = {}
-        self._steps_plans: dict[str, StepsPlan] = {}
+        self._plans: dict[Any, DagPlan] = {}
+        self._steps_plans: dict[Any, StepsPlan] = {}
         # Nodes a pod thread changed since the last reconcile (their ids).
         self.pending_changes: list[str] = []
         # Set whenever a node changes: there is something to save, progress to recompute; and
@@ -89,17 +91,17 @@ class WorkflowRuntime:
 
     def plan(self, template: dict[str, Any]) -> DagPlan:
         """The ``DagPlan`` of a DAG template, read once per workflow."""
-        name = template["name"]
-        if name not in self._plans:
-            self._plans[name] = dag_plan(template)
-        return self._plans[name]
+        key = _plan_key(template)
+        if key not in self._plans:
+            self._plans[key] = dag_plan(template)
+        return self._plans[key]
 
     def steps_plan(self, template: dict[str, Any]) -> StepsPlan:
         """The ``StepsPlan`` of a steps template, read once per workflow."""
-        name = template["name"]
-        if name not in self._steps_plans:
-            self._steps_plans[name] = steps_plan(template)
-        return self._steps_plans[name]
+        key = _plan_key(template)
+        if key not in self._steps_plans:
+            self._steps_plans[key] = steps_plan(template)
+        return self._steps_plans[key]
 
     def boundary_plan(self, template: dict[str, Any]) -> DagPlan | StepsPlan | None:
         """The plan of a DAG or steps template (its ``failFast`` and ``parallelism``), else None."""
@@ -107,6 +109,26 @@ class WorkflowRuntime:
             return self.plan(template)
         if template.get("steps") is not None:
             return self.steps_plan(template)
+        return None
+
+    def resolve(self, reference: Any) -> dict[str, Any] | None:
+        """The template a task or step runs: ``reference`` is a name or an inline template."""
+        return self.resolver.resolve(reference)
+
+    def template_of(self, node: Node | None) -> dict[str, Any] | None:
+        """The template ``node`` ran: its ``templateName``'s, else (an inline template) the inline
+        template of the task or step its name ends with, in its enclosing DAG or steps template."""
+        if node is None:
+            return None
+        if node.get("templateName"):
+            return self.templates.get(node["templateName"])
+        boundary = self.template_of(self.nodes.get(node.get("boundaryID") or ""))
+        if boundary is None:
+            return None
+        name = task_name_of(node["name"])
+        for holder in _holders(boundary):
+            if holder.get("name") == name and isinstance(holder.get("inline"), dict):
+                return self.resolve(holder["inline"])
         return None
 
     # -- node events ----------------------------------------------------------------------------------
@@ -195,6 +217,20 @@ class WorkflowRuntime:
 
     def next_timer(self) -> float | None:
         return self.timers[0][0] if self.timers else None
+
+
+def _plan_key(template: dict[str, Any]) -> Any:
+    """Named templates are planned once by name, inline ones (nameless) by identity."""
+    return template.get("name") or ("inline", id(template))
+
+
+def _holders(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The DAG tasks or steps of a template."""
+    holders = [task for task in (template.get("dag") or {}).get("tasks") or [] if isinstance(task, dict)]
+    for group in template.get("steps") or []:
+        steps = group.get("steps") if isinstance(group, dict) else group
+        holders.extend(step for step in steps or [] if isinstance(step, dict))
+    return holders
 
 
 __all__ = ["Unit", "WorkflowRuntime"]

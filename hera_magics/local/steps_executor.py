@@ -53,6 +53,7 @@ from .loops import LoopError, aggregate_outputs
 from .nodes import Node, add_child, is_fulfilled
 from .parameters import ResolutionError, dag_outputs, input_variables, resolve_task_arguments
 from .spec import continue_on, task_loops
+from .templates import reference_of
 from .templating import ExpressionTag, UnresolvedReference
 
 if TYPE_CHECKING:
@@ -383,7 +384,7 @@ class StepsRun:
         assert self.group_node is not None
         while self.pending:
             entry = self.pending[0]
-            template = entry.step["template"]
+            template = reference_of(entry.step)
             # Known before it exists, so an exit hook is found even for a child fulfilled at once.
             self.entries[node_id(self.runtime.record.name, entry.name)] = entry
             created = operation.execute_template(entry.name, template, entry.arguments, self.identifier,

@@ -33,7 +33,7 @@ from .validation_context import (
     is_set,
     validate_arguments,
 )
-from .validation_templates import REFUSED_KIND_MESSAGES, validate_template
+from .validation_templates import REFUSED_KIND_MESSAGES, validate_template, validate_template_defaults
 
 REFUSED_SPEC_FIELDS = {
     "hooks": "lifecycle hooks are not supported by the local engine",
@@ -43,7 +43,6 @@ REFUSED_SPEC_FIELDS = {
     "synchronization": "synchronization (semaphores and mutexes) is not supported by the local engine",
     "metrics": "Prometheus metrics are not supported by the local engine",
     "podSpecPatch": "pod spec patches are not supported by the local engine",
-    "templateDefaults": "template defaults are not supported by the local engine; set the fields on each template",
     "retryStrategy": "a workflow-wide retry strategy is not supported by the local engine; set retryStrategy on each template",
 }
 SHUTDOWN_STRATEGIES = ("Stop", "Terminate")
@@ -99,8 +98,9 @@ def validate_workflow(
     if entrypoint not in context.templates:
         raise fail(f"spec.entrypoint template '{entrypoint}' is not defined")
 
+    validate_template_defaults(spec, context)
     for template in templates:
-        validate_template(template, context)
+        validate_template(context.templates[template["name"]], context)
 
     # The entrypoint takes the workflow's arguments as its inputs, and so does the exit handler.
     check_inputs_supplied(context.templates[entrypoint], spec.get("arguments") or {}, "spec.arguments")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Collection, Mapping
 
-from . import spec as specs
 from .naming import MAX_FIELD_NAME_LENGTH, PARAMETER_NAME_PATTERN, TASK_NAME_PATTERN
 from .parameters import WORKFLOW_FAILURES, WORKFLOW_VARIABLES
+from .templates import effective_templates
 from .templating import ExpressionTag, parse_go_duration, variables_in
 
 
@@ -97,7 +97,8 @@ class ValidationContext:
         self.spec = workflow.get("spec") or {}
         self.volume_claims = set(volume_claims)
         self.executable_exists = executable_exists
-        self.templates = specs.templates_by_name(self.spec)
+        # As the controller runs them: with spec.templateDefaults merged in.
+        self.templates = effective_templates(self.spec)
         arguments = self.spec.get("arguments") or {}
         self.workflow_parameters = {
             parameter.get("name") for parameter in arguments.get("parameters") or [] if isinstance(parameter, dict)

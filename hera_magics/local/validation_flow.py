@@ -14,6 +14,7 @@ from ..graph import find_cycle
 from . import spec as specs
 from .expressions import ExpressionError, invalid_results, operands
 from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE
+from .templates import with_defaults
 from .validation_context import (
     ValidationContext,
     check_inputs_supplied,
@@ -26,7 +27,6 @@ from .validation_context import (
 
 REFUSED_TASK_FIELDS = {
     "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
-    "inline": "inline templates are not supported by the local engine; declare the template in spec.templates",
     "onExit": "exit handlers are not supported by the local engine",
     "hooks": "lifecycle hooks are not supported by the local engine",
 }
@@ -169,12 +169,32 @@ def _task_template(task: Mapping[str, Any], field: str, context: ValidationConte
     for key, message in REFUSED_TASK_FIELDS.items():
         if is_set(task.get(key)):
             raise fail(f"{field}.{key}: {message}")
+    inline = inline_template(task, field, context)
+    if inline is not None:
+        return inline
     reference = task.get("template")
     if not reference:
         raise fail(f"{field}.template is required")
     if reference not in context.templates:
         raise fail(f"{field}.template '{reference}' is not defined")
     return context.templates[reference]
+
+
+def inline_template(holder: Mapping[str, Any], field: str, context: ValidationContext) -> dict[str, Any] | None:
+    """A task's or step's ``inline`` template, checked as a template of its own (with the
+    workflow's ``templateDefaults``, as the controller runs it); None without one."""
+    inline = holder.get("inline")
+    if inline is None:
+        return None
+    if not isinstance(inline, dict):
+        raise fail(f"{field}.inline must be a template")
+    if holder.get("template"):
+        raise fail(f"{field}: only one of template and inline may be specified")
+    from .validation_templates import validate_template  # a template may hold DAGs: the modules call each other
+
+    template = with_defaults(inline, context.spec.get("templateDefaults"))
+    validate_template(template, context, where=f"{field}.inline")
+    return template
 
 
 def _task_dependencies(task: Mapping[str, Any], field: str, names: list[str]) -> list[str]:
@@ -241,4 +261,4 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
         )
 
 
-__all__ = ["REFUSED_TASK_FIELDS", "item_names", "validate_dag", "validate_loop"]
+__all__ = ["REFUSED_TASK_FIELDS", "inline_template", "item_names", "validate_dag", "validate_loop"]

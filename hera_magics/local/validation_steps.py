@@ -22,11 +22,10 @@ from .validation_context import (
     is_set,
     validate_arguments,
 )
-from .validation_flow import item_names, validate_loop
+from .validation_flow import inline_template, item_names, validate_loop
 
 REFUSED_STEP_FIELDS = {
     "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
-    "inline": "inline templates are not supported by the local engine; declare the template in spec.templates",
 }
 # Kinds whose steps offer outputs.result and exitCode (Argo's Template.HasOutput).
 RESULT_KINDS = ("container", "containerSet", "script", "data", "http", "plugin")
@@ -124,6 +123,9 @@ def _validate_step(step: dict[str, Any], index: int, where: str, context: Valida
 
 
 def _step_template(step: Mapping[str, Any], field: str, context: ValidationContext) -> dict[str, Any]:
+    inline = inline_template(step, field, context)
+    if inline is not None:
+        return inline
     reference = step.get("template")
     if not reference:
         raise fail(f"{field}.template is required")

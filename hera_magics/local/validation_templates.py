@@ -50,9 +50,10 @@ REFUSED_CONTAINER_FIELDS = {
 RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
 
 
-def validate_template(template: dict[str, Any], context: ValidationContext) -> None:
-    name = template["name"]
-    where = f"templates.{name}"
+def validate_template(template: dict[str, Any], context: ValidationContext, where: str | None = None) -> None:
+    """Check one template; ``where`` names it in messages (``templates.NAME``, or a task's
+    ``...inline`` for an inline template)."""
+    where = where or f"templates.{template['name']}"
     kinds = specs.template_kinds(template)
     if not kinds:
         raise fail(f"{where} template type unspecified. choose one of: {', '.join(specs.TEMPLATE_KINDS)}")
@@ -118,6 +119,36 @@ def validate_template(template: dict[str, Any], context: ValidationContext) -> N
             validate_suspend(template, where)
         else:
             validate_dag(template, where, context, input_names)
+
+
+NON_POD_FIELDS = ("retryStrategy", "timeout", "activeDeadlineSeconds")
+
+
+def validate_template_defaults(spec: Mapping[str, Any], context: ValidationContext) -> None:
+    """``spec.templateDefaults`` reaches every template (``mergedTemplateDefaultsInto``): a field the
+    engine refuses on a template is refused here, named as the default it comes from."""
+    defaults = spec.get("templateDefaults")
+    if defaults is None:
+        return
+    if not isinstance(defaults, dict):
+        raise fail("spec.templateDefaults must be a template")
+    for key, message in REFUSED_TEMPLATE_FIELDS.items():
+        if is_set(defaults.get(key)):
+            raise fail(f"spec.templateDefaults.{key}: {message}")
+    if defaults.get("daemon"):
+        raise fail("spec.templateDefaults.daemon: daemon templates are not supported by the local engine")
+    for kind in specs.template_kinds(defaults):
+        if kind in REFUSED_KIND_MESSAGES:
+            raise fail(f"spec.templateDefaults.{kind}: {REFUSED_KIND_MESSAGES[kind]}")
+    for key in NON_POD_FIELDS:
+        if not is_set(defaults.get(key)):
+            continue
+        for name, template in context.templates.items():
+            kind = specs.template_kind(template)
+            if kind not in specs.POD_KINDS:
+                raise fail(f"spec.templateDefaults.{key}: it applies to every template, and templates.{name} is a "
+                           f"{kind} template; the local engine supports {key} on script and container templates "
+                           "only")
 
 
 def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: str) -> None:
@@ -258,4 +289,4 @@ def _validate_retry(retry: Any, field: str, allowed: Callable[[str], bool]) -> N
 
 
 __all__ = ["REFUSED_CONTAINER_FIELDS", "REFUSED_KIND_MESSAGES", "REFUSED_TEMPLATE_FIELDS", "RETRY_POLICIES",
-           "validate_template"]
+           "validate_template", "validate_template_defaults"]
