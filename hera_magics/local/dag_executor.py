@@ -51,10 +51,11 @@ from .parameters import (
     ResolutionError,
     dag_outputs,
     input_variables,
+    resolve_task_arguments,
     task_field_value,
     task_reference,
 )
-from .spec import task_loops
+from .spec import exit_hook, task_loops
 from .templates import reference_of
 from .templating import ExpressionTag, UnresolvedReference, substitute
 
@@ -66,6 +67,8 @@ FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enable
 EMPTY_PARAMS_MESSAGE = "Skipped, empty params"
 TASK = "task"
 ITEM = "item"
+EXIT = "exit"
+COMPLETED_PHASES = (SUCCEEDED, FAILED, ERROR)
 
 
 class WaitForReference(Exception):
@@ -121,6 +124,9 @@ class DagRun:
         self.groups: dict[str, Group] = {}
         self.completed_groups: deque[str] = deque()
         self.parked: list[str] = []
+        # Tasks whose node completed and whose exit hook is still to start (Argo's
+        # runOnExitNode): their dependents wait for the hook (CheckAllHooksFullfilled).
+        self.exits_due: deque[str] = deque()
 
     @property
     def identifier(self) -> str:
@@ -152,7 +158,7 @@ class DagRun:
             if name not in self.relevant:
                 continue
             dependencies = self.plan.dependencies[name]
-            self.unmet[name] = sum(1 for dependency in dependencies if not is_fulfilled(self.task_node(dependency)))
+            self.unmet[name] = sum(1 for dependency in dependencies if not self._done(dependency))
             existing = self.task_node(name)
             if existing is None:
                 if self.unmet[name] == 0:
@@ -162,6 +168,7 @@ class DagRun:
             if existing.get("phase") in FAILED_PHASES:
                 self.failures += 1
             if is_fulfilled(existing):
+                self._adopt_exit(name, existing, adopt)
                 continue
             self.open += 1
             if existing["type"] == "TaskGroup":
@@ -169,6 +176,37 @@ class DagRun:
             else:
                 adopt.append((existing, name))
         return adopt
+
+    def _adopt_exit(self, name: str, task_node: Node, adopt: list[tuple[Node, Any]]) -> None:
+        """A fulfilled task's exit hook after a restart: still to start, running, or done."""
+        if not self._has_exit(name, task_node):
+            return
+        exit_node = self.runtime.nodes.by_name(task_node["name"] + ".onExit")
+        if exit_node is None:
+            self.open += 1
+            self.exits_due.append(name)
+            return
+        self.runtime.owners[exit_node["id"]] = (self, (EXIT, name))
+        if not is_fulfilled(exit_node):
+            self.open += 1
+            adopt.append((exit_node, (EXIT, name)))
+
+    def _has_exit(self, name: str, task_node: Node | None) -> bool:
+        """The task has an exit hook and its node completed (``node.Completed()``), so it runs."""
+        return (task_node is not None and task_node.get("phase") in COMPLETED_PHASES
+                and exit_hook(self.plan.tasks[name], self._workflow_arguments()) is not None)
+
+    def _workflow_arguments(self) -> dict[str, Any]:
+        return self.runtime.spec.get("arguments") or {}
+
+    def _done(self, name: str) -> bool:
+        """A dependency is done when its node is fulfilled and so is its exit hook, if it has one."""
+        node = self.task_node(name)
+        if not is_fulfilled(node):
+            return False
+        if not self._has_exit(name, node):
+            return True
+        return is_fulfilled(self.runtime.nodes.by_name(node["name"] + ".onExit"))
 
     def _adopt_group(self, operation: Operation, name: str, group_node: Node, adopt: list[tuple[Node, Any]]) -> None:
         """A TaskGroup that was running: expand its task again and continue with its items."""
@@ -208,14 +246,28 @@ class DagRun:
                 if group.fulfilled == len(group.item_ids):
                     self.completed_groups.append(name)
             return
+        if kind == EXIT:
+            # The task was open until now: its exit hook is fulfilled.
+            if fulfilled:
+                self.open -= 1
+                self._release_dependents(name)
+            return
         if created and not fulfilled:
             self.open += 1
         if not fulfilled:
             return
-        if not created:
-            self.open -= 1
         if node.get("phase") in FAILED_PHASES:
             self.failures += 1
+        if self._has_exit(name, node):
+            # The task stays open until its exit hook is fulfilled.
+            self.open += 1 if created else 0
+            self.exits_due.append(name)
+            return
+        if not created:
+            self.open -= 1
+        self._release_dependents(name)
+
+    def _release_dependents(self, name: str) -> None:
         for dependent in self.plan.dependents[name]:
             if dependent in self.unmet:
                 self.unmet[dependent] -= 1
@@ -244,6 +296,7 @@ class DagRun:
             while self.completed_groups:
                 self._complete_group(self.completed_groups.popleft())
             self._start_pending(operation)
+        self._start_exits(operation)
         self._maybe_complete(operation, stopping)
 
     def _fail_fast_tripped(self, operation: Operation) -> bool:
@@ -269,6 +322,44 @@ class DagRun:
             self.starts.popleft()
             if start.key[0] == TASK:
                 self._connect(start.task, created)
+
+    def _start_exits(self, operation: Operation) -> None:
+        """Start the exit hooks of the tasks that completed (``runOnExitNode``): a node named
+        ``TASK.onExit``, a child of the task's node, flagged ``hooked``. After ``Terminate`` no
+        hook starts (``ShouldExecute``) and the tasks no longer wait for theirs."""
+        if operation.stopping(on_exit=True):
+            while self.exits_due:
+                self.open -= 1
+                self._release_dependents(self.exits_due.popleft())
+            return
+        while self.exits_due:
+            name = self.exits_due[0]
+            task_node = self.task_node(name)
+            hook = exit_hook(self.plan.tasks[name], self._workflow_arguments())
+            if task_node is None or hook is None:
+                self.exits_due.popleft()
+                continue
+            message = ""
+            try:
+                arguments = resolve_task_arguments({"arguments": hook.get("arguments") or {}}, self.lookup)
+            except (UnresolvedReference, ExpressionTag) as error:
+                arguments = None
+                message = str(error)
+            exit_name = task_node["name"] + ".onExit"
+            if arguments is None:
+                self.runtime.expect(exit_name, self, (EXIT, name))
+                created: Node | None = self.runtime.nodes.create(
+                    exit_name, "Skipped", hook.get("template"), self.identifier, f"{name}.onExit", ERROR,
+                    message=message, node_flag={"hooked": True})
+            else:
+                created = operation.execute_template(exit_name, hook["template"], arguments, self.identifier,
+                                                     f"{name}.onExit", owner=(self, (EXIT, name)),
+                                                     depth=self.depth + 1, on_exit=True, node_flag={"hooked": True})
+            if created is None:
+                operation.hold(self)
+                return
+            self.exits_due.popleft()
+            _append_child(task_node, created["id"])
 
     # -- deciding one ready task ----------------------------------------------------------------------------
 

@@ -99,6 +99,15 @@ def ancestors(task_name: str, dependencies: Mapping[str, Iterable[str]]) -> set[
     return seen
 
 
+def exit_hook(step: Mapping[str, Any], workflow_arguments: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A step's or DAG task's exit hook (``GetExitHook``): ``onExit`` runs its template with the workflow's
+    arguments, ``hooks.exit`` its template with its own arguments; None without one."""
+    if step.get("onExit"):
+        return {"template": step["onExit"], "arguments": dict(workflow_arguments or {})}
+    hook = (step.get("hooks") or {}).get("exit")
+    return dict(hook) if isinstance(hook, dict) and hook.get("template") else None
+
+
 LOOP_FIELDS = ("withItems", "withParam", "withSequence")
 
 
@@ -195,6 +204,7 @@ __all__ = [
     "dag_plan",
     "dag_targets",
     "dag_tasks",
+    "exit_hook",
     "is_pod_template",
     "result_referenced_tasks",
     "task_dependencies",

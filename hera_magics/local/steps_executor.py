@@ -52,7 +52,7 @@ from .expressions import ContinueOn
 from .loops import LoopError, aggregate_outputs
 from .nodes import Node, add_child, is_fulfilled
 from .parameters import ResolutionError, dag_outputs, input_variables, resolve_task_arguments
-from .spec import continue_on, task_loops
+from .spec import continue_on, exit_hook, task_loops
 from .templates import reference_of
 from .templating import ExpressionTag, UnresolvedReference
 
@@ -80,15 +80,6 @@ def step_groups(template: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
         steps = group.get("steps") if isinstance(group, dict) else group
         groups.append([step for step in steps or [] if isinstance(step, dict)])
     return groups
-
-
-def exit_hook(step: Mapping[str, Any], workflow_arguments: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A step's exit hook (``GetExitHook``): ``onExit`` runs its template with the workflow's
-    arguments, ``hooks.exit`` its template with its own arguments; None without one."""
-    if step.get("onExit"):
-        return {"template": step["onExit"], "arguments": dict(workflow_arguments or {})}
-    hook = (step.get("hooks") or {}).get("exit")
-    return dict(hook) if isinstance(hook, dict) and hook.get("template") else None
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,6 @@ from .validation_context import (
 
 REFUSED_TASK_FIELDS = {
     "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
-    "onExit": "exit handlers are not supported by the local engine",
-    "hooks": "lifecycle hooks are not supported by the local engine",
 }
 
 
@@ -197,6 +195,34 @@ def inline_template(holder: Mapping[str, Any], field: str, context: ValidationCo
     return template
 
 
+def exit_hook_of(step: Mapping[str, Any], field: str, context: ValidationContext) -> dict[str, Any] | None:
+    """A step's or DAG task's exit hook (``onExit``, or ``hooks.exit``); other hooks and hook expressions
+    need Argo's expression language and are refused."""
+    hooks = step.get("hooks") or {}
+    if not isinstance(hooks, dict):
+        raise fail(f"{field}.hooks must be an object")
+    for hook_name, hook in hooks.items():
+        if hook_name != "exit":
+            raise fail(f"{field}.hooks.{hook_name}: lifecycle hooks other than exit need Argo's expression "
+                       "language, which the local engine does not have")
+        if not isinstance(hook, dict) or not hook.get("template"):
+            raise fail(f"{field}.hooks.exit.template is required")
+        for key in ("expression", "templateRef"):
+            if is_set(hook.get(key)):
+                raise fail(f"{field}.hooks.exit.{key} is not supported by the local engine")
+    on_exit = step.get("onExit")
+    if on_exit:
+        if on_exit not in context.templates:
+            raise fail(f"{field}.onExit: template name '{on_exit}' undefined")
+        return {"template": on_exit, "arguments": context.spec.get("arguments") or {}}
+    hook = hooks.get("exit")
+    if hook is None:
+        return None
+    if hook["template"] not in context.templates:
+        raise fail(f"{field}.hooks.exit.template: template name '{hook['template']}' undefined")
+    return dict(hook)
+
+
 def _task_dependencies(task: Mapping[str, Any], field: str, names: list[str]) -> list[str]:
     """The names in the task's ``depends``/``dependencies``, in first-mention order, each checked."""
     if task.get("depends") and task.get("dependencies"):
@@ -252,6 +278,17 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
                             context=context, allowed=allowed_here)
         check_references(task.get("when"), f"{field}.when", allowed_here)
         check_inputs_supplied(task_templates[task_name], task.get("arguments") or {}, field)
+        hook = exit_hook_of(task, field, context)
+        if hook is not None:
+            # The hook runs once the task completed: the task's own outputs are in its scope too.
+            def hook_allowed(tag: str, task_name: str = task_name, reachable: Callable[[str], bool] = reachable) -> bool:
+                return inputs_allowed(tag) or _task_output_allowed(
+                    tag, task_templates, lambda name: name == task_name or reachable(name), looped)
+
+            validate_arguments(hook.get("arguments") or {}, f"{field}.hooks.exit.arguments", globals_only=False,
+                               context=context, allowed=hook_allowed)
+            check_inputs_supplied(context.templates[hook["template"]], hook.get("arguments") or {},
+                                  f"{field}.hooks.exit")
 
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         reference = (parameter.get("valueFrom") or {}).get("parameter")
@@ -261,4 +298,4 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
         )
 
 
-__all__ = ["REFUSED_TASK_FIELDS", "inline_template", "item_names", "validate_dag", "validate_loop"]
+__all__ = ["REFUSED_TASK_FIELDS", "exit_hook_of", "inline_template", "item_names", "validate_dag", "validate_loop"]

@@ -22,7 +22,7 @@ from .validation_context import (
     is_set,
     validate_arguments,
 )
-from .validation_flow import inline_template, item_names, validate_loop
+from .validation_flow import exit_hook_of, inline_template, item_names, validate_loop
 
 REFUSED_STEP_FIELDS = {
     "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
@@ -107,7 +107,7 @@ def _validate_step(step: dict[str, Any], index: int, where: str, context: Valida
         return inputs_allowed(tag) or scope.allows(tag) or (items is not None and items(tag))
 
     validate_loop(step, field, allowed)
-    hook = _exit_hook(step, field, context)
+    hook = exit_hook_of(step, field, context)
     if hook is not None:
         scope.add_outputs(name, template, aggregate=False)
     validate_arguments(step.get("arguments") or {}, f"{field}.arguments", globals_only=False, context=context,
@@ -132,34 +132,6 @@ def _step_template(step: Mapping[str, Any], field: str, context: ValidationConte
     if reference not in context.templates:
         raise fail(f"{field} template name '{reference}' undefined")
     return context.templates[reference]
-
-
-def _exit_hook(step: Mapping[str, Any], field: str, context: ValidationContext) -> dict[str, Any] | None:
-    """The step's exit hook (``onExit``, or ``hooks.exit``); other hooks and hook expressions
-    need Argo's expression language and are refused."""
-    hooks = step.get("hooks") or {}
-    if not isinstance(hooks, dict):
-        raise fail(f"{field}.hooks must be an object")
-    for hook_name, hook in hooks.items():
-        if hook_name != "exit":
-            raise fail(f"{field}.hooks.{hook_name}: lifecycle hooks other than exit need Argo's expression "
-                       "language, which the local engine does not have")
-        if not isinstance(hook, dict) or not hook.get("template"):
-            raise fail(f"{field}.hooks.exit.template is required")
-        for key in ("expression", "templateRef"):
-            if is_set(hook.get(key)):
-                raise fail(f"{field}.hooks.exit.{key} is not supported by the local engine")
-    on_exit = step.get("onExit")
-    if on_exit:
-        if on_exit not in context.templates:
-            raise fail(f"{field}.onExit: template name '{on_exit}' undefined")
-        return {"template": on_exit, "arguments": context.spec.get("arguments") or {}}
-    hook = hooks.get("exit")
-    if hook is None:
-        return None
-    if hook["template"] not in context.templates:
-        raise fail(f"{field}.hooks.exit.template: template name '{hook['template']}' undefined")
-    return dict(hook)
 
 
 def validate_suspend(template: Mapping[str, Any], where: str) -> None:
