@@ -44,6 +44,7 @@ import concurrent.futures
 import re
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,11 +261,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def mutex_names(document: Document) -> list[str]:
+    """The synchronization mutexes a document names (its own and its templates')."""
+    spec = document.body.get("spec") or {}
+    holders = [spec, *(template for template in spec.get("templates") or [] if isinstance(template, dict))]
+    names = set()
+    for holder in holders:
+        synchronization = holder.get("synchronization") or {}
+        mutexes = list(synchronization.get("mutexes") or []) + [synchronization.get("mutex") or {}]
+        names.update(mutex["name"] for mutex in mutexes if isinstance(mutex, dict) and mutex.get("name"))
+    return sorted(names)
+
+
 def run_all(engine: Engine, documents: list[Document], arguments: argparse.Namespace) -> list[Outcome]:
+    """Run the documents ``--jobs`` at a time. Documents naming the same mutex run one after the
+    other (Argo's CI runs one example at a time: a no-test example holding a mutex for minutes
+    must not hold back another's), those Argo's CI runs first."""
     outcomes: list[Outcome] = []
+    mutexes: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
+    for document in documents:
+        for name in mutex_names(document):
+            mutexes[name]  # noqa: B018 - created before the threads start
+
+    def run_alone(document: Document) -> Outcome:
+        held = [mutexes[name] for name in mutex_names(document)]
+        for lock in held:
+            lock.acquire()
+        try:
+            return run_document(engine, document, arguments.timeout, arguments.budget)
+        finally:
+            for lock in reversed(held):
+                lock.release()
+
+    ordered = sorted(documents, key=lambda document: bool(mutex_names(document) and document.no_test))
     with concurrent.futures.ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
-        futures = {pool.submit(run_document, engine, document, arguments.timeout, arguments.budget): document
-                   for document in documents}
+        futures = {pool.submit(run_alone, document): document for document in ordered}
         for future in concurrent.futures.as_completed(futures):
             try:
                 outcome = future.result()

@@ -54,6 +54,7 @@ from .rerun import reset_for_retry, resubmitted_workflow, set_arguments
 from .runtime import WorkflowRuntime
 from .selectors import Requirement, field_value, filter_fields, labels_match
 from .store import WorkflowStore
+from .synchronization import Mutexes, held_locks
 from .suspend import SETTABLE_PHASES, SuspendError, resume_all, set_suspended_nodes
 from .ttl import expires_at
 from .limits import validate_local_support
@@ -105,6 +106,9 @@ class Engine:
         self._ttl_thread: threading.Thread | None = None
         self._saver: threading.Thread | None = None
         self._runtimes: dict[WorkflowKey, WorkflowRuntime] = {}
+        # Mutexes of every workflow (``synchronization``): a released lock's next waiter is
+        # reconciled at once.
+        self.mutexes = Mutexes(wake=lambda key: self._queue.add(key))
         self._save_interval = SAVE_INTERVAL
         self._progress_interval = SAVE_INTERVAL
 
@@ -116,6 +120,8 @@ class Engine:
         for record in self.table.load():
             self.table.continue_after(self._journal.replay(record.obj))
             if not record.completed:
+                for lock, holder in held_locks(record.status):
+                    self.mutexes.restore(lock, holder)
                 started = record.status.get("startedAt")
                 record.deadline_base = parse_rfc3339(started) if started else None
                 interrupt_leftovers(self.settings.store, record, now)
@@ -179,19 +185,36 @@ class Engine:
         it completed), and queue it again if asked."""
         if record.completed:
             return
-        runtime, requeue_after = reconcile(record, self._runtimes.get(record.key), self.pods, self.settings)
+        runtime, requeue_after = reconcile(record, self._runtimes.get(record.key), self.pods, self.settings,
+                                           self.mutexes)
+        if runtime is None:
+            # Waiting for its spec.synchronization locks (or terminated while it waited): only
+            # its status changed; a released lock wakes it.
+            self.table.touch(record)
+            self._journal.append(record, [], status=True)
+            if record.completed:
+                self.table.flush(record, after_save=self._journal.reset)
+            return
         self._runtimes[record.key] = runtime
         if runtime.changed:
             runtime.changed = False
             self.table.touch(record)
             self._journal.append(record, runtime.take_dirty_nodes(), status=True)
         if record.completed:
+            self._release_locks(record)
             self._materialize(record)
             self._runtimes.pop(record.key, None)
             self.table.flush(record, after_save=self._journal.reset)
             return
         if requeue_after is not None:
             self._queue.add(record.key, requeue_after)
+
+    def _release_locks(self, record: WorkflowRecord) -> None:
+        """A completed workflow lets go of every lock (``ReleaseAll``): its status keeps none."""
+        self.mutexes.release_workflow(record.key)
+        record.status.pop("synchronization", None)
+        for node in record.nodes.values():
+            node.pop("synchronizationStatus", None)
 
     def _node_changed(self, key: WorkflowKey, node_id: str) -> None:
         """A pod thread changed a node (lock held): journal it; the next reconcile takes it in."""
@@ -343,6 +366,7 @@ class Engine:
             record = self.table.find(namespace, name)
             self.table.remove(record.key)
             self._runtimes.pop(record.key, None)
+            self.mutexes.release_workflow(record.key)
             actives = self.pods.cancel_workflow(record.key)
         for active in actives:
             if active.thread is not None:

@@ -122,6 +122,9 @@ class NodeBook:
         if boundary_id:
             node["boundaryID"] = boundary_id
         started = rfc3339(self.now)
+        previous = self.nodes.get(identifier)
+        if previous is not None and name not in self._by_name:
+            started = previous.get("startedAt") or started  # a node that waited (``detach``) keeps its start
         node["startedAt"] = started
         node["finishedAt"] = started if phase in FULFILLED_PHASES else None
         if message:
@@ -134,6 +137,11 @@ class NodeBook:
         self._by_name[name] = node
         self.changed(node)
         return node
+
+    def detach(self, node: Node) -> None:
+        """Let ``create`` make ``node`` again under the same id, keeping its ``startedAt`` (a node
+        that waited for a lock goes on as its template's node)."""
+        self._by_name.pop(node["name"], None)
 
     def finish(self, node: Node, phase: str, message: str | None = None) -> None:
         node["phase"] = phase

@@ -44,7 +44,9 @@ from .records import WorkflowRecord, mark_completed_labels
 from .retries import RetryRun
 from .runner import CommandNotFound
 from .runtime import Unit, WorkflowRuntime
+from .lock_waits import LockWait, acquire_node_locks, acquire_workflow_locks
 from .spec import template_kind
+from .synchronization import Mutexes
 from .steps_executor import EXIT, StepsRun
 from .suspend import SuspendRun, raw_outputs, suspend_duration
 from .templates import template_name_of
@@ -57,20 +59,24 @@ STOPPED = "stopped"
 
 
 def reconcile(record: WorkflowRecord, runtime: WorkflowRuntime | None, pods: Pods,
-              settings: PodSettings) -> tuple[WorkflowRuntime, float | None]:
+              settings: PodSettings, locks: Mutexes | None = None) -> tuple[WorkflowRuntime | None, float | None]:
     """Advance one workflow as far as it can go now (with the table's lock held).
 
-    Returns its runtime (built when ``runtime`` is None) and the delay in seconds after which it
-    should be reconciled again, or None.
+    Returns its runtime (built when ``runtime`` is None; None while the workflow waits for its
+    ``spec.synchronization`` locks, when only its status changed) and the delay in seconds after
+    which it should be reconciled again, or None. ``locks`` are the engine's mutexes.
     """
     now = time.time()
-    if not record.status.get("phase"):
+    if runtime is None and not acquire_workflow_locks(record, locks, now):
+        return None, None
+    if not record.status.get("phase") or (record.status["phase"] == PENDING and not record.status.get("startedAt")):
         _start_workflow(record, now)
     if record.deadline_base is None:
         record.deadline_base = now
     fresh = runtime is None
     if runtime is None:
         runtime = WorkflowRuntime(record)
+        runtime.locks = locks
     operation = Operation(pods, settings, runtime, now)
     if fresh:
         operation.adopt()
@@ -164,6 +170,9 @@ class Operation:
                 runtime.enqueue(unit)
         if runtime.root_unit is not None:
             runtime.enqueue(runtime.root_unit)
+        for waiting in runtime.lock_waits:
+            runtime.enqueue(waiting)  # a lock may have been freed (the engine woke this workflow)
+        runtime.lock_waits = [waiting for waiting in runtime.lock_waits if not getattr(waiting, "done", False)]
         while True:
             unit = runtime.next_unit()
             if unit is not None:
@@ -240,12 +249,14 @@ class Operation:
 
     def execute_template(self, node_name: str, reference: Any, arguments: dict[str, Any],
                          boundary_id: str | None, display_name: str, *, owner: tuple[Unit, Any], depth: int,
-                         on_exit: bool = False, node_flag: dict[str, Any] | None = None) -> Node | None:
+                         on_exit: bool = False, node_flag: dict[str, Any] | None = None,
+                         resume_waiting: bool = False) -> Node | None:
         """Create the node ``node_name`` for a template (Argo's ``executeTemplate``) and the unit
         that runs it; None when ``parallelism`` (or a stop) holds it back. ``reference`` is a
-        template's name or an inline template (``templates``)."""
+        template's name or an inline template (``templates``); ``resume_waiting`` tries again for
+        a node waiting for its ``synchronization`` locks (``lock_waits``)."""
         existing = self.nodes.by_name(node_name)
-        if existing is not None:
+        if existing is not None and not resume_waiting:
             return existing
         template = self.runtime.resolve(reference)
         assert template is not None, "validation makes sure every reference resolves"
@@ -264,10 +275,16 @@ class Operation:
         if self.stopping(on_exit):
             self.held_by = STOPPED
             return None
-        held = self.held_back(boundary_id)
+        held = self.held_back(boundary_id, new_child=not resume_waiting)
         if held is not None:
             self.held_by = held
             return None
+        if template.get("synchronization") and self.runtime.locks is not None:
+            wait = LockWait(node_name, reference, arguments, boundary_id, display_name, owner, depth, on_exit,
+                            node_flag)
+            waiting = acquire_node_locks(self, wait, template, inputs)
+            if waiting is not None:
+                return waiting
         if kind == "dag":
             return self._start_dag(node_name, template, inputs, boundary_id, display_name, depth, on_exit, node_flag)
         if kind == "steps":

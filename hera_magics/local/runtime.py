@@ -34,6 +34,7 @@ from .parameters import workflow_globals
 from .records import WorkflowRecord
 from .spec import DagPlan, dag_plan
 from .steps_executor import StepsPlan, steps_plan
+from .synchronization import Mutexes, held_locks, holder_key, lock_released
 from .templates import TemplateResolver
 
 if TYPE_CHECKING:
@@ -83,6 +84,15 @@ class WorkflowRuntime:
         # The last reconcile saw spec.suspend (so the next one without it looks at every unit).
         self.suspended = False
         self.root_unit: Unit | None = None
+        # The engine's mutexes (``synchronization``), the locks each node holds (by node id,
+        # read back from status.synchronization after a restart), and the nodes waiting for one.
+        self.locks: Mutexes | None = None
+        self.held: dict[str, list[str]] = {}
+        prefix = holder_key(record.namespace, record.name) + "/"
+        for lock, holder in held_locks(record.status):
+            if holder.startswith(prefix):
+                self.held.setdefault(holder[len(prefix):], []).append(lock)
+        self.lock_waits: list[Unit] = []
         for node in record.nodes.values():
             self.counters.observe(node)
         self.nodes = NodeBook(record.name, record.nodes, listener=self.node_changed)
@@ -150,10 +160,20 @@ class WorkflowRuntime:
             return
         created = before is None
         fulfilled = node.get("phase") in FULFILLED_PHASES and (created or before not in FULFILLED_PHASES)
+        if fulfilled and node["id"] in self.held:
+            self._release(node["id"])
         if created or fulfilled:
             unit, key = owner
             unit.child_event(node, key, created, fulfilled)
             self.enqueue(unit)
+
+    def _release(self, identifier: str) -> None:
+        """A node that held locks is fulfilled: they are released (``syncManager.Release``)."""
+        locks = self.held.pop(identifier)
+        holder = holder_key(self.record.namespace, self.record.name, identifier)
+        if self.locks is not None:
+            self.locks.release(holder, locks)
+        lock_released(self.record.status, holder, locks)
 
     def take_pending_changes(self) -> None:
         """Observe the nodes pod threads changed since the last time."""

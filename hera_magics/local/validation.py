@@ -32,6 +32,7 @@ from .validation_context import (
     integer_or_template,
     is_set,
     validate_arguments,
+    validate_synchronization,
 )
 from .validation_templates import REFUSED_KIND_MESSAGES, validate_template, validate_template_defaults
 
@@ -40,7 +41,6 @@ REFUSED_SPEC_FIELDS = {
     "workflowTemplateRef": "workflow templates are not available to the local engine; submit the whole workflow",
     "volumeClaimTemplates": "volume claim templates are not supported by the local engine; "
     "mount an existing claim that the engine was started with (--volume CLAIM=FOLDER)",
-    "synchronization": "synchronization (semaphores and mutexes) is not supported by the local engine",
     "metrics": "Prometheus metrics are not supported by the local engine",
     "podSpecPatch": "pod spec patches are not supported by the local engine",
     "retryStrategy": "a workflow-wide retry strategy is not supported by the local engine; set retryStrategy on each template",
@@ -121,6 +121,7 @@ def _validate_spec_fields(spec: Mapping[str, Any]) -> None:
     for key, message in REFUSED_SPEC_FIELDS.items():
         if is_set(spec.get(key)):
             raise fail(f"spec.{key}: {message}")
+    validate_synchronization(spec.get("synchronization"), "spec.synchronization")
     if spec.get("suspend") is not None and not isinstance(spec["suspend"], bool):
         raise fail("spec.suspend must be true or false")
     shutdown = spec.get("shutdown")

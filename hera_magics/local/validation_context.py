@@ -191,6 +191,36 @@ def check_inputs_supplied(template: Mapping[str, Any], arguments: Mapping[str, A
                                 f"{', '.join(str(item) for item in enum)}")
 
 
+SEMAPHORES = ("semaphores are not available to the local engine: it has no ConfigMaps to read their limits "
+              "from; use mutexes")
+DATABASE_LOCKS = ("database locks are not available to the local engine (Argo's default controller has no "
+                  "synchronization database either, and fails such a workflow); remove database")
+
+
+def validate_synchronization(value: Any, field: str) -> None:
+    """``synchronization``: mutexes (``mutexes``, or the deprecated ``mutex``), each named;
+    semaphores and database locks are refused (``synchronization`` module)."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise fail(f"{field} must be an object")
+    for key in ("semaphore", "semaphores"):
+        if is_set(value.get(key)):
+            raise fail(f"{field}.{key}: {SEMAPHORES}")
+    mutexes = value.get("mutexes")
+    if mutexes is not None and not isinstance(mutexes, list):
+        raise fail(f"{field}.mutexes must be a list")
+    entries = ([("mutex", value["mutex"])] if value.get("mutex") is not None else []) + \
+        [(f"mutexes[{index}]", mutex) for index, mutex in enumerate(mutexes or [])]
+    for where, mutex in entries:
+        if not isinstance(mutex, dict) or not isinstance(mutex.get("name"), str) or not mutex["name"]:
+            raise fail(f"{field}.{where}.name is required")
+        if mutex.get("database"):
+            raise fail(f"{field}.{where}.database: {DATABASE_LOCKS}")
+        if "/" in mutex["name"] or "/" in str(mutex.get("namespace") or ""):
+            raise fail(f"{field}.{where}.name: invalid mutex name '{mutex['name']}'")
+
+
 __all__ = [
     "ARTIFACTS",
     "ValidationContext",
@@ -203,4 +233,5 @@ __all__ = [
     "integer_or_template",
     "is_set",
     "validate_arguments",
+    "validate_synchronization",
 ]

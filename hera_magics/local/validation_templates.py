@@ -21,6 +21,7 @@ from .validation_context import (
     fail,
     integer_or_template,
     is_set,
+    validate_synchronization,
 )
 from .validation_flow import validate_dag
 from .validation_steps import validate_steps, validate_suspend
@@ -30,7 +31,6 @@ REFUSED_TEMPLATE_FIELDS = {
     "initContainers": "init containers are not supported by the local engine",
     "podSpecPatch": "pod spec patches are not supported by the local engine",
     "metrics": "Prometheus metrics are not supported by the local engine",
-    "synchronization": "synchronization (semaphores and mutexes) is not supported by the local engine",
     "memoize": "memoization is not supported by the local engine",
     "hooks": "lifecycle hooks are not supported by the local engine",
 }
@@ -67,6 +67,7 @@ def validate_template(template: dict[str, Any], context: ValidationContext, wher
             raise fail(f"{where}.{key}: {message}")
     if template.get("daemon"):
         raise fail(f"{where}.daemon: daemon templates are not supported by the local engine")
+    validate_synchronization(template.get("synchronization"), f"{where}.synchronization")
 
     inputs = template.get("inputs") or {}
     if is_set(inputs.get("artifacts")):

@@ -165,8 +165,9 @@ def _refusal(change):
         (lambda d: d["spec"]["templates"][1]["script"].update(
             env=[{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]),
          "templates.work.script.env.TOKEN.valueFrom.secretKeyRef"),
-        (lambda d: d["spec"]["templates"][0]["dag"]["tasks"][0].update(onExit="work"),
-         "templates.main.tasks.a.onExit"),
+        (lambda d: d["spec"]["templates"][0]["dag"]["tasks"][0].update(
+            hooks={"running": {"template": "work", "expression": "tasks.a.status == 'Running'"}}),
+         "templates.main.tasks.a.hooks.running"),
         (lambda d: d["spec"]["templates"][0]["dag"]["tasks"][0].update(depends="ghost"),
          "templates.main.tasks.a dependency 'ghost' not defined"),
         (lambda d: d["spec"]["templates"][1]["script"].update(source="print('{{inputs.parameters.ghost}}')"),
