@@ -77,12 +77,18 @@ def test_nodes_of_a_locked_template_run_one_at_a_time(engine, tmp_path):
     assert "synchronization" not in done["status"]
 
 
-def test_terminating_a_waiting_workflow_fails_it(engine):
+def holder_and_waiter(engine, script: str) -> tuple[str, str]:
+    """A running workflow holding a fresh mutex (running ``script``), and a second one waiting."""
     name = mutex()
-    first = engine.submit(locked_workflow(name, "sleep 3"))
+    first = engine.submit(locked_workflow(name, script))
     engine.wait_until(first, lambda wf: wf["status"].get("phase") == "Running", what="Running")
     second = engine.submit(locked_workflow(name, "true"))
     engine.wait_until(second, lambda wf: wf["status"].get("phase") == "Pending", what="Pending")
+    return first, second
+
+
+def test_terminating_a_waiting_workflow_fails_it(engine):
+    first, second = holder_and_waiter(engine, "sleep 3")
     answer = engine.request("PUT", f"api/v1/workflows/argo/{second}/terminate", json={})
     assert answer.status_code == 200, answer.text
     done = engine.wait(second)
@@ -93,11 +99,7 @@ def test_terminating_a_waiting_workflow_fails_it(engine):
 
 
 def test_deleting_the_holder_lets_the_next_workflow_run(engine):
-    name = mutex()
-    first = engine.submit(locked_workflow(name, "sleep 30"))
-    engine.wait_until(first, lambda wf: wf["status"].get("phase") == "Running", what="Running")
-    second = engine.submit(locked_workflow(name, "true"))
-    engine.wait_until(second, lambda wf: wf["status"].get("phase") == "Pending", what="Pending")
+    first, second = holder_and_waiter(engine, "sleep 30")
     assert engine.request("DELETE", f"api/v1/workflows/argo/{first}").status_code == 200
     assert engine.wait(second)["status"]["phase"] == "Succeeded"
 
