@@ -140,6 +140,8 @@ class PodPlan:
     folders: PodFolders
     # Each declared output parameter: name, path (as declared), valueFrom, localPath (on this machine).
     output_parameters: list[dict[str, Any]]
+    # The template's initContainers, in order: each runs to its end before the next, and before main.
+    init_launches: list[tuple[str, PodLaunch]] = field(default_factory=list)
 
 
 def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapping[str, str],
@@ -157,6 +159,12 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
                  "node.name": node["name"], "retries": str(retries or 0)}
     folders = PodFolders(root, root, view=view)
     folders.mounts = volume_mounts(record.obj["spec"], template, container, node_dir, settings.volumes, view=view)
+    init_containers = [_init_container(init, container) for init in template.get("initContainers") or []]
+    for init in init_containers:
+        known = {mount.path for mount in folders.mounts}
+        folders.mounts.extend(mount for mount in volume_mounts(record.obj["spec"], template, init, node_dir,
+                                                               settings.volumes, view=view)
+                              if mount.path not in known)
     output_parameters = _output_parameters(template, variables, folders)
     values = dict(variables)
     for parameter in output_parameters:
@@ -183,7 +191,29 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
         capture_result=capture_result,
         deadline_seconds=_deadline_seconds(template, values),
     )
-    return PodPlan(launch, folders, output_parameters)
+    init_launches = []
+    for init in init_containers:
+        init_argv = _argv("container", init, values, settings.python, folders)
+        init_directory = pod_path(substitute(init["workingDir"], values)) if init.get("workingDir") else "/"
+        init_cwd = folders.host_path(init_directory)
+        if view:
+            init_argv = view_command(settings.python or sys.executable, folders.view_spec(init_directory, []),
+                                     init_argv)
+            init_cwd = root
+        init_environment = _environment(settings, record, node, name_of_pod, init, values, "" if view else str(root))
+        init_environment["ARGO_CONTAINER_NAME"] = init["name"]
+        init_launches.append((init["name"], PodLaunch(argv=init_argv, env=init_environment, cwd=init_cwd,
+                                                      log_path=node_dir / f"{init['name']}.log",
+                                                      capture_result=False)))
+    return PodPlan(launch, folders, output_parameters, init_launches)
+
+
+def _init_container(init: Mapping[str, Any], main: Mapping[str, Any]) -> dict[str, Any]:
+    """An init container as it runs: with ``mirrorVolumeMounts``, the main container's mounts too."""
+    resolved = dict(init)
+    if init.get("mirrorVolumeMounts"):
+        resolved["volumeMounts"] = list(init.get("volumeMounts") or []) + list(main.get("volumeMounts") or [])
+    return resolved
 
 
 def _output_parameters(template: Mapping[str, Any], values: Mapping[str, str],

@@ -24,7 +24,7 @@ from ..argo import ERROR, FAILED, PENDING, RUNNING, SUCCEEDED, rfc3339
 from .pod_launch import PodPlan
 from .queues import ReconcileQueue, SlotPool
 from .records import WorkflowKey, WorkflowRecord, WorkflowTable
-from .runner import PodOutcome, PodProcess, kill_stale_group, node_marker
+from .runner import PodLaunch, PodOutcome, PodProcess, kill_stale_group, node_marker
 from .store import WorkflowStore
 from .templating import parameter_text
 
@@ -120,6 +120,18 @@ class Pods:
             except OSError as error:
                 self._finish_without_process(active, f"failed to prepare the pod: {error}")
                 return
+            for name, launch in active.plan.init_launches:
+                init_process = self._start_process(active, launch, main=False)
+                if init_process is None:
+                    return
+                ended = init_process.wait()
+                if ended.kill_message is not None or ended.exit_code:
+                    # The pod fails before main runs: no exit code of main, the init container's reason.
+                    message = ended.kill_message or f"{name}: Error (exit code {ended.exit_code})"
+                    failed = PodOutcome(exit_code=None, result=None, kill_message=message,
+                                        started_at=ended.started_at, finished_at=ended.finished_at)
+                    self._record_outcome(active, failed, [], None)
+                    return
             process = self._start_process(active)
             if process is None:
                 return
@@ -131,8 +143,11 @@ class Pods:
         finally:
             self._slots.release()
 
-    def _start_process(self, active: ActivePod) -> PodProcess | None:
-        """Start the process and mark the node Running; None when the pod must not run (any more)."""
+    def _start_process(self, active: ActivePod, launch: PodLaunch | None = None, *,
+                       main: bool = True) -> PodProcess | None:
+        """Start the process (the main container's, else an init container's ``launch``) and,
+        for main, mark the node Running; None when the pod must not run (any more). While init
+        containers run the node stays Pending, as the pod does."""
         with self.table.lock:
             record = self.table.get(active.key)
             if record is None or active.cancelled.is_set() or self.stopping.is_set():
@@ -144,7 +159,7 @@ class Pods:
             if node is None or node.get("phase") != PENDING:
                 self._forget(active)
                 return None
-            process = PodProcess(active.plan.launch)
+            process = PodProcess(launch or active.plan.launch)
             try:
                 process.start()
             except OSError as error:
@@ -153,6 +168,8 @@ class Pods:
                 self._changed(record, node, reconcile=True)
                 return None
             active.process = process
+            if not main:
+                return process
             node["phase"] = RUNNING
             # The local engine reports when the process started, not when the node was
             # created: with few workers a node may wait Pending for a process slot.

@@ -28,7 +28,6 @@ from .validation_steps import validate_steps, validate_suspend
 
 REFUSED_TEMPLATE_FIELDS = {
     "sidecars": "sidecars are not supported by the local engine",
-    "initContainers": "init containers are not supported by the local engine",
     "podSpecPatch": "pod spec patches are not supported by the local engine",
     "metrics": "Prometheus metrics are not supported by the local engine",
     "memoize": "memoization is not supported by the local engine",
@@ -207,6 +206,31 @@ def _validate_pod_template(template: dict[str, Any], kind: str, where: str, cont
     retry = template.get("retryStrategy")
     if retry is not None:
         _validate_retry(retry, f"{where}.retryStrategy", allowed)
+    _validate_init_containers(template, where, context, allowed)
+
+
+def _validate_init_containers(template: dict[str, Any], where: str, context: ValidationContext,
+                              allowed: Callable[[str], bool]) -> None:
+    """Each init container runs like main, before it: its command must exist on this machine.
+    A ``restartPolicy: Always`` init container is a sidecar, which the engine does not run."""
+    init_containers = template.get("initContainers") or []
+    if not isinstance(init_containers, list):
+        raise fail(f"{where}.initContainers must be a list")
+    for index, init in enumerate(init_containers):
+        if not isinstance(init, dict) or not isinstance(init.get("name"), str) or not init["name"]:
+            raise fail(f"{where}.initContainers[{index}].name is required")
+        field = f"{where}.initContainers.{init['name']}"
+        if init.get("restartPolicy") == "Always":
+            raise fail(f"{field}.restartPolicy: sidecars are not supported by the local engine")
+        for key, message in REFUSED_CONTAINER_FIELDS.items():
+            if is_set(init.get(key)):
+                raise fail(f"{field}.{key}: {message}")
+        _validate_command(init, "container", field, context, allowed)
+        _validate_env(init, field, allowed)
+        mounts = init.get("volumeMounts") or []
+        if init.get("mirrorVolumeMounts"):
+            mounts = list(mounts) + list((template.get(specs.template_kind(template)) or {}).get("volumeMounts") or [])
+        _validate_mounts(template, {"volumeMounts": mounts}, where, field, context)
 
 
 def _validate_command(container: Mapping[str, Any], kind: str, field: str, context: ValidationContext,
