@@ -426,14 +426,15 @@ class DagRun:
         if not dependencies:
             _append_child(self.node, child["id"])
             return
+        parents: dict[str, None] = {}  # once each, as addChildNode: a container set's leaf may be reached twice
         for dependency in dependencies:
             dependency_node = self.task_node(dependency)
-            if dependency_node is None:
-                continue
-            for outbound in nodes.outbound_nodes(dependency_node["id"]):
-                parent = nodes.get(outbound)
-                if parent is not None:
-                    _append_child(parent, child["id"])
+            if dependency_node is not None:
+                parents.update(dict.fromkeys(nodes.outbound_nodes(dependency_node["id"])))
+        for outbound in parents:
+            parent = nodes.get(outbound)
+            if parent is not None:
+                _append_child(parent, child["id"])
 
     # -- references ---------------------------------------------------------------------------------------
 

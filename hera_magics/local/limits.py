@@ -4,7 +4,7 @@ Argo accepts these, but the local engine would otherwise skip them without a wor
 #7) or could not place them safely on this machine (issue 9 #20, issue 11 #2), so they are
 refused with a 400 whose message names the field:
 
-* an unsupported kind of template (http, containerSet, resource, ..., a daemon), checked for every
+* an unsupported kind of template (http, resource, ..., a daemon), checked for every
   template first so that it is named for what it is, not for a reference to its outputs;
 * ``{{=...}}`` expression tags anywhere in the spec (Argo evaluates them everywhere, the engine
   has no expression language);
@@ -122,21 +122,35 @@ def _refuse_silently_ignored_fields(spec: Mapping[str, Any], templates: list[dic
         if (template.get("archiveLocation") or {}).get("archiveLogs"):
             raise _refused(f"{where}.archiveLocation.archiveLogs: the local engine keeps each task's log until the "
                            "workflow is deleted, but cannot archive logs as artifacts; remove archiveLogs")
-        for kind in specs.POD_KINDS:
-            for variable in (template.get(kind) or {}).get("env") or []:
+        for kind, container in _mount_holders(template):
+            for variable in (container or {}).get("env") or []:
                 if isinstance(variable, dict) and variable.get("name") in DEBUG_PAUSE_VARIABLES \
                         and variable.get("value") == "true":
                     raise _refused(f"{where}.{kind}.env.{variable['name']}: debug pauses are not supported by the "
                                    "local engine (a task cannot be paused for kubectl exec); remove the variable")
 
 
+def _mount_holders(template: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Every container of a template (with its mounts and env), named by its field: main, a
+    container set's (and the set's shared mounts), the init containers."""
+    holders: list[tuple[str, Any]] = [(kind, template.get(kind)) for kind in specs.POD_KINDS]
+    container_set = template.get("containerSet") or {}
+    if isinstance(container_set, dict):
+        holders.append(("containerSet", container_set))
+        holders.extend((f"containerSet.containers.{container.get('name')}", container)
+                       for container in container_set.get("containers") or [] if isinstance(container, dict))
+    holders.extend((f"initContainers.{init.get('name')}", init)
+                   for init in template.get("initContainers") or [] if isinstance(init, dict))
+    return holders
+
+
 def _check_sub_paths(template: Mapping[str, Any]) -> None:
     """A mount's ``subPath`` stays inside its volume, as Kubernetes requires."""
-    for kind in specs.POD_KINDS:
-        for mount in (template.get(kind) or {}).get("volumeMounts") or []:
+    for where, holder in _mount_holders(template):
+        for mount in (holder or {}).get("volumeMounts") or []:
             sub_path = mount.get("subPath") if isinstance(mount, dict) else None
             if sub_path and (sub_path.startswith("/") or ".." in sub_path.split("/")):
-                raise _refused(f"{_template_where(template)}.{kind}.volumeMounts.{mount.get('name')}.subPath: "
+                raise _refused(f"{_template_where(template)}.{where}.volumeMounts.{mount.get('name')}.subPath: "
                                f"Invalid value: \"{sub_path}\": must be a relative path without '..'")
 
 

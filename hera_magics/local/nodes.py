@@ -155,6 +155,14 @@ class NodeBook:
         if self.listener is not None:
             self.listener(node)
 
+    def _set_containers(self, node: Node) -> list[str]:
+        """The Container nodes of a container set's Pod node (none for any other node)."""
+        if node["type"] != "Pod":
+            return []
+        return [child for child in node.get("children") or []
+                if (self.nodes.get(child) or {}).get("type") == "Container"
+                and self.nodes[child].get("boundaryID") == node["id"]]
+
     def outbound_nodes(self, identifier: str) -> list[str]:
         """Argo's ``getOutboundNodes``: where a dependent task hangs in the node graph.
 
@@ -167,7 +175,22 @@ class NodeBook:
             node = self.nodes.get(stack.pop())
             if node is None:
                 continue
-            if node["type"] in _LEAF_TYPES:
+            containers = self._set_containers(node)
+            if containers:
+                # A container set's pod leads to its containers (Argo's getOutboundNodes).
+                stack.extend(reversed(containers))
+            elif node["type"] == "Container":
+                children = [self.nodes.get(child) for child in node.get("children") or []]
+                if not children:
+                    outbound.append(node["id"])
+                for child in reversed(children):
+                    if child is None:
+                        continue
+                    if child.get("boundaryID") != node.get("boundaryID"):
+                        outbound.append(node["id"])  # a dependent task hangs here: a leaf container
+                    else:
+                        stack.append(child["id"])
+            elif node["type"] in _LEAF_TYPES:
                 outbound.append(node["id"])
             elif node["type"] == "Retry":
                 children = node.get("children") or []

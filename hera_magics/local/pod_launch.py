@@ -34,6 +34,7 @@ from typing import Any, Mapping
 from ..argo import pod_name
 from ..pod.contract import PATH_PREFIX_VARIABLE
 from .parameters import input_variables
+from .container_sets import SetContainer, set_containers
 from .pod_filesystem import view_command
 from .records import WorkflowRecord
 from .runner import NODE_MARKER_VARIABLE, PodLaunch, node_marker, resolve_argv
@@ -142,6 +143,8 @@ class PodPlan:
     output_parameters: list[dict[str, Any]]
     # The template's initContainers, in order: each runs to its end before the next, and before main.
     init_launches: list[tuple[str, PodLaunch]] = field(default_factory=list)
+    # A containerSet template's containers (``container_sets``); empty for any other template.
+    set_containers: list[SetContainer] = field(default_factory=list)
 
 
 def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapping[str, str],
@@ -150,21 +153,14 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
     """Resolve ``template`` for ``node``; raises ``UnresolvedReference``, ``ExpressionTag``,
     ``CommandNotFound`` or ``ValueError`` when it cannot run (the node becomes Error)."""
     kind = template_kind(template)
+    if kind == "containerSet":
+        return _build_container_set(settings, record, global_values, node, template, inputs, retries=retries,
+                                    capture_result=capture_result)
     container = template[kind]
-    name_of_pod = pod_name(record.name, node["name"], template.get("name"))
-    node_dir = settings.store.node_dir(record.namespace, record.name, node["id"])
-    view = settings.filesystem_view
-    root = node_dir / "fs"
-    variables = {**global_values, **input_variables(inputs), "pod.name": name_of_pod,
-                 "node.name": node["name"], "retries": str(retries or 0)}
-    folders = PodFolders(root, root, view=view)
-    folders.mounts = volume_mounts(record.obj["spec"], template, container, node_dir, settings.volumes, view=view)
     init_containers = [_init_container(init, container) for init in template.get("initContainers") or []]
-    for init in init_containers:
-        known = {mount.path for mount in folders.mounts}
-        folders.mounts.extend(mount for mount in volume_mounts(record.obj["spec"], template, init, node_dir,
-                                                               settings.volumes, view=view)
-                              if mount.path not in known)
+    name_of_pod, node_dir, variables, folders = _pod_basics(settings, record, global_values, node, template, inputs,
+                                                            retries, [container, *init_containers])
+    view, root = folders.view, folders.root
     output_parameters = _output_parameters(template, variables, folders)
     values = dict(variables)
     for parameter in output_parameters:
@@ -191,21 +187,74 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
         capture_result=capture_result,
         deadline_seconds=_deadline_seconds(template, values),
     )
-    init_launches = []
-    for init in init_containers:
-        init_argv = _argv("container", init, values, settings.python, folders)
-        init_directory = pod_path(substitute(init["workingDir"], values)) if init.get("workingDir") else "/"
-        init_cwd = folders.host_path(init_directory)
-        if view:
-            init_argv = view_command(settings.python or sys.executable, folders.view_spec(init_directory, []),
-                                     init_argv)
-            init_cwd = root
-        init_environment = _environment(settings, record, node, name_of_pod, init, values, "" if view else str(root))
-        init_environment["ARGO_CONTAINER_NAME"] = init["name"]
-        init_launches.append((init["name"], PodLaunch(argv=init_argv, env=init_environment, cwd=init_cwd,
-                                                      log_path=node_dir / f"{init['name']}.log",
-                                                      capture_result=False)))
+    init_launches = [(init["name"], _container_launch(settings, record, node, name_of_pod, init, values, folders,
+                                                      node_dir / f"{init['name']}.log", [], capture_result=False,
+                                                      deadline=None))
+                     for init in init_containers]
     return PodPlan(launch, folders, output_parameters, init_launches)
+
+
+def _pod_basics(settings: PodSettings, record: WorkflowRecord, global_values: Mapping[str, str],
+                node: dict[str, Any], template: dict[str, Any], inputs: Mapping[str, str], retries: int | None,
+                containers: list[Mapping[str, Any]]) -> tuple[str, Path, dict[str, str], PodFolders]:
+    """The pod's name, its node's folder, the variables its fields may use, and its folders with
+    the mounts of all its ``containers`` (one folder per mount path)."""
+    name_of_pod = pod_name(record.name, node["name"], template.get("name"))
+    node_dir = settings.store.node_dir(record.namespace, record.name, node["id"])
+    root = node_dir / "fs"
+    variables = {**global_values, **input_variables(inputs), "pod.name": name_of_pod,
+                 "node.name": node["name"], "retries": str(retries or 0)}
+    folders = PodFolders(root, root, view=settings.filesystem_view)
+    for container in containers:
+        known = {mount.path for mount in folders.mounts}
+        folders.mounts.extend(mount for mount in volume_mounts(record.obj["spec"], template, container, node_dir,
+                                                               settings.volumes, view=folders.view)
+                              if mount.path not in known)
+    return name_of_pod, node_dir, variables, folders
+
+
+def _container_launch(settings: PodSettings, record: WorkflowRecord, node: dict[str, Any], name_of_pod: str,
+                      container: Mapping[str, Any], values: Mapping[str, str], folders: PodFolders, log_path: Path,
+                      output_paths: list[str], *, capture_result: bool, deadline: float | None) -> PodLaunch:
+    """The process of a container beside main (an init container, a container set's): its
+    command in the pod's root and view, its own working folder, env and log."""
+    argv = _argv("container", container, values, settings.python, folders)
+    directory = pod_path(substitute(container["workingDir"], values)) if container.get("workingDir") else "/"
+    cwd = folders.host_path(directory)
+    if folders.view:
+        argv = view_command(settings.python or sys.executable, folders.view_spec(directory, output_paths), argv)
+        cwd = folders.root
+    environment = _environment(settings, record, node, name_of_pod, container, values,
+                               "" if folders.view else str(folders.root))
+    environment["ARGO_CONTAINER_NAME"] = container["name"]
+    return PodLaunch(argv=argv, env=environment, cwd=cwd, log_path=log_path, capture_result=capture_result,
+                     deadline_seconds=deadline)
+
+
+def _build_container_set(settings: PodSettings, record: WorkflowRecord, global_values: Mapping[str, str],
+                         node: dict[str, Any], template: dict[str, Any], inputs: Mapping[str, str], *,
+                         retries: int | None, capture_result: bool) -> PodPlan:
+    """A containerSet pod: one process per container in one root, sharing the set's mounts."""
+    shared = template["containerSet"].get("volumeMounts") or []
+    containers = set_containers(template)
+    name_of_pod, node_dir, values, folders = _pod_basics(
+        settings, record, global_values, node, template, inputs, retries,
+        [{"volumeMounts": list(shared) + list(container.get("volumeMounts") or [])} for container in containers])
+    output_parameters = _output_parameters(template, values, folders)
+    for parameter in output_parameters:
+        values[f"outputs.parameters.{parameter['name']}.path"] = (
+            pod_path(parameter["path"]) if folders.view else parameter["localPath"])
+    deadline = _deadline_seconds(template, values)
+    output_paths = [parameter["path"] for parameter in output_parameters]
+    members = []
+    for container in containers:
+        main = container["name"] == MAIN_CONTAINER
+        log_path = (settings.store.log_path(record.namespace, record.name, node["id"]) if main
+                    else node_dir / f"{container['name']}.log")
+        launch = _container_launch(settings, record, node, name_of_pod, container, values, folders, log_path,
+                                   output_paths, capture_result=capture_result and main, deadline=deadline)
+        members.append(SetContainer(container["name"], list(container.get("dependencies") or []), launch))
+    return PodPlan(members[0].launch, folders, output_parameters, set_containers=members)
 
 
 def _init_container(init: Mapping[str, Any], main: Mapping[str, Any]) -> dict[str, Any]:

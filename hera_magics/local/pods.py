@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..argo import ERROR, FAILED, PENDING, RUNNING, SUCCEEDED, rfc3339
+from .container_sets import NOT_ENDED_MESSAGE, ContainerSetProcess, apply_container_outcomes
 from .pod_launch import PodPlan
 from .queues import ReconcileQueue, SlotPool
 from .records import WorkflowKey, WorkflowRecord, WorkflowTable
@@ -44,7 +45,7 @@ class ActivePod:
     node_id: str
     plan: PodPlan
     cancelled: threading.Event = field(default_factory=threading.Event)
-    process: PodProcess | None = None
+    process: PodProcess | ContainerSetProcess | None = None
     thread: threading.Thread | None = None
 
 
@@ -159,7 +160,11 @@ class Pods:
             if node is None or node.get("phase") != PENDING:
                 self._forget(active)
                 return None
-            process = PodProcess(launch or active.plan.launch)
+            process: PodProcess | ContainerSetProcess
+            if launch is None and active.plan.set_containers:
+                process = ContainerSetProcess(active.plan.set_containers)
+            else:
+                process = PodProcess(launch or active.plan.launch)
             try:
                 process.start()
             except OSError as error:
@@ -188,6 +193,8 @@ class Pods:
             if record is None or node is None:
                 return
             apply_outcome(node, outcome, parameters, output_error)
+            for container_node in apply_container_outcomes(record.nodes, record.name, node, outcome):
+                self._changed(record, container_node, reconcile=False)
             self._changed(record, node, reconcile=True)
 
     def _finish_without_process(self, active: ActivePod, message: str) -> None:
@@ -286,6 +293,11 @@ def apply_outcome(node: dict[str, Any], outcome: PodOutcome, parameters: list[di
     if outcome.kill_message is not None:
         node["phase"] = ERROR if outcome.kill_message in _ENGINE_KILLS else FAILED
         node["message"] = outcome.kill_message
+    elif outcome.containers is not None and outcome.failed_container is not None:
+        code = outcome.containers[outcome.failed_container]
+        node["phase"] = FAILED
+        node["message"] = (f"{outcome.failed_container}: Error (exit code {code})" if code is not None
+                           else NOT_ENDED_MESSAGE)
     elif outcome.exit_code:
         node["phase"] = FAILED
         node["message"] = f"main: Error (exit code {outcome.exit_code})"

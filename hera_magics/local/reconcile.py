@@ -33,6 +33,7 @@ from ..argo import (
     rfc3339,
     shutdown_node_message,
 )
+from .container_sets import create_container_nodes
 from .counters import WORKFLOW
 from .dag_executor import DagRun
 from .exit_handler import WorkflowRun, complete_workflow
@@ -362,6 +363,8 @@ class Operation:
                                  inputs=node_inputs(template, inputs), node_flag=node_flag)
         node["progress"] = "0/1"
         node["hostNodeName"] = self.settings.host_name
+        if template.get("containerSet") is not None:
+            create_container_nodes(self.nodes, node, template, node_flag)
         try:
             plan = build_pod(self.settings, self.record, self.globals, node, template, inputs,
                              retries=retries, capture_result=self._result_referenced(node))

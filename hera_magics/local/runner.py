@@ -103,6 +103,10 @@ class PodOutcome:
     started_at: float
     finished_at: float
     signal_number: int | None = None
+    # A container set's: each container's exit code (None: it never ended), and the first that
+    # did not end with 0 (``container_sets``).
+    containers: dict[str, int | None] | None = None
+    failed_container: str | None = None
 
 
 @dataclass

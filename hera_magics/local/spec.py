@@ -28,7 +28,8 @@ def template_kind(template: Mapping[str, Any]) -> str:
 
 
 def is_pod_template(template: Mapping[str, Any]) -> bool:
-    return template_kind(template) in POD_KINDS
+    """Whether the template runs a pod (a container, a script or a container set)."""
+    return template_kind(template) in (*POD_KINDS, "containerSet")
 
 
 def templates_by_name(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

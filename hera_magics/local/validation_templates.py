@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Mapping
 
+from ..graph import find_cycle
 from . import spec as specs
 from .naming import PARAMETER_NAME_PATTERN
 from .validation_context import (
@@ -35,7 +36,6 @@ REFUSED_TEMPLATE_FIELDS = {
 }
 
 REFUSED_KIND_MESSAGES = {
-    "containerSet": "container sets are not supported by the local engine",
     "resource": "resource templates (Kubernetes objects) are not supported by the local engine",
     "data": "data templates are not supported by the local engine",
     "http": "http templates are not supported by the local engine",
@@ -107,7 +107,9 @@ def validate_template(template: dict[str, Any], context: ValidationContext, wher
         match = re.fullmatch(r"outputs\.parameters\.(.+)\.path", tag)
         return bool(match and match.group(1) in output_names)
 
-    if kind in specs.POD_KINDS:
+    if kind == "containerSet":
+        _validate_container_set(template, where, context, allowed_in_pod)
+    elif kind in specs.POD_KINDS:
         _validate_pod_template(template, kind, where, context, allowed_in_pod)
     else:
         for key in ("retryStrategy", "timeout", "activeDeadlineSeconds"):
@@ -145,7 +147,7 @@ def validate_template_defaults(spec: Mapping[str, Any], context: ValidationConte
             continue
         for name, template in context.templates.items():
             kind = specs.template_kind(template)
-            if kind not in specs.POD_KINDS:
+            if not specs.is_pod_template(template):
                 raise fail(f"spec.templateDefaults.{key}: it applies to every template, and templates.{name} is a "
                            f"{kind} template; the local engine supports {key} on script and container templates "
                            "only")
@@ -157,7 +159,7 @@ def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: s
     value_from = parameter.get("valueFrom")
     if not isinstance(value_from, dict) or not value_from:
         raise fail(f"{where}.valueFrom not specified")
-    wanted = "path" if kind in specs.POD_KINDS else "supplied" if kind == "suspend" else "parameter"
+    wanted = "path" if kind in (*specs.POD_KINDS, "containerSet") else "supplied" if kind == "suspend" else "parameter"
     for key, value in value_from.items():
         if value is None or key in (wanted, "default"):
             continue
@@ -207,6 +209,47 @@ def _validate_pod_template(template: dict[str, Any], kind: str, where: str, cont
     if retry is not None:
         _validate_retry(retry, f"{where}.retryStrategy", allowed)
     _validate_init_containers(template, where, context, allowed)
+
+
+def _validate_container_set(template: dict[str, Any], where: str, context: ValidationContext,
+                            allowed: Callable[[str], bool]) -> None:
+    """A containerSet: named containers, each run as a process (its command must exist here),
+    their dependencies a graph among them; the set's and each container's mounts declared."""
+    container_set = template["containerSet"]
+    field = f"{where}.containerSet"
+    if not isinstance(container_set, dict):
+        raise fail(f"{field} must be an object")
+    if is_set(container_set.get("retryStrategy")):
+        raise fail(f"{field}.retryStrategy: retrying the containers of a set is not supported by the local engine")
+    containers = container_set.get("containers")
+    if not isinstance(containers, list) or not containers:
+        raise fail(f"{field}.containers must have at least one container")
+    names: dict[str, list[str]] = {}
+    for index, container in enumerate(containers):
+        if not isinstance(container, dict) or not isinstance(container.get("name"), str) or not container["name"]:
+            raise fail(f"{field}.containers[{index}].name is required")
+        if container["name"] in names:
+            raise fail(f"{field}.containers.{container['name']}: container name is not unique")
+        names[container["name"]] = list(container.get("dependencies") or [])
+    for container in containers:
+        container_field = f"{field}.containers.{container['name']}"
+        for key, message in REFUSED_CONTAINER_FIELDS.items():
+            if is_set(container.get(key)):
+                raise fail(f"{container_field}.{key}: {message}")
+        for dependency in names[container["name"]]:
+            if dependency not in names:
+                raise fail(f"{container_field}.dependencies: container '{dependency}' is not defined")
+        _validate_command(container, "container", container_field, context, allowed)
+        _validate_env(container, container_field, allowed)
+        mounts = list(container_set.get("volumeMounts") or []) + list(container.get("volumeMounts") or [])
+        _validate_mounts(template, {"volumeMounts": mounts}, where, container_field, context)
+    cycle = find_cycle(names)
+    if cycle:
+        raise fail(f"{field}.containers dependency cycle detected: {' -> '.join(cycle)}")
+    if template.get("timeout") is not None:
+        duration_or_template(template["timeout"], f"{where}.timeout")
+    if template.get("retryStrategy") is not None:
+        _validate_retry(template["retryStrategy"], f"{where}.retryStrategy", allowed)
 
 
 def _validate_init_containers(template: dict[str, Any], where: str, context: ValidationContext,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.local_helpers import error_of, nodes_by_display_name, shell, workflow
+from tests.local_helpers import error_of, shell, workflow
 
 
 def mutex() -> str:

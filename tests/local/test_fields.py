@@ -137,7 +137,7 @@ def test_an_expression_in_template_inputs_is_refused_at_create(engine, field):
 
 @pytest.mark.parametrize(("kind", "body"), [
     ("http", {"http": {"url": "https://example.org"}}),
-    ("containerSet", {"containerSet": {"containers": [{"name": "a", "image": "alpine", "command": ["true"]}]}}),
+    ("resource", {"resource": {"action": "create", "manifest": "kind: ConfigMap"}}),
     ("daemon", {"daemon": True, "container": {"image": "alpine", "command": ["sleep", "9"]}}),
 ])
 def test_an_unsupported_template_is_refused_for_its_kind_not_for_a_reference(engine, kind, body):

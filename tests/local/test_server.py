@@ -156,7 +156,7 @@ def _refusal(change):
         (lambda d: d["spec"]["templates"][1].update(sidecars=[{"name": "db", "image": "postgres"}]),
          "templates.work.sidecars"),
         (lambda d: d["spec"]["templates"].append({"name": "s", "containerSet": {"containers": [{"name": "x"}]}}),
-         "templates.s.containerSet: container sets are not supported"),
+         "templates.s.containerSet.containers.x.command: a container without a command runs its image's entrypoint"),
         (lambda d: d["spec"].update(volumes=[{"name": "v", "persistentVolumeClaim": {"claimName": "other"}}]),
          'spec.volumes.v.persistentVolumeClaim: claim "other" has no local folder'),
         (lambda d: d["spec"].update(volumes=[{"name": "v", "hostPath": {"path": "/etc"}}]), "spec.volumes.v.hostPath"),
