@@ -237,9 +237,12 @@ def join(actives: list[ActivePod], timeout: float) -> None:
 
 
 def interrupt_leftovers(store: WorkflowStore, record: WorkflowRecord, now: float) -> None:
-    """Mark the pods an earlier engine left Pending or Running as Error, killing what still runs."""
+    """Mark the pods (and a container set's containers) an earlier engine left Pending or Running
+    as Error, killing what still runs."""
     for node in record.nodes.values():
-        if node.get("type") == "Pod" and node.get("phase") in (PENDING, RUNNING):
+        if node.get("synchronizationStatus"):
+            continue  # waiting for a lock, no process: it waits again (``lock_waits``)
+        if node.get("type") in ("Pod", "Container") and node.get("phase") in (PENDING, RUNNING):
             _kill_leftover(store, record, node)
             node["phase"] = ERROR
             node["message"] = ENGINE_STOPPED_MESSAGE

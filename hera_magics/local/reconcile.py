@@ -78,6 +78,7 @@ def reconcile(record: WorkflowRecord, runtime: WorkflowRuntime | None, pods: Pod
     if runtime is None:
         runtime = WorkflowRuntime(record)
         runtime.locks = locks
+        runtime.release_fulfilled_holders()
     operation = Operation(pods, settings, runtime, now)
     if fresh:
         operation.adopt()
@@ -410,6 +411,14 @@ class Operation:
                 continue
             inputs = {parameter["name"]: parameter.get("value", "")
                       for parameter in (node.get("inputs") or {}).get("parameters") or []}
+            if node.get("synchronizationStatus"):
+                # Still waiting for its template's locks: it waits again.
+                arguments = {"parameters": [{"name": key, "value": value} for key, value in inputs.items()]}
+                wait = LockWait(node["name"], node.get("templateName") or template, arguments, node.get("boundaryID"),
+                                node.get("displayName", ""), owner, depth, on_exit, node.get("nodeFlag"))
+                runtime.lock_waits.append(wait)
+                runtime.register(wait)
+                continue
             if node["type"] == "DAG":
                 try:
                     run = DagRun(self, node, template, inputs, depth, on_exit)

@@ -167,6 +167,12 @@ class WorkflowRuntime:
             unit.child_event(node, key, created, fulfilled)
             self.enqueue(unit)
 
+    def release_fulfilled_holders(self) -> None:
+        """After a restart: the locks of nodes that ended meanwhile (interrupted) are released."""
+        for identifier in list(self.held):
+            if self.nodes.get(identifier) is None or self.nodes.get(identifier).get("phase") in FULFILLED_PHASES:
+                self._release(identifier)
+
     def _release(self, identifier: str) -> None:
         """A node that held locks is fulfilled: they are released (``syncManager.Release``)."""
         locks = self.held.pop(identifier)

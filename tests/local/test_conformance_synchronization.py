@@ -112,3 +112,33 @@ def test_semaphores_and_database_locks_are_refused_naming_the_field(engine):
     answer = engine.create(workflow([{**shell("main", "true"), "synchronization": {
         "mutexes": [{"name": "x", "database": True}]}}]))
     assert error_of(answer)[2].startswith("templates.main.synchronization.mutexes[0].database: ")
+
+
+def test_locks_and_waiting_nodes_survive_an_engine_restart(tmp_path):
+    """Argo's ``Manager.Initialize`` reads the holdings back from each workflow's status."""
+    from tests.local_helpers import start_engine
+
+    own = start_engine(tmp_path / "state")
+    try:
+        name = mutex()
+        template = {**shell("locked", "sleep 60"), "synchronization": {"mutexes": [{"name": name}]}}
+        body = workflow([{"name": "main", "steps": [[{"name": "lock", "template": "locked",
+                                                       "withItems": [1, 2]}]]}, template])
+        run = own.submit(body)
+        own.wait_until(run, lambda wf: any(node.get("synchronizationStatus")
+                                           for node in wf["status"].get("nodes", {}).values()), what="a waiter")
+    finally:
+        own.stop()
+    again = start_engine(tmp_path / "state")
+    try:
+        # The interrupted holder is released; the waiter takes the lock and runs (killed by a stop).
+        started = again.wait_until(run, lambda wf: sum(node.get("phase") == "Running" and node["type"] == "Pod"
+                                                       for node in wf["status"]["nodes"].values()) == 1,
+                                   what="the waiter running")
+        interrupted = [node for node in started["status"]["nodes"].values() if node.get("phase") == "Error"]
+        assert len(interrupted) == 1
+        assert started["status"]["synchronization"]["mutex"]["holding"][0]["mutex"] == f"argo/Mutex/{name}"
+        again.request("PUT", f"api/v1/workflows/argo/{run}/terminate", json={})
+        assert again.wait(run)["status"]["phase"] == "Failed"
+    finally:
+        again.stop()
