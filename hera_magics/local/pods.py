@@ -14,6 +14,7 @@ engine; waiting for the slot and for the process happens without it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import threading
 import time
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ class Pods:
                 process.start()
             except OSError as error:
                 self._forget(active)
-                node.update(phase=ERROR, message=f"failed to start: {error}", finishedAt=rfc3339())
+                node.update(phase=ERROR, message=start_failure_message(error), finishedAt=rfc3339())
                 self._changed(record, node, reconcile=True)
                 return None
             active.process = process
@@ -226,6 +227,18 @@ class Pods:
 
     def _pid_file(self, key: WorkflowKey, node_id: str) -> Path:
         return self.table.store.node_dir(key[0], key[1], node_id) / PID_FILE_NAME
+
+
+def start_failure_message(error: OSError) -> str:
+    """The node message when its process cannot start; too large an argument says what to do instead."""
+    if error.errno == errno.E2BIG:
+        # Linux refuses any one argument or variable over 128 KiB, as a container's exec would:
+        # a parameter substituted into the command (a map's collected results, a big JSON value)
+        # must travel another way.
+        return ("failed to start: its command, arguments or environment are larger than this machine "
+                "allows (128 KiB for any one of them, as in a container); pass large values as files "
+                "(an artifact or a --data-volume) instead of parameters")
+    return f"failed to start: {error}"
 
 
 def join(actives: list[ActivePod], timeout: float) -> None:
