@@ -1,6 +1,7 @@
 """A workflow's pod logs, merged by time, as ``GET .../workflows/{name}/log`` streams them.
 
-Each Pod node's main container writes ``<node dir>/main.log``, one line per output line with its
+Each Pod node's main container writes ``<node dir>/main.log`` (an init container or a container
+set's other containers ``<node dir>/<name>.log``), one line per output line with its
 RFC 3339 timestamp in front (``runner.LogWriter``). Reading a workflow's log takes the new
 complete lines of every started pod, merges them by timestamp, filters them (``podName``,
 ``grep``, ``sinceSeconds``, ``tailLines`` on the first read) and, with ``follow``, polls until the
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..argo import PENDING, parse_rfc3339, pod_name
+from .naming import CONTAINER_NAME_PATTERN
 from .pod_launch import MAIN_CONTAINER
 from .pods import Pods
 from .records import WorkflowRecord, WorkflowTable
@@ -35,14 +37,15 @@ def workflow_logs(table: WorkflowTable, pods: Pods, namespace: str, name: str, *
                   poll_seconds: float = 0.25) -> Iterator[LogLine | None]:
     """Log lines of a workflow's pods, merged by time; ``None`` marks an idle moment in a follow.
 
-    As on Argo, only the ``main`` container has logs: without ``container=main`` there are
-    no lines (the real server skips its multi-container pods the same way).
+    As on Argo, a pod's containers are asked for by name: without ``container`` there are no
+    lines (the real server skips its multi-container pods the same way); ``main`` is the
+    template's container, an init container's or a container set's name gives its lines.
     """
     with table.lock:
         table.find(namespace, name)  # 404 before the stream starts
-    if container != MAIN_CONTAINER:
+    if container != MAIN_CONTAINER and not (container and CONTAINER_NAME_PATTERN.fullmatch(container)):
         return
-    reader = _LogReader(table.store, namespace, name, pod, tail_lines)
+    reader = _LogReader(table.store, namespace, name, pod, tail_lines, container)
     since = time.time() - since_seconds if since_seconds else None
     while True:
         with table.lock:
@@ -83,6 +86,7 @@ class _LogReader:
     name: str
     pod: str | None
     tail_lines: int | None
+    container: str = MAIN_CONTAINER
     offsets: dict[str, int] = field(default_factory=dict)
     partial: dict[str, bytes] = field(default_factory=dict)
     first_read: bool = True
@@ -93,7 +97,7 @@ class _LogReader:
         for node_key, name_of_pod in started:
             if self.pod and name_of_pod != self.pod:
                 continue
-            path = self.store.log_path(self.namespace, self.name, node_key)
+            path = self.store.log_path(self.namespace, self.name, node_key).with_name(f"{self.container}.log")
             parsed = [parse_line(line, name_of_pod) for line in self._new_lines(path, node_key)]
             if self.first_read and self.tail_lines is not None:
                 parsed = parsed[-self.tail_lines:] if self.tail_lines > 0 else []

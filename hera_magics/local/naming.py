@@ -46,6 +46,8 @@ MAX_OBJECT_NAME_LENGTH = 253
 # (workflow/validate/validate.go, maxCharsInObjectName: names become label values).
 NAMESPACE_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAMESPACE_LENGTH = 63
+# A container's name is a DNS-1123 label too (Kubernetes); the engine names its log file after it.
+CONTAINER_NAME_PATTERN = NAMESPACE_PATTERN
 MAX_WORKFLOW_NAME_LENGTH = 63
 
 

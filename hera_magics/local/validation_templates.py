@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from ..graph import find_cycle
 from . import spec as specs
-from .naming import PARAMETER_NAME_PATTERN
+from .naming import CONTAINER_NAME_PATTERN, PARAMETER_NAME_PATTERN
 from .validation_context import (
     ARTIFACTS,
     ValidationContext,
@@ -228,6 +228,7 @@ def _validate_container_set(template: dict[str, Any], where: str, context: Valid
     for index, container in enumerate(containers):
         if not isinstance(container, dict) or not isinstance(container.get("name"), str) or not container["name"]:
             raise fail(f"{field}.containers[{index}].name is required")
+        _check_container_name(container["name"], f"{field}.containers")
         if container["name"] in names:
             raise fail(f"{field}.containers.{container['name']}: container name is not unique")
         names[container["name"]] = list(container.get("dependencies") or [])
@@ -252,6 +253,14 @@ def _validate_container_set(template: dict[str, Any], where: str, context: Valid
         _validate_retry(template["retryStrategy"], f"{where}.retryStrategy", allowed)
 
 
+def _check_container_name(name: str, field: str) -> None:
+    """Kubernetes names containers with DNS labels (and the engine names their log files so)."""
+    if len(name) > 63 or not CONTAINER_NAME_PATTERN.fullmatch(name):
+        raise fail(f"{field}.{name}.name: Invalid value: \"{name}\": a container name must consist of lower case "
+                   "alphanumeric characters or '-', start and end with an alphanumeric character, and be at most "
+                   "63 characters")
+
+
 def _validate_init_containers(template: dict[str, Any], where: str, context: ValidationContext,
                               allowed: Callable[[str], bool]) -> None:
     """Each init container runs like main, before it: its command must exist on this machine.
@@ -262,6 +271,7 @@ def _validate_init_containers(template: dict[str, Any], where: str, context: Val
     for index, init in enumerate(init_containers):
         if not isinstance(init, dict) or not isinstance(init.get("name"), str) or not init["name"]:
             raise fail(f"{where}.initContainers[{index}].name is required")
+        _check_container_name(init["name"], f"{where}.initContainers")
         field = f"{where}.initContainers.{init['name']}"
         if init.get("restartPolicy") == "Always":
             raise fail(f"{field}.restartPolicy: sidecars are not supported by the local engine")

@@ -81,3 +81,20 @@ def test_container_set_mistakes_are_refused_naming_the_field(engine):
     answer = engine.create(workflow([{"name": "main", "containerSet": {
         "retryStrategy": {"retries": 2}, "containers": [container("a", "true")]}}]))
     assert error_of(answer)[2].startswith("templates.main.containerSet.retryStrategy: ")
+
+
+def test_each_container_has_its_own_log(engine):
+    from hera_magics.argo import pod_name_of_node
+
+    name = engine.submit(workflow([{"name": "main", "containerSet": {"containers": [
+        container("a", "echo from-a"), container("main", "echo from-main", dependencies=["a"])]}}]))
+    done = engine.wait(name)
+    pod = done["status"]["nodes"][name]
+
+    def log(container_name: str) -> str:
+        return engine.request("GET", f"api/v1/workflows/argo/{name}/log", params={
+            "logOptions.container": container_name, "podName": pod_name_of_node(name, pod)}).text
+
+    assert "from-a" in log("a") and "from-main" not in log("a")
+    assert "from-main" in log("main") and "from-a" not in log("main")
+    assert log("../main") == ""  # only container names name a log
