@@ -42,6 +42,7 @@ from typing import Any, Iterator
 from ..argo import ERROR, FAILED, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, parse_rfc3339, rfc3339
 from .journal import Journal
 from .logs import LogLine, workflow_logs
+from .memoization import MemoCache
 from .naming import dns_friendly, generated_name
 from .pod_filesystem import view_available
 from .nodes import refresh_progress
@@ -109,6 +110,8 @@ class Engine:
         # Mutexes of every workflow (``synchronization``): a released lock's next waiter is
         # reconciled at once.
         self.mutexes = Mutexes(wake=lambda key: self._queue.add(key))
+        # Memoization entries (``memoize``), kept as Argo keeps them in ConfigMaps: across workflows.
+        self.memos = MemoCache(state_dir)
         self._save_interval = SAVE_INTERVAL
         self._progress_interval = SAVE_INTERVAL
 
@@ -186,7 +189,7 @@ class Engine:
         if record.completed:
             return
         runtime, requeue_after = reconcile(record, self._runtimes.get(record.key), self.pods, self.settings,
-                                           self.mutexes)
+                                           self.mutexes, self.memos)
         if runtime is None:
             # Waiting for its spec.synchronization locks (or terminated while it waited): only
             # its status changed; a released lock wakes it.

@@ -29,6 +29,7 @@ from ..argo import (
     PENDING,
     POD_NAME_FORMAT_ANNOTATION,
     RUNNING,
+    SUCCEEDED,
     WORKFLOW_DEADLINE_MESSAGE,
     rfc3339,
     shutdown_node_message,
@@ -38,7 +39,7 @@ from .counters import WORKFLOW
 from .dag_executor import DagRun
 from .exit_handler import WorkflowRun, complete_workflow
 from .nodes import MAX_RECURSION_DEPTH, Node, NodeBook, is_fulfilled, task_name_of
-from .parameters import ResolutionError, node_inputs, resolve_inputs
+from .parameters import ResolutionError, input_variables, node_inputs, resolve_inputs
 from .pod_launch import PodSettings, build_pod
 from .pods import ActivePod, Pods
 from .records import WorkflowRecord, mark_completed_labels
@@ -46,12 +47,13 @@ from .retries import RetryRun
 from .runner import CommandNotFound
 from .runtime import Unit, WorkflowRuntime
 from .lock_waits import LockWait, acquire_node_locks, acquire_workflow_locks
+from .memoization import MemoCache, memoization_status
 from .spec import template_kind
 from .synchronization import Mutexes
 from .steps_executor import EXIT, StepsRun
 from .suspend import SuspendRun, raw_outputs, suspend_duration
 from .templates import template_name_of
-from .templating import ExpressionTag, UnresolvedReference
+from .templating import ExpressionTag, UnresolvedReference, parse_go_duration, substitute
 
 FAIL_FAST_HOLD = "failFast:"
 """Prefix of the hold key of a DAG whose template ``failFast`` stopped it: nothing frees it."""
@@ -60,12 +62,14 @@ STOPPED = "stopped"
 
 
 def reconcile(record: WorkflowRecord, runtime: WorkflowRuntime | None, pods: Pods,
-              settings: PodSettings, locks: Mutexes | None = None) -> tuple[WorkflowRuntime | None, float | None]:
+              settings: PodSettings, locks: Mutexes | None = None,
+              memos: MemoCache | None = None) -> tuple[WorkflowRuntime | None, float | None]:
     """Advance one workflow as far as it can go now (with the table's lock held).
 
     Returns its runtime (built when ``runtime`` is None; None while the workflow waits for its
     ``spec.synchronization`` locks, when only its status changed) and the delay in seconds after
-    which it should be reconciled again, or None. ``locks`` are the engine's mutexes.
+    which it should be reconciled again, or None. ``locks`` are the engine's mutexes, ``memos``
+    its memoization entries.
     """
     now = time.time()
     if runtime is None and not acquire_workflow_locks(record, locks, now):
@@ -78,6 +82,7 @@ def reconcile(record: WorkflowRecord, runtime: WorkflowRuntime | None, pods: Pod
     if runtime is None:
         runtime = WorkflowRuntime(record)
         runtime.locks = locks
+        runtime.memos = memos
         runtime.release_fulfilled_holders()
     operation = Operation(pods, settings, runtime, now)
     if fresh:
@@ -287,6 +292,15 @@ class Operation:
             waiting = acquire_node_locks(self, wait, template, inputs)
             if waiting is not None:
                 return waiting
+        memoization = None
+        if template.get("memoize") and self.runtime.memos is not None:
+            try:
+                cached, memoization = self._memoized(node_name, template, inputs, boundary_id, display_name, node_flag)
+            except (UnresolvedReference, ExpressionTag, ValueError) as error:
+                return self.nodes.create(node_name, "Skipped", template_name, boundary_id, display_name, ERROR,
+                                         message=str(error))
+            if cached is not None:
+                return cached
         if kind == "dag":
             return self._start_dag(node_name, template, inputs, boundary_id, display_name, depth, on_exit, node_flag)
         if kind == "steps":
@@ -300,7 +314,25 @@ class Operation:
             runtime.register(RetryRun(node, template, inputs, boundary_id, display_name, on_exit))
             return node
         return self.start_pod(node_name, template, inputs, boundary_id, display_name, retries=None,
-                              on_exit=on_exit, node_flag=node_flag, checked=True)
+                              on_exit=on_exit, node_flag=node_flag, checked=True, memoization=memoization)
+
+    def _memoized(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
+                  display_name: str, node_flag: dict[str, Any] | None) -> tuple[Node | None, dict[str, Any]]:
+        """``memoize`` (``memoization``): the node made from a cache hit (None on a miss), and the
+        node's ``memoizationStatus``."""
+        memoize = template["memoize"]
+        key = substitute(str(memoize.get("key", "")), {**self.globals, **input_variables(inputs)})
+        max_age = parse_go_duration(substitute(str(memoize["maxAge"]), self.globals)) if memoize.get("maxAge") else None
+        status = memoization_status(memoize, key, False)
+        assert self.runtime.memos is not None
+        outputs = self.runtime.memos.load(self.record.namespace, status["cacheName"], key, max_age, self.now)
+        if outputs is None:
+            return None, status
+        node = self.nodes.create(node_name, "Pod", template.get("name"), boundary_id, display_name, SUCCEEDED,
+                                 inputs=node_inputs(template, inputs), node_flag=node_flag)
+        node["outputs"] = outputs
+        node["memoizationStatus"] = memoization_status(memoize, key, True)
+        return node, status
 
     def _start_dag(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
                    display_name: str, depth: int, on_exit: bool, node_flag: dict[str, Any] | None) -> Node:
@@ -342,7 +374,8 @@ class Operation:
 
     def start_pod(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
                   display_name: str, *, retries: int | None, on_exit: bool = False,
-                  node_flag: dict[str, Any] | None = None, checked: bool = False) -> Node | None:
+                  node_flag: dict[str, Any] | None = None, checked: bool = False,
+                  memoization: dict[str, Any] | None = None) -> Node | None:
         """Create the Pod node ``node_name`` and start its pod; None when it may not start yet.
 
         A retry's next attempt is held back by the workflow's ``parallelism`` only (Argo checks
@@ -364,6 +397,8 @@ class Operation:
                                  inputs=node_inputs(template, inputs), node_flag=node_flag)
         node["progress"] = "0/1"
         node["hostNodeName"] = self.settings.host_name
+        if memoization is not None:
+            node["memoizationStatus"] = memoization
         if template.get("containerSet") is not None:
             create_container_nodes(self.nodes, node, template, node_flag)
         try:

@@ -27,8 +27,9 @@ import itertools
 from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..argo import FULFILLED_PHASES, node_id
+from ..argo import FULFILLED_PHASES, SUCCEEDED, node_id
 from .counters import NodeCounters
+from .memoization import MemoCache
 from .nodes import Node, NodeBook, task_name_of
 from .parameters import workflow_globals
 from .records import WorkflowRecord
@@ -93,6 +94,8 @@ class WorkflowRuntime:
             if holder.startswith(prefix):
                 self.held.setdefault(holder[len(prefix):], []).append(lock)
         self.lock_waits: list[Unit] = []
+        # The engine's memoization entries (``memoize``): a node that missed saves its outputs.
+        self.memos: MemoCache | None = None
         for node in record.nodes.values():
             self.counters.observe(node)
         self.nodes = NodeBook(record.name, record.nodes, listener=self.node_changed)
@@ -162,6 +165,11 @@ class WorkflowRuntime:
         fulfilled = node.get("phase") in FULFILLED_PHASES and (created or before not in FULFILLED_PHASES)
         if fulfilled and node["id"] in self.held:
             self._release(node["id"])
+        memoization = node.get("memoizationStatus")
+        if fulfilled and memoization and not memoization.get("hit") and node.get("phase") == SUCCEEDED \
+                and self.memos is not None:
+            self.memos.save(self.record.namespace, memoization["cacheName"], memoization["key"], node["id"],
+                            node.get("outputs") or {})
         if created or fulfilled:
             unit, key = owner
             unit.child_event(node, key, created, fulfilled)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 from ..graph import find_cycle
 from . import spec as specs
 from .naming import CONTAINER_NAME_PATTERN, PARAMETER_NAME_PATTERN
+from .templating import parse_go_duration
 from .validation_context import (
     ARTIFACTS,
     ValidationContext,
@@ -31,7 +32,6 @@ REFUSED_TEMPLATE_FIELDS = {
     "sidecars": "sidecars are not supported by the local engine",
     "podSpecPatch": "pod spec patches are not supported by the local engine",
     "metrics": "Prometheus metrics are not supported by the local engine",
-    "memoize": "memoization is not supported by the local engine",
     "hooks": "lifecycle hooks are not supported by the local engine",
 }
 
@@ -67,6 +67,7 @@ def validate_template(template: dict[str, Any], context: ValidationContext, wher
     if template.get("daemon"):
         raise fail(f"{where}.daemon: daemon templates are not supported by the local engine")
     validate_synchronization(template.get("synchronization"), f"{where}.synchronization")
+    _validate_memoize(template, where)
 
     inputs = template.get("inputs") or {}
     if is_set(inputs.get("artifacts")):
@@ -151,6 +152,32 @@ def validate_template_defaults(spec: Mapping[str, Any], context: ValidationConte
                 raise fail(f"spec.templateDefaults.{key}: it applies to every template, and templates.{name} is a "
                            f"{kind} template; the local engine supports {key} on script and container templates "
                            "only")
+
+
+def _validate_memoize(template: Mapping[str, Any], where: str) -> None:
+    """``memoize`` on a pod template (``memoization``): a key, the cache's ConfigMap name, a Go
+    duration for ``maxAge``. DAG and steps templates and retried ones are not memoized here."""
+    memoize = template.get("memoize")
+    if memoize is None:
+        return
+    field = f"{where}.memoize"
+    if not isinstance(memoize, dict):
+        raise fail(f"{field} must be an object")
+    if not specs.is_pod_template(template):
+        raise fail(f"{field}: the local engine memoizes container, script and containerSet templates only")
+    if is_set(template.get("retryStrategy")):
+        raise fail(f"{field}: memoizing a template with a retryStrategy is not supported by the local engine")
+    if not isinstance(memoize.get("key"), str) or not memoize["key"]:
+        raise fail(f"{field}.key is required")
+    name = ((memoize.get("cache") or {}).get("configMap") or {}).get("name")
+    if not isinstance(name, str) or not name:
+        raise fail(f"{field}.cache.configMap.name is required")
+    max_age = memoize.get("maxAge")
+    if max_age and "{{" not in str(max_age):
+        try:
+            parse_go_duration(str(max_age))
+        except ValueError as error:
+            raise fail(f"{field}.maxAge: {error}") from None
 
 
 def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: str) -> None:
