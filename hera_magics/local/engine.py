@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import getpass
 import os
+import posixpath
 import socket
 import threading
 import time
@@ -39,6 +40,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..argo import ERROR, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, parse_rfc3339, rfc3339
+from . import artifact_gc
+from .artifacts import KEY_FORMAT, REPOSITORY_BUCKET, ArtifactError, artifact_key
 from .journal import Journal
 from .logs import LogLine, workflow_logs
 from .naming import dns_friendly, generated_name
@@ -52,11 +55,13 @@ from .records import WorkflowKey, WorkflowRecord, WorkflowTable, mark_completed_
 from .rerun import reset_for_retry, resubmitted_workflow, set_arguments
 from .runtime import WorkflowRuntime
 from .selectors import Requirement, field_value, filter_fields, labels_match
+from .spec import execution_spec
 from .store import WorkflowStore
 from .ttl import expires_at
 from .limits import validate_local_support
+from .validate_artifacts import refuse_hidden_artifact_paths
 from .validation import WorkflowInvalid, validate_workflow
-from .wire import INTERNAL, ApiError, already_exists, bad_request
+from .wire import INTERNAL, NOT_FOUND, ApiError, already_exists, bad_request
 
 # How often create tries a new random name before it reports the clash.
 GENERATED_NAME_ATTEMPTS = 100
@@ -177,6 +182,8 @@ class Engine:
         it completed), and queue it again if asked."""
         if record.completed:
             return
+        if not record.status.get("phase"):
+            _start_status(record)
         runtime, requeue_after = reconcile(record, self._runtimes.get(record.key), self.pods, self.settings)
         self._runtimes[record.key] = runtime
         if runtime.changed:
@@ -184,6 +191,7 @@ class Engine:
             self.table.touch(record)
             self._journal.append(record, runtime.take_dirty_nodes(), status=True)
         if record.completed:
+            artifact_gc.collect(record.obj, self.settings.store.artifacts, artifact_gc.ON_COMPLETION)
             self._materialize(record)
             self._runtimes.pop(record.key, None)
             self.table.flush(record, after_save=self._journal.reset)
@@ -312,6 +320,8 @@ class Engine:
 
     def _validate(self, workflow: dict[str, Any]) -> None:
         validate_local_support(workflow, filesystem_view=self.settings.filesystem_view)
+        if not self.settings.filesystem_view:
+            refuse_hidden_artifact_paths(workflow)
         validate_workflow(workflow, volume_claims=self.settings.volumes.keys())
 
     def _label_creator(self, metadata: dict[str, Any]) -> None:
@@ -342,10 +352,35 @@ class Engine:
             self.table.remove(record.key)
             self._runtimes.pop(record.key, None)
             actives = self.pods.cancel_workflow(record.key)
+            artifact_gc.collect(record.obj, self.settings.store.artifacts, artifact_gc.ON_DELETION)
         for active in actives:
             if active.thread is not None:
                 active.thread.join(DELETE_JOIN_SECONDS)
         self.settings.store.delete(namespace, name)
+
+    def artifact(self, namespace: str, name: str, node_id: str, artifact_name: str, *,
+                 input_artifact: bool = False) -> tuple[str, Path | bytes]:
+        """An artifact of a node, as Argo's artifact server serves it: (file name, the saved file
+        or raw bytes). Raises ``ApiError`` (404) when the workflow, node or artifact is unknown or
+        the object is gone."""
+        with self.table.lock:
+            record = self.table.find(namespace, name)
+            node = record.nodes.get(node_id) or {}
+            place = (node.get("inputs") if input_artifact else node.get("outputs")) or {}
+            artifact = next((copy.deepcopy(item) for item in place.get("artifacts") or []
+                             if item.get("name") == artifact_name), None)
+        if artifact is None:
+            raise ApiError(NOT_FOUND, f"artifact not found: {artifact_name}")
+        if artifact.get("raw") is not None:
+            return artifact_name, str((artifact.get("raw") or {}).get("data") or "").encode("utf-8")
+        key = artifact_key(artifact)
+        try:
+            path = self.settings.store.artifacts.path_of(key)
+        except ArtifactError:
+            path = None
+        if path is None or not path.is_file():
+            raise ApiError(NOT_FOUND, f"artifact {artifact_name} has no file in the local artifact repository")
+        return posixpath.basename(key), path
 
     def logs(self, namespace: str, name: str, **options: Any) -> Iterator[LogLine | None]:
         """The workflow's log lines (see ``logs.workflow_logs`` for the options)."""
@@ -392,6 +427,19 @@ class Engine:
                 raise bad_request("memoized resubmit is not supported by the local engine")
             workflow = resubmitted_workflow(record, request.get("parameters") or [])
         return self.create(namespace, {"workflow": workflow})
+
+
+DEFAULT_ARTIFACT_REPOSITORY = {"s3": {"bucket": REPOSITORY_BUCKET, "keyFormat": KEY_FORMAT}}
+"""How the engine reports its artifact repository (``artifacts``): Argo's default repository."""
+
+
+def _start_status(record: WorkflowRecord) -> None:
+    """What Argo's controller resolves when it first operates a workflow (operator.go): the
+    artifact repository it uses (the default one) and whether artifacts are collected."""
+    status = record.status
+    status.setdefault("artifactRepositoryRef", {"default": True,
+                                                "artifactRepository": copy.deepcopy(DEFAULT_ARTIFACT_REPOSITORY)})
+    status.setdefault(artifact_gc.STATUS_FIELD, artifact_gc.initial_status(execution_spec(record.obj)))
 
 
 def apply_workflow_metadata(workflow: dict[str, Any]) -> None:

@@ -18,9 +18,12 @@ How the task finds them depends on the engine's mode (``PodSettings.filesystem_v
   code our magics generate puts it in front of its paths), an ``emptyDir`` is a folder and a claim
   a symbolic link under the root.
 
-Either way the engine reads an output parameter from ``host_path(path)``. A script is written to
-``<root>/argo/staging/script`` with mode 0755, as Argo's executor stages it. Nothing here touches
-the disk until ``PodFolders.prepare`` runs (on the pod's own thread).
+Either way the engine reads an output parameter from ``host_path(path)``, loads an input
+artifact to and saves an output artifact from it (``pod_artifacts``); like output files, artifact
+paths are the node's own in a view, and ``{{inputs.artifacts.NAME.path}}`` and
+``{{outputs.artifacts.NAME.path}}`` lead to their place under the root without one. A script is
+written to ``<root>/argo/staging/script`` with mode 0755, as Argo's executor stages it. Nothing
+here touches the disk until ``PodFolders.prepare`` runs (on the pod's own thread).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from typing import Any, Mapping
 
 from ..argo import pod_name
 from ..pod.contract import PATH_PREFIX_VARIABLE
-from .parameters import input_variables
+from .artifacts import KEY_FORMAT
+from .parameters import input_artifacts, input_variables
+from .pod_artifacts import PodArtifact, PodArtifacts
 from .pod_filesystem import view_command
 from .records import WorkflowRecord
 from .runner import NODE_MARKER_VARIABLE, PodLaunch, node_marker, resolve_argv
@@ -120,9 +125,10 @@ class PodFolders:
             self.script_path.write_text(self.source, encoding="utf-8")
             self.script_path.chmod(SCRIPT_MODE)
 
-    def view_spec(self, working_directory: str, output_paths: list[str]) -> dict[str, Any]:
-        """What ``pod_filesystem.build_view`` needs to show this pod its paths."""
-        outputs = [pod_path(path) for path in output_paths]
+    def view_spec(self, working_directory: str, own_paths: list[str]) -> dict[str, Any]:
+        """What ``pod_filesystem.build_view`` needs to show this pod its paths (``own_paths``:
+        output files and artifacts, which never show what the machine has there)."""
+        outputs = [pod_path(path) for path in own_paths]
         return {
             "root": str(self.root),
             "hidden": [STAGING_FOLDER, *outputs],
@@ -134,12 +140,14 @@ class PodFolders:
 
 @dataclass
 class PodPlan:
-    """A resolved pod: the process to start, its folders, and where its output parameters land."""
+    """A resolved pod: the process to start, its folders, where its output parameters land, and
+    its artifacts."""
 
     launch: PodLaunch
     folders: PodFolders
     # Each declared output parameter: name, path (as declared), valueFrom, localPath (on this machine).
     output_parameters: list[dict[str, Any]]
+    artifacts: PodArtifacts | None = None
 
 
 def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapping[str, str],
@@ -163,6 +171,12 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
         # The task is told where to write: the declared path in its view, else the file's real place.
         values[f"outputs.parameters.{parameter['name']}.path"] = (
             pod_path(parameter["path"]) if view else parameter["localPath"])
+    artifacts = _pod_artifacts(settings, template, inputs, variables, folders,
+                               substitute(KEY_FORMAT, {"workflow.name": record.name, "pod.name": name_of_pod}))
+    for direction, items in (("inputs", artifacts.inputs), ("outputs", artifacts.outputs)):
+        for item in items:
+            values[f"{direction}.artifacts.{item.artifact['name']}.path"] = (
+                pod_path(item.artifact["path"]) if view else str(item.host_path))
 
     argv = _argv(kind, container, values, settings.python, folders)
     declared_directory = container.get("workingDir")
@@ -171,7 +185,9 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
     process_directory = folders.cwd
     if view:
         # The helper enters the view, then changes into the working folder as the task sees it.
-        spec = folders.view_spec(working_directory, [parameter["path"] for parameter in output_parameters])
+        own = [parameter["path"] for parameter in output_parameters]
+        own += [item.artifact["path"] for item in artifacts.inputs + artifacts.outputs]
+        spec = folders.view_spec(working_directory, own)
         argv = view_command(settings.python or sys.executable, spec, argv)
         process_directory = root
     environment = _environment(settings, record, node, name_of_pod, container, values, "" if view else str(root))
@@ -183,7 +199,7 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
         capture_result=capture_result,
         deadline_seconds=_deadline_seconds(template, values),
     )
-    return PodPlan(launch, folders, output_parameters)
+    return PodPlan(launch, folders, output_parameters, artifacts)
 
 
 def _output_parameters(template: Mapping[str, Any], values: Mapping[str, str],
@@ -201,6 +217,40 @@ def _output_parameters(template: Mapping[str, Any], values: Mapping[str, str],
                              f"or $HERA_MAGICS_PATH_PREFIX{pod_path(path)})")
         declared.append(entry)
     return declared
+
+
+def _pod_artifacts(settings: PodSettings, template: Mapping[str, Any], inputs: Mapping[str, str],
+                   values: Mapping[str, str], folders: PodFolders, key_prefix: str) -> PodArtifacts:
+    """The pod's input artifacts (as resolved) and output artifacts (as declared), substituted,
+    each with the place of its path on this machine."""
+    pod_inputs = [_pod_artifact(artifact, values, folders, "inputs") for artifact in input_artifacts(inputs)]
+    pod_outputs = [_pod_artifact(artifact, values, folders, "outputs")
+                   for artifact in (template.get("outputs") or {}).get("artifacts") or []]
+    return PodArtifacts(settings.store.artifacts, key_prefix, pod_inputs, pod_outputs)
+
+
+def _pod_artifact(declared: Mapping[str, Any], values: Mapping[str, str], folders: PodFolders,
+                  direction: str) -> PodArtifact:
+    artifact = _substitute_all(declared, values)
+    path = pod_path(artifact["path"])
+    if path == "/":
+        raise ValueError(f"{direction}.artifacts.{artifact['name']}: the local engine cannot place an artifact at /")
+    artifact["path"] = path
+    host = folders.host_path(path)
+    hint = "" if folders.view else (
+        f" (this machine gives the task no view of its own paths: it must write {host}, through "
+        f"{{{{{direction}.artifacts.{artifact['name']}.path}}}} or $HERA_MAGICS_PATH_PREFIX{path})")
+    return PodArtifact(artifact, host, hint)
+
+
+def _substitute_all(value: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return substitute(value, values)
+    if isinstance(value, dict):
+        return {key: _substitute_all(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute_all(item, values) for item in value]
+    return value
 
 
 def _argv(kind: str, container: Mapping[str, Any], values: Mapping[str, str], python: str | None,

@@ -37,7 +37,7 @@ from .counters import WORKFLOW
 from .dag_executor import DagRun
 from .exit_handler import WorkflowRun, complete_workflow
 from .nodes import MAX_RECURSION_DEPTH, Node, NodeBook, is_fulfilled, task_name_of
-from .parameters import ResolutionError, node_inputs, resolve_inputs
+from .parameters import ResolutionError, inputs_of_node, node_inputs, resolve_inputs
 from .pod_launch import PodSettings, build_pod
 from .pods import ActivePod, Pods
 from .records import WorkflowRecord, mark_completed_labels
@@ -331,8 +331,7 @@ class Operation:
             template = self.templates.get(node.get("templateName", ""))
             if template is None:
                 continue
-            inputs = {parameter["name"]: parameter.get("value", "")
-                      for parameter in (node.get("inputs") or {}).get("parameters") or []}
+            inputs = inputs_of_node(node)
             if node["type"] == "DAG":
                 try:
                     run = DagRun(self, node, template, inputs, depth, on_exit)

@@ -35,6 +35,17 @@ def templates_by_name(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {template.get("name", ""): template for template in spec.get("templates") or [] if isinstance(template, dict)}
 
 
+STORED_SPEC = "storedWorkflowTemplateSpec"
+"""``status.storedWorkflowTemplateSpec``: a ``workflowTemplateRef`` workflow's spec, merged."""
+
+
+def execution_spec(workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec a workflow runs: its own, or for a ``workflowTemplateRef`` the merged spec Argo
+    keeps in ``status.storedWorkflowTemplateSpec`` (``setExecWorkflow`` in operator.go)."""
+    stored = (workflow.get("status") or {}).get(STORED_SPEC)
+    return stored if isinstance(stored, dict) else workflow["spec"]
+
+
 def task_depends_text(task: Mapping[str, Any]) -> str:
     """The task's ``depends``, or its ``dependencies`` joined with ``&&``; "" for a root task."""
     if task.get("depends"):

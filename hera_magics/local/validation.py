@@ -6,11 +6,11 @@
 * honoured: what the engine runs (script/container/dag templates, parameters, env, retries,
   timeouts, parallelism, failFast (DAG and template), loops (``withItems``, ``withParam``,
   ``withSequence``), ``when``, ``dag.target``, the exit handler ``spec.onExit``, output
-  parameters from files, volumes it has a folder for);
+  parameters from files, volumes it has a folder for, artifacts (``validate_artifacts``));
 * placement-only: accepted and ignored because they only say *where* a pod runs (resources,
   GPUs, tolerations, node selectors, images, security contexts, TTL, pod GC, ...);
-* refused: fields whose meaning the engine cannot honour (artifacts, sidecars, steps, exit
-  hooks, secrets, ...). They are refused with a message, never skipped silently.
+* refused: fields whose meaning the engine cannot honour (sidecars, steps, exit hooks,
+  secrets, artifacts outside its own repository, ...). They are refused with a message, never skipped silently.
 
 Unknown keys are ignored, as Kubernetes prunes fields its schema does not know.
 """
@@ -23,6 +23,7 @@ from typing import Any, Callable, Collection, Mapping
 from ..graph import find_cycle
 from . import spec as specs
 from .expressions import ExpressionError, invalid_results, operands
+from .invalid import WorkflowInvalid
 from .naming import (
     MAX_FIELD_NAME_LENGTH,
     MAX_OBJECT_NAME_LENGTH,
@@ -33,10 +34,13 @@ from .naming import (
 from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE, WORKFLOW_FAILURES, WORKFLOW_VARIABLES
 from .runner import executable_available
 from .templating import ExpressionTag, parse_go_duration, variables_in
-
-
-class WorkflowInvalid(ValueError):
-    """The workflow cannot be accepted; the message names the field."""
+from .validate_artifacts import (
+    artifact_path_variable,
+    check_dag_output_artifacts,
+    check_input_artifacts_supplied,
+    check_task_artifacts,
+    validate_artifacts,
+)
 
 
 REFUSED_SPEC_FIELDS = {
@@ -86,7 +90,6 @@ REFUSED_TASK_FIELDS = {
 RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
 SHUTDOWN_STRATEGIES = ("Stop", "Terminate")
 
-ARTIFACTS = "artifacts are not supported by the local engine"
 
 
 def _fail(message: str) -> WorkflowInvalid:
@@ -244,6 +247,7 @@ def validate_workflow(
 
     context = _Context(workflow, volume_claims, executable_exists)
     _validate_spec_fields(spec)
+    validate_artifacts(workflow)
     _validate_arguments(spec.get("arguments") or {}, "spec.arguments", globals_only=True, context=context)
 
     templates = spec.get("templates")
@@ -301,8 +305,6 @@ def _validate_arguments(arguments: Mapping[str, Any], field: str, *, globals_onl
                         context: _Context, allowed: Callable[[str], bool] | None = None) -> None:
     if not isinstance(arguments, dict):
         raise _fail(f"{field} must be an object")
-    if _is_set(arguments.get("artifacts")):
-        raise _fail(f"{field}.artifacts: {ARTIFACTS}")
     names: set[str] = set()
     for parameter in arguments.get("parameters") or []:
         if not isinstance(parameter, dict):
@@ -340,8 +342,6 @@ def _validate_template(template: dict[str, Any], context: _Context) -> None:
         raise _fail(f"{where}.daemon: daemon templates are not supported by the local engine")
 
     inputs = template.get("inputs") or {}
-    if _is_set(inputs.get("artifacts")):
-        raise _fail(f"{where}.inputs.artifacts: {ARTIFACTS}")
     input_names: set[str] = set()
     for parameter in inputs.get("parameters") or []:
         if not isinstance(parameter, dict):
@@ -355,8 +355,6 @@ def _validate_template(template: dict[str, Any], context: _Context) -> None:
                         "to the local engine; give a value or a default")
 
     outputs = template.get("outputs") or {}
-    if _is_set(outputs.get("artifacts")):
-        raise _fail(f"{where}.outputs.artifacts: {ARTIFACTS}")
     output_names: set[str] = set()
     for parameter in outputs.get("parameters") or []:
         if not isinstance(parameter, dict):
@@ -376,7 +374,7 @@ def _validate_template(template: dict[str, Any], context: _Context) -> None:
         if tag.startswith("inputs.parameters."):
             return tag[len("inputs.parameters."):] in input_names
         match = re.fullmatch(r"outputs\.parameters\.(.+)\.path", tag)
-        return bool(match and match.group(1) in output_names)
+        return bool(match and match.group(1) in output_names) or artifact_path_variable(tag, template)
 
     if kind in specs.POD_KINDS:
         _validate_pod_template(template, kind, where, context, allowed_in_pod)
@@ -724,6 +722,7 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
                             context=context, allowed=allowed_here)
         _check_references(task.get("when"), f"{field}.when", allowed_here)
         _check_inputs_supplied(task_templates[task_name], task.get("arguments") or {}, field)
+        check_task_artifacts(task, field, template, task_templates, reachable)
 
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         reference = (parameter.get("valueFrom") or {}).get("parameter")
@@ -731,6 +730,7 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
             reference, f"{where}.outputs.parameters.{parameter['name']}.valueFrom.parameter",
             lambda tag: inputs_allowed(tag) or _task_output_allowed(tag, task_templates, lambda name: True, looped),
         )
+    check_dag_output_artifacts(template, where, task_templates)
 
 
 def _check_inputs_supplied(template: Mapping[str, Any], arguments: Mapping[str, Any], field: str) -> None:
@@ -747,6 +747,7 @@ def _check_inputs_supplied(template: Mapping[str, Any], arguments: Mapping[str, 
                         and value not in [str(item) for item in enum]:
                     raise _fail(f"{field}: inputs.parameters.{parameter['name']}: value '{value}' is not in the enum "
                                 f"{', '.join(str(item) for item in enum)}")
+    check_input_artifacts_supplied(template, arguments, field)
 
 
 __all__ = ["WorkflowInvalid", "validate_workflow"]

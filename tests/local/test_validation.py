@@ -67,9 +67,10 @@ MAIN_TASKS = "spec.templates.0.dag.tasks"
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (f"{STEP}.outputs.artifacts", [{"name": "model", "path": "/m"}],
-         "templates.step.outputs.artifacts: artifacts are not supported by the local engine"),
-        (f"{STEP}.inputs.artifacts", [{"name": "data", "path": "/d"}], "templates.step.inputs.artifacts"),
+        (f"{STEP}.outputs.artifacts", [{"name": "model", "path": "/m", "http": {"url": "https://example.com/m"}}],
+         "templates.step.outputs.artifacts.model.http: http artifacts are not available to the local engine"),
+        (f"{STEP}.inputs.artifacts", [{"name": "data", "path": "/d", "gcs": {"bucket": "b", "key": "k"}}],
+         "templates.step.inputs.artifacts.data.gcs"),
         (f"{STEP}.sidecars", [{"name": "db", "image": "postgres"}], "templates.step.sidecars"),
         (f"{STEP}.initContainers", [{"name": "i"}], "templates.step.initContainers"),
         (f"{STEP}.script.command", ["Rscript"], 'templates.step.script.command: executable "Rscript" is not found'),
