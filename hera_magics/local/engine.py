@@ -59,6 +59,15 @@ from .spec import execution_spec
 from .store import WorkflowStore
 from .ttl import expires_at
 from .limits import validate_local_support
+from .template_refs import (
+    STORED_TEMPLATES,
+    TemplateGetter,
+    TemplateNotFound,
+    reached_scopes,
+    resolve_references,
+    with_workflow_template,
+)
+from .template_store import TemplateStore
 from .validate_artifacts import refuse_hidden_artifact_paths
 from .validation import WorkflowInvalid, validate_workflow
 from .wire import INTERNAL, NOT_FOUND, ApiError, already_exists, bad_request
@@ -100,6 +109,7 @@ class Engine:
             filesystem_view=filesystem_view,
         )
         self.table = WorkflowTable(self.settings.store)
+        self.templates = TemplateStore(state_dir, self._validate_template, dns_friendly(self.user) or "local")
         self._journal = Journal(self.settings.store)
         self._queue = ReconcileQueue()
         self._stopping = threading.Event()
@@ -116,6 +126,7 @@ class Engine:
     def start(self) -> None:
         """Load saved workflows and start the controller thread."""
         now = time.time()
+        self.templates.load()
         for record in self.table.load():
             self.table.continue_after(self._journal.replay(record.obj))
             if not record.completed:
@@ -265,9 +276,14 @@ class Engine:
         if given_namespace and given_namespace != namespace:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         metadata["namespace"] = namespace
-        apply_workflow_metadata(workflow)
+        templates = self.templates.getter(namespace)
         try:
-            self._validate(workflow)
+            apply_workflow_metadata(workflow, with_workflow_template(workflow, templates)[1]
+                                    if isinstance(workflow.get("spec"), dict) else None)
+            self._validate(workflow, templates)
+            kept = resolve_references(workflow, templates)
+        except TemplateNotFound as error:
+            raise ApiError(NOT_FOUND, str(error)) from None
         except WorkflowInvalid as error:
             raise bad_request(str(error)) from None
         self._label_creator(metadata)
@@ -281,6 +297,7 @@ class Engine:
             }
             if dry_run:
                 return copy.deepcopy(stored)
+            stored["status"].update(kept)
             record = WorkflowRecord(namespace, metadata["name"], stored)
             try:
                 self.table.insert(record)
@@ -312,17 +329,47 @@ class Engine:
         workflow = copy.deepcopy(workflow)
         workflow.setdefault("metadata", {}).setdefault("namespace", namespace)
         try:
-            self._validate(workflow)
+            self._validate(workflow, self.templates.getter(namespace))
         except WorkflowInvalid as error:
             raise ApiError(2, str(error)) from None
         self._label_creator(workflow["metadata"])
         return workflow
 
-    def _validate(self, workflow: dict[str, Any]) -> None:
-        validate_local_support(workflow, filesystem_view=self.settings.filesystem_view)
+    def _validate(self, workflow: dict[str, Any], templates: TemplateGetter, *, workflow_template: bool = False) -> None:
+        """Everything create refuses: the engine's own limits, then Argo's validation (with the
+        WorkflowTemplates of the workflow's namespace). A ``workflowTemplateRef`` workflow's
+        limits are checked on its merged spec."""
+        run, _ = with_workflow_template(workflow, templates) if isinstance(workflow.get("spec"), dict) else (workflow, None)
+        validate_local_support(run, filesystem_view=self.settings.filesystem_view)
         if not self.settings.filesystem_view:
-            refuse_hidden_artifact_paths(workflow)
-        validate_workflow(workflow, volume_claims=self.settings.volumes.keys())
+            refuse_hidden_artifact_paths(run)
+        validate_workflow(workflow, volume_claims=self.settings.volumes.keys(), templates=templates,
+                          workflow_template=workflow_template)
+        if not workflow_template:
+            self._validate_reached_templates(workflow, run, templates)
+
+    def _validate_reached_templates(self, workflow: dict[str, Any], run: dict[str, Any],
+                                    templates: TemplateGetter) -> None:
+        """The templates a workflow reaches through ``templateRef``, checked with its own
+        parameters and labels (Argo's validator resolves each reference in the workflow)."""
+        stored = resolve_references(workflow, templates).get(STORED_TEMPLATES) or {}
+        for scope, reached in reached_scopes(workflow, stored).items():
+            as_workflow = {"metadata": workflow.get("metadata") or {},
+                           "spec": {"templates": reached, "arguments": (run.get("spec") or {}).get("arguments") or {}}}
+            try:
+                validate_workflow(as_workflow, volume_claims=self.settings.volumes.keys(), templates=templates,
+                                  workflow_template=True)
+            except WorkflowInvalid as error:
+                raise WorkflowInvalid(f"{scope}: {error}") from None
+
+    def _validate_template(self, template: dict[str, Any], templates: TemplateGetter, cluster: bool) -> None:
+        """A WorkflowTemplate's checks at create, update and lint (``template_store``)."""
+        metadata = template.get("metadata") or {}
+        as_workflow = {"metadata": {"name": metadata.get("name") or metadata.get("generateName") or "template",
+                                    "labels": metadata.get("labels") or {},
+                                    "annotations": metadata.get("annotations") or {}},
+                       "spec": template.get("spec")}
+        self._validate(as_workflow, templates, workflow_template=True)
 
     def _label_creator(self, metadata: dict[str, Any]) -> None:
         metadata.setdefault("labels", {})[LABEL_CREATOR] = dns_friendly(self.user) or "local"
@@ -442,11 +489,12 @@ def _start_status(record: WorkflowRecord) -> None:
     status.setdefault(artifact_gc.STATUS_FIELD, artifact_gc.initial_status(execution_spec(record.obj)))
 
 
-def apply_workflow_metadata(workflow: dict[str, Any]) -> None:
+def apply_workflow_metadata(workflow: dict[str, Any], spec: dict[str, Any] | None = None) -> None:
     """Copy ``spec.workflowMetadata``'s labels and annotations onto the workflow, as Argo's
     controller does when it first runs it (``updateWorkflowMetadata`` in operator.go), so
-    ``{{workflow.labels.X}}`` resolves to them. ``labelsFrom`` is refused at create."""
-    extra = (workflow.get("spec") or {}).get("workflowMetadata")
+    ``{{workflow.labels.X}}`` resolves to them. ``labelsFrom`` is refused at create. ``spec``:
+    the spec that runs (a ``workflowTemplateRef``'s merged spec), else the workflow's own."""
+    extra = (spec if spec is not None else workflow.get("spec") or {}).get("workflowMetadata")
     if not isinstance(extra, dict):
         return
     metadata = workflow["metadata"]

@@ -27,6 +27,7 @@ from ..argo import (
     node_id,
     rfc3339,
 )
+from .template_refs import node_template_fields
 
 Node = dict[str, Any]
 
@@ -88,6 +89,8 @@ class NodeBook:
         self.now = time.time()
         self.listener = listener
         self._by_name = {node["name"]: node for node in nodes.values()}
+        # The templateScope of the workflow's own templates (``template_refs.local_scope``).
+        self.local_scope = f"local/{workflow_name}"
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -110,8 +113,7 @@ class NodeBook:
             "type": node_type,
         }
         if template_name:
-            node["templateName"] = template_name
-            node["templateScope"] = f"local/{self.workflow_name}"
+            node.update(node_template_fields(template_name, self.local_scope))
         node["phase"] = phase
         if boundary_id:
             node["boundaryID"] = boundary_id

@@ -44,6 +44,7 @@ from .records import WorkflowRecord
 from .runner import NODE_MARKER_VARIABLE, PodLaunch, node_marker, resolve_argv
 from .spec import template_kind
 from .store import WorkflowStore
+from .template_refs import template_real_name
 from .templating import parameter_text, parse_go_duration, substitute
 
 SCRIPT_PATH = "/argo/staging/script"
@@ -157,7 +158,7 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
     ``CommandNotFound`` or ``ValueError`` when it cannot run (the node becomes Error)."""
     kind = template_kind(template)
     container = template[kind]
-    name_of_pod = pod_name(record.name, node["name"], template["name"])
+    name_of_pod = pod_name(record.name, node["name"], template_real_name(template["name"]))
     node_dir = settings.store.node_dir(record.namespace, record.name, node["id"])
     view = settings.filesystem_view
     root = node_dir / "fs"

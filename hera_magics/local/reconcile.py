@@ -45,6 +45,7 @@ from .retries import RetryRun
 from .runner import CommandNotFound
 from .runtime import Unit, WorkflowRuntime
 from .spec import template_kind
+from .template_refs import template_key_of
 from .templating import ExpressionTag, UnresolvedReference
 
 FAIL_FAST_HOLD = "failFast:"
@@ -207,7 +208,7 @@ class Operation:
         if not boundary_id or not new_child:
             return None
         boundary = self.nodes.get(boundary_id)
-        template = self.templates.get((boundary or {}).get("templateName", "")) or {}
+        template = self.templates.get(template_key_of(boundary or {})) or {}
         if template.get("dag") is None:
             return None
         plan = self.runtime.plan(template)
@@ -305,7 +306,7 @@ class Operation:
         boundary = self.nodes.get(node.get("boundaryID") or "")
         if boundary is None or boundary.get("type") != "DAG":
             return False
-        template = self.templates.get(boundary.get("templateName", "")) or {}
+        template = self.templates.get(template_key_of(boundary)) or {}
         return task_name_of(node["name"]) in self.runtime.plan(template).result_tasks
 
     # -- rebuilding from status.nodes -------------------------------------------------------------------
@@ -328,7 +329,7 @@ class Operation:
             runtime.owners[node["id"]] = owner
             if is_fulfilled(node):
                 continue
-            template = self.templates.get(node.get("templateName", ""))
+            template = self.templates.get(template_key_of(node))
             if template is None:
                 continue
             inputs = inputs_of_node(node)

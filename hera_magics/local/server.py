@@ -50,6 +50,7 @@ from .schema import (
     SchemaViolation,
     checked_body,
 )
+from .template_routes import TEMPLATE_ROUTES, TemplateRoutes
 from .selectors import (
     SelectorError,
     filter_fields,
@@ -166,6 +167,7 @@ ROUTES = [
     _Route("GET", r"^/api/v1/workflows/(?P<namespace>[^/]+)/(?P<name>[^/]+)/(?P<pod>[^/]+)/log$", "workflow_logs"),
     _Route("PUT", r"^/api/v1/workflows/(?P<namespace>[^/]+)/(?P<name>[^/]+)/"
                   r"(?P<action>stop|terminate|retry|resubmit|suspend|resume|set)$", "workflow_action"),
+    *(_Route(method, pattern, handler) for method, pattern, handler in TEMPLATE_ROUTES),
 ]
 
 ARTIFACT_ROUTE = re.compile(r"^/(?P<kind>artifacts|input-artifacts)/(?P<namespace>[^/]+)/(?P<name>[^/]+)/"
@@ -241,7 +243,7 @@ class EngineServer(ThreadingHTTPServer):
         return f"http://{LOCAL_HOST}:{self.port}/"
 
 
-class ApiHandler(BaseHTTPRequestHandler):
+class ApiHandler(TemplateRoutes, BaseHTTPRequestHandler):
     """One request: route, authenticate, call the engine, answer like the Argo Server."""
 
     protocol_version = "HTTP/1.1"

@@ -33,6 +33,7 @@ from .naming import (
 )
 from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE, WORKFLOW_FAILURES, WORKFLOW_VARIABLES
 from .runner import executable_available
+from .template_refs import TemplateGetter, no_templates, task_template_reference, with_workflow_template
 from .templating import ExpressionTag, parse_go_duration, variables_in
 from .validate_artifacts import (
     artifact_path_variable,
@@ -45,7 +46,6 @@ from .validate_artifacts import (
 
 REFUSED_SPEC_FIELDS = {
     "hooks": "lifecycle hooks are not supported by the local engine",
-    "workflowTemplateRef": "workflow templates are not available to the local engine; submit the whole workflow",
     "volumeClaimTemplates": "volume claim templates are not supported by the local engine; "
     "mount an existing claim that the engine was started with (--volume CLAIM=FOLDER)",
     "synchronization": "synchronization (semaphores and mutexes) is not supported by the local engine",
@@ -81,7 +81,6 @@ REFUSED_CONTAINER_FIELDS = {
 }
 
 REFUSED_TASK_FIELDS = {
-    "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
     "inline": "inline templates are not supported by the local engine; declare the template in spec.templates",
     "onExit": "exit handlers are not supported by the local engine",
     "hooks": "lifecycle hooks are not supported by the local engine",
@@ -159,8 +158,11 @@ class _Context:
     """What the whole workflow makes available to every template."""
 
     def __init__(self, workflow: Mapping[str, Any], volume_claims: Collection[str],
-                 executable_exists: Callable[[str], bool]) -> None:
+                 executable_exists: Callable[[str], bool], templates: TemplateGetter | None = None,
+                 workflow_template: bool = False) -> None:
         self.workflow = workflow
+        self.template_getter: TemplateGetter = templates or no_templates
+        self.workflow_template = workflow_template
         self.metadata = workflow.get("metadata") or {}
         self.spec = workflow.get("spec") or {}
         self.volume_claims = set(volume_claims)
@@ -222,8 +224,14 @@ def validate_workflow(
     *,
     volume_claims: Collection[str] = (),
     executable_exists: Callable[[str], bool] = executable_available,
+    templates: TemplateGetter | None = None,
+    workflow_template: bool = False,
 ) -> None:
-    """Raise ``WorkflowInvalid`` unless the local engine can run ``workflow`` as Argo would."""
+    """Raise ``WorkflowInvalid`` unless the local engine can run ``workflow`` as Argo would.
+
+    ``templates`` finds the WorkflowTemplates that ``templateRef`` and ``workflowTemplateRef``
+    name (``template_refs``); ``workflow_template``: validate a WorkflowTemplate (no entrypoint
+    needed, argument values may be given at submission)."""
     if not isinstance(workflow, dict):
         raise _fail("workflow is required")
     metadata = workflow.get("metadata")
@@ -245,7 +253,8 @@ def validate_workflow(
     if not isinstance(spec, dict):
         raise _fail("spec is required")
 
-    context = _Context(workflow, volume_claims, executable_exists)
+    workflow, spec = with_workflow_template(workflow, templates)
+    context = _Context(workflow, volume_claims, executable_exists, templates, workflow_template)
     _validate_spec_fields(spec)
     validate_artifacts(workflow)
     _validate_arguments(spec.get("arguments") or {}, "spec.arguments", globals_only=True, context=context)
@@ -263,16 +272,17 @@ def validate_workflow(
         seen.add(template_name)
 
     entrypoint = spec.get("entrypoint")
-    if not entrypoint:
+    if not entrypoint and not workflow_template:
         raise _fail("spec.entrypoint is required")
-    if entrypoint not in context.templates:
+    if entrypoint and entrypoint not in context.templates:
         raise _fail(f"spec.entrypoint template '{entrypoint}' is not defined")
 
     for template in templates:
         _validate_template(template, context)
 
     # The entrypoint takes the workflow's arguments as its inputs, and so does the exit handler.
-    _check_inputs_supplied(context.templates[entrypoint], spec.get("arguments") or {}, "spec.arguments")
+    if entrypoint and not workflow_template:
+        _check_inputs_supplied(context.templates[entrypoint], spec.get("arguments") or {}, "spec.arguments")
     _validate_exit_handler(spec, context)
 
 
@@ -316,7 +326,7 @@ def _validate_arguments(arguments: Mapping[str, Any], field: str, *, globals_onl
         names.add(name)
         if _is_set(parameter.get("valueFrom")):
             raise _fail(f"{where}.valueFrom: config maps and secrets are not available to the local engine; give a value")
-        if parameter.get("value") is None:
+        if parameter.get("value") is None and not (globals_only and context.workflow_template):
             raise _fail(f"{where}.value is required")
         if globals_only:
             _check_references(parameter.get("value"), f"{where}.value", context.is_global)
@@ -659,6 +669,8 @@ def _task_template(task: Mapping[str, Any], field: str, context: _Context) -> di
     for key, message in REFUSED_TASK_FIELDS.items():
         if _is_set(task.get(key)):
             raise _fail(f"{field}.{key}: {message}")
+    if task.get("templateRef") is not None:
+        return task_template_reference(task, field, context.template_getter)
     reference = task.get("template")
     if not reference:
         raise _fail(f"{field}.template is required")
