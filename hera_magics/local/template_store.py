@@ -155,8 +155,9 @@ class TemplateStore:
             if metadata.get("namespace") and metadata["namespace"] != namespace:
                 raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
             metadata["namespace"] = namespace
-        template.setdefault("apiVersion", "argoproj.io/v1alpha1")
-        template.setdefault("kind", kind.kind)
+        # The Argo Server answers typed objects without kind and apiVersion (as for workflows).
+        template.pop("apiVersion", None)
+        template.pop("kind", None)
         name = metadata.get("name")
         if name and (len(name) > 63 or not OBJECT_NAME_PATTERN.match(name)):
             if len(name) > 63:

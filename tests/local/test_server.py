@@ -72,7 +72,7 @@ def test_every_api_call_needs_the_token(engine):
     ("method", "path"),
     [
         ("GET", "api/v1/nothing-here"),
-        ("GET", "api/v1/workflow-templates/argo"),
+        ("GET", "api/v1/cron-workflows/argo"),
         ("PATCH", "api/v1/workflows/argo/some-name"),
         ("POST", "api/v1/workflows/argo/some-name/stop"),
         ("PUT", "api/v1/workflows/argo/some-name/explode"),

@@ -108,7 +108,7 @@ MAIN_TASKS = "spec.templates.0.dag.tasks"
         ("spec.entrypoint", "nope", "spec.entrypoint template 'nope' is not defined"),
         ("spec.arguments.parameters.0.valueFrom", {"configMapKeyRef": {"name": "c", "key": "k"}},
          "spec.arguments.parameters.lr.valueFrom"),
-        ("spec.workflowTemplateRef", {"name": "t"}, "spec.workflowTemplateRef"),
+        ("spec.workflowTemplateRef", {"name": "t"}, "Templates is invalid field in spec if workflow referred"),
         ("metadata.generateName", "Bad_", "metadata.generateName"),
     ],
 )
