@@ -69,6 +69,7 @@ from .template_refs import (
 )
 from .template_store import TemplateStore
 from .validate_artifacts import refuse_hidden_artifact_paths
+from .volume_claims import create_claims, delete_claims
 from .validation import WorkflowInvalid, validate_workflow
 from .wire import INTERNAL, NOT_FOUND, ApiError, already_exists, bad_request
 
@@ -194,7 +195,7 @@ class Engine:
         if record.completed:
             return
         if not record.status.get("phase"):
-            _start_status(record)
+            _start_status(record, self.settings.store.workflow_dir(record.namespace, record.name))
         runtime, requeue_after = reconcile(record, self._runtimes.get(record.key), self.pods, self.settings)
         self._runtimes[record.key] = runtime
         if runtime.changed:
@@ -203,6 +204,8 @@ class Engine:
             self._journal.append(record, runtime.take_dirty_nodes(), status=True)
         if record.completed:
             artifact_gc.collect(record.obj, self.settings.store.artifacts, artifact_gc.ON_COMPLETION)
+            delete_claims(record.status, execution_spec(record.obj),
+                          self.settings.store.workflow_dir(record.namespace, record.name))
             self._materialize(record)
             self._runtimes.pop(record.key, None)
             self.table.flush(record, after_save=self._journal.reset)
@@ -461,6 +464,9 @@ class Engine:
                 raise bad_request(f"Cannot retry a workflow in phase {phase}")
             set_arguments(record, request.get("parameters") or [])
             reset_for_retry(record, self.settings.store)
+            # Claims deleted at completion are made again (createPVCs runs while the workflow runs).
+            create_claims(record.status, execution_spec(record.obj), record.name,
+                          self.settings.store.workflow_dir(record.namespace, record.name))
             self._runtimes.pop(record.key, None)  # rebuilt from the nodes that remain
             self.table.commit(record)
             self._queue.add(record.key)
@@ -480,10 +486,12 @@ DEFAULT_ARTIFACT_REPOSITORY = {"s3": {"bucket": REPOSITORY_BUCKET, "keyFormat": 
 """How the engine reports its artifact repository (``artifacts``): Argo's default repository."""
 
 
-def _start_status(record: WorkflowRecord) -> None:
+def _start_status(record: WorkflowRecord, folder: Path) -> None:
     """What Argo's controller resolves when it first operates a workflow (operator.go): the
-    artifact repository it uses (the default one) and whether artifacts are collected."""
+    artifact repository it uses (the default one), whether artifacts are collected, and the
+    claims of its ``volumeClaimTemplates`` (``volume_claims``, in the workflow's ``folder``)."""
     status = record.status
+    create_claims(status, execution_spec(record.obj), record.name, folder)
     status.setdefault("artifactRepositoryRef", {"default": True,
                                                 "artifactRepository": copy.deepcopy(DEFAULT_ARTIFACT_REPOSITORY)})
     status.setdefault(artifact_gc.STATUS_FIELD, artifact_gc.initial_status(execution_spec(record.obj)))

@@ -42,9 +42,10 @@ from .pod_artifacts import PodArtifact, PodArtifacts
 from .pod_filesystem import view_command
 from .records import WorkflowRecord
 from .runner import NODE_MARKER_VARIABLE, PodLaunch, node_marker, resolve_argv
-from .spec import template_kind
+from .spec import execution_spec, template_kind
 from .store import WorkflowStore
 from .template_refs import template_real_name
+from .volume_claims import claim_folders, claim_volumes
 from .templating import parameter_text, parse_go_duration, substitute
 
 SCRIPT_PATH = "/argo/staging/script"
@@ -165,7 +166,11 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
     variables = {**global_values, **input_variables(inputs), "pod.name": name_of_pod,
                  "node.name": node["name"], "retries": str(retries or 0)}
     folders = PodFolders(root, root, view=view)
-    folders.mounts = volume_mounts(record.obj["spec"], template, container, node_dir, settings.volumes, view=view)
+    workflow_folder = settings.store.workflow_dir(record.namespace, record.name)
+    spec = {**execution_spec(record.obj)}
+    spec["volumes"] = (spec.get("volumes") or []) + claim_volumes(record.status)
+    folders.mounts = volume_mounts(spec, template, container, node_dir,
+                                   {**settings.volumes, **claim_folders(record.status, workflow_folder)}, view=view)
     output_parameters = _output_parameters(template, variables, folders)
     values = dict(variables)
     for parameter in output_parameters:

@@ -35,6 +35,7 @@ from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE, WORKFLOW_FAILURES, WOR
 from .runner import executable_available
 from .template_refs import TemplateGetter, no_templates, task_template_reference, with_workflow_template
 from .templating import ExpressionTag, parse_go_duration, variables_in
+from .volume_claims import claim_template_names, validate_volume_claims
 from .validate_artifacts import (
     artifact_path_variable,
     check_dag_output_artifacts,
@@ -46,8 +47,6 @@ from .validate_artifacts import (
 
 REFUSED_SPEC_FIELDS = {
     "hooks": "lifecycle hooks are not supported by the local engine",
-    "volumeClaimTemplates": "volume claim templates are not supported by the local engine; "
-    "mount an existing claim that the engine was started with (--volume CLAIM=FOLDER)",
     "synchronization": "synchronization (semaphores and mutexes) is not supported by the local engine",
     "metrics": "Prometheus metrics are not supported by the local engine",
     "podSpecPatch": "pod spec patches are not supported by the local engine",
@@ -174,7 +173,7 @@ class _Context:
         }
         self.labels = set((self.metadata.get("labels") or {}).keys())
         self.annotations = set((self.metadata.get("annotations") or {}).keys())
-        self.spec_volumes = self.volume_names(self.spec.get("volumes"), "spec.volumes")
+        self.spec_volumes = self.volume_names(self.spec.get("volumes"), "spec.volumes") | claim_template_names(self.spec)
 
     def is_global(self, tag: str) -> bool:
         if tag in WORKFLOW_VARIABLES:
@@ -257,6 +256,7 @@ def validate_workflow(
     context = _Context(workflow, volume_claims, executable_exists, templates, workflow_template)
     _validate_spec_fields(spec)
     validate_artifacts(workflow)
+    validate_volume_claims(spec)
     _validate_arguments(spec.get("arguments") or {}, "spec.arguments", globals_only=True, context=context)
 
     templates = spec.get("templates")
