@@ -243,6 +243,17 @@ def _resolve_input_artifacts(template: Mapping[str, Any], arguments: Mapping[str
     return resolved
 
 
+def _substitute_strings(value: Any, lookup: Lookup) -> Any:
+    """Every string in ``value`` (a dict of lists and strings) substituted."""
+    if isinstance(value, str):
+        return substitute(value, lookup)
+    if isinstance(value, dict):
+        return {key: _substitute_strings(item, lookup) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute_strings(item, lookup) for item in value]
+    return value
+
+
 def _substituted(value: Any, values: Mapping[str, str]) -> Any:
     """``value`` with the variables known before its pod exists substituted; a pod's own
     (``pod.name``, ...) are left for ``pod_launch``."""
@@ -312,7 +323,8 @@ def _resolve_argument_artifacts(artifacts: list[dict[str, Any]], lookup: Lookup)
     resolved = []
     for artifact in artifacts:
         if not artifact.get("from"):
-            resolved.append(artifact)
+            # A key or raw data may use variables (a loop's {{item}} in a key, map-reduce.yaml).
+            resolved.append(_substitute_strings(artifact, lookup))
             continue
         found = resolve_artifact_reference(artifact["from"], lookup)
         if found is None:

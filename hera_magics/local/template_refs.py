@@ -137,7 +137,10 @@ def _callers(template: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _rewritten(template: Mapping[str, Any], key: str, scope: str) -> dict[str, Any]:
-    """A copy of ``template`` named ``key`` whose tasks and steps name templates by key."""
+    """A copy of ``template`` named ``key`` whose tasks and steps name templates by key (a pod
+    template of the workflow's own is used as it is)."""
+    if key == template.get("name") and next(_callers(template), None) is None:
+        return template  # type: ignore[return-value]
     copied = copy.deepcopy(dict(template))
     copied["name"] = key
     for caller in _callers(copied):

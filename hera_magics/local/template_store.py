@@ -104,11 +104,18 @@ class TemplateStore:
     # -- lookups ------------------------------------------------------------------------------------------
 
     def getter(self, namespace: str) -> TemplateGetter:
-        """The templates a workflow of ``namespace`` can name: its namespace's, and the cluster's."""
+        """The templates a workflow of ``namespace`` can name: its namespace's, and the cluster's.
+
+        Each template is copied once per getter (one getter serves one request), so a workflow
+        with a thousand references to one template costs one copy."""
+        seen: dict[tuple[str, bool], dict[str, Any] | None] = {}
+
         def get(name: str, cluster: bool) -> dict[str, Any] | None:
-            with self._lock:
-                found = self._objects.get((cluster, "" if cluster else namespace, name))
-                return copy.deepcopy(found) if found is not None else None
+            if (name, cluster) not in seen:
+                with self._lock:
+                    found = self._objects.get((cluster, "" if cluster else namespace, name))
+                    seen[(name, cluster)] = copy.deepcopy(found) if found is not None else None
+            return seen[(name, cluster)]
         return get
 
     def _cluster_getter(self, name: str, cluster: bool) -> dict[str, Any] | None:

@@ -353,3 +353,41 @@ def test_without_a_view_a_bare_artifact_path_is_refused_or_explained(plain_engin
     root = next(iter(done["status"]["nodes"].values()))
     assert root["phase"] == "Error"
     assert "{{outputs.artifacts.out.path}}" in root["message"]
+
+
+def test_map_reduce_with_key_only_artifacts(engine):
+    # examples/map-reduce.yaml, smaller: "split" saves a folder unarchived under a key prefix,
+    # each looped "map" loads one file of it by a key made with {{item}} (the loop's item is
+    # substituted throughout the task, artifacts included) and saves under its own key;
+    # "reduce" loads the whole results prefix as a folder. Argo's outcome: {"total": 12}.
+    def script(name: str, source: str, **template) -> dict:
+        return {"name": name, "script": {"image": "python:alpine3.23", "command": ["python"], "source": source},
+                **template}
+
+    split = script("split", "import json, os\nos.mkdir('/mnt/out')\nparts = [str(i) for i in range(3)]\n"
+                   "for index, part in enumerate(parts, start=1):\n"
+                   "    json.dump({'foo': index}, open('/mnt/out/' + part + '.json', 'w'))\n"
+                   "print(json.dumps(parts))\n",
+                   outputs={"artifacts": [{"name": "parts", "path": "/mnt/out", "archive": {"none": {}},
+                                           "s3": {"key": "{{workflow.name}}/parts/"}}]})
+    mapper = script("map", "import json, os\nos.mkdir('/mnt/out')\npart = json.load(open('/mnt/in/part.json'))\n"
+                    "json.dump({'bar': part['foo'] * 2}, open('/mnt/out/part.json', 'w'))\n",
+                    inputs={"parameters": [{"name": "partId"}], "artifacts": [{"name": "part", "path": "/mnt/in/part.json"}]},
+                    outputs={"artifacts": [{"name": "part", "path": "/mnt/out/part.json", "archive": {"none": {}},
+                                            "s3": {"key": "{{workflow.name}}/results/{{inputs.parameters.partId}}.json"}}]})
+    reduce = script("reduce", "import json, os\nos.mkdir('/mnt/out')\n"
+                    "total = sum(json.load(open('/mnt/in/' + name))['bar'] for name in os.listdir('/mnt/in'))\n"
+                    "json.dump({'total': total}, open('/mnt/out/total.json', 'w'))\n",
+                    inputs={"artifacts": [{"name": "results", "path": "/mnt/in", "s3": {"key": "{{workflow.name}}/results"}}]},
+                    outputs={"artifacts": [{"name": "total", "path": "/mnt/out/total.json", "archive": {"none": {}},
+                                            "s3": {"key": "{{workflow.name}}/total.json"}}]})
+    main = dag([task("split", "split"),
+                {"name": "map", "template": "map", "depends": "split", "withParam": "{{tasks.split.outputs.result}}",
+                 "arguments": {"parameters": [{"name": "partId", "value": "{{item}}"}],
+                               "artifacts": [{"name": "part", "s3": {"key": "{{workflow.name}}/parts/{{item}}.json"}}]}},
+                task("reduce", "reduce", depends="map")])
+    name = engine.submit(workflow([main, split, mapper, reduce]))
+    done = engine.wait(name)
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    assert stored(engine, f"{name}/total.json").read_text() == '{"total": 12}'
+    assert sorted(path.name for path in stored(engine, f"{name}/results").iterdir()) == ["0.json", "1.json", "2.json"]
