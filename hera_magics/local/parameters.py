@@ -243,47 +243,28 @@ def _resolve_input_artifacts(template: Mapping[str, Any], arguments: Mapping[str
     return resolved
 
 
-def _substitute_strings(value: Any, lookup: Lookup) -> Any:
-    """Every string in ``value`` (a dict of lists and strings) substituted."""
+def substitute_strings(value: Any, lookup: Lookup | Mapping[str, str]) -> Any:
+    """Every string in ``value`` (dicts and lists of strings, such as an artifact) substituted."""
     if isinstance(value, str):
         return substitute(value, lookup)
     if isinstance(value, dict):
-        return {key: _substitute_strings(item, lookup) for key, item in value.items()}
+        return {key: substitute_strings(item, lookup) for key, item in value.items()}
     if isinstance(value, list):
-        return [_substitute_strings(item, lookup) for item in value]
+        return [substitute_strings(item, lookup) for item in value]
     return value
 
 
 def _substituted(value: Any, values: Mapping[str, str]) -> Any:
     """``value`` with the variables known before its pod exists substituted; a pod's own
     (``pod.name``, ...) are left for ``pod_launch``."""
-    if isinstance(value, str):
-        def lookup(tag: str) -> str | None:
-            if tag in values:
-                return values[tag]
-            return "{{" + tag + "}}" if tag in POD_LOCAL_VARIABLES or tag.startswith("outputs.") else None
-        try:
-            return substitute(value, lookup)
-        except (UnresolvedReference, ExpressionTag) as error:
-            raise ResolutionError(str(error)) from None
-    if isinstance(value, dict):
-        return {key: _substituted(item, values) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substituted(item, values) for item in value]
-    return value
-
-
-def _input_text(parameter: Mapping[str, Any], value: Any, global_values: Mapping[str, str]) -> str:
-    text = parameter_text(value)
+    def lookup(tag: str) -> str | None:
+        if tag in values:
+            return values[tag]
+        return "{{" + tag + "}}" if tag in POD_LOCAL_VARIABLES or tag.startswith("outputs.") else None
     try:
-        text = substitute(text, global_values)
+        return substitute_strings(value, lookup)
     except (UnresolvedReference, ExpressionTag) as error:
         raise ResolutionError(str(error)) from None
-    enum = parameter.get("enum")
-    if enum and text not in [parameter_text(item) for item in enum]:
-        raise ResolutionError(f"inputs.parameters.{parameter['name']}: value '{text}' is not in the enum "
-                              f"{', '.join(parameter_text(item) for item in enum)}")
-    return text
 
 
 def node_inputs(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any] | None:
@@ -324,7 +305,7 @@ def _resolve_argument_artifacts(artifacts: list[dict[str, Any]], lookup: Lookup)
     for artifact in artifacts:
         if not artifact.get("from"):
             # A key or raw data may use variables (a loop's {{item}} in a key, map-reduce.yaml).
-            resolved.append(_substitute_strings(artifact, lookup))
+            resolved.append(substitute_strings(artifact, lookup))
             continue
         found = resolve_artifact_reference(artifact["from"], lookup)
         if found is None:

@@ -37,7 +37,7 @@ from typing import Any, Mapping
 from ..argo import pod_name
 from ..pod.contract import PATH_PREFIX_VARIABLE
 from .artifacts import KEY_FORMAT
-from .parameters import input_artifacts, input_variables
+from .parameters import input_artifacts, input_variables, substitute_strings
 from .pod_artifacts import PodArtifact, PodArtifacts
 from .pod_filesystem import view_command
 from .records import WorkflowRecord
@@ -237,7 +237,7 @@ def _pod_artifacts(settings: PodSettings, template: Mapping[str, Any], inputs: M
 
 def _pod_artifact(declared: Mapping[str, Any], values: Mapping[str, str], folders: PodFolders,
                   direction: str) -> PodArtifact:
-    artifact = _substitute_all(declared, values)
+    artifact = substitute_strings(declared, values)
     path = pod_path(artifact["path"])
     if path == "/":
         raise ValueError(f"{direction}.artifacts.{artifact['name']}: the local engine cannot place an artifact at /")
@@ -247,16 +247,6 @@ def _pod_artifact(declared: Mapping[str, Any], values: Mapping[str, str], folder
         f" (this machine gives the task no view of its own paths: it must write {host}, through "
         f"{{{{{direction}.artifacts.{artifact['name']}.path}}}} or $HERA_MAGICS_PATH_PREFIX{path})")
     return PodArtifact(artifact, host, hint)
-
-
-def _substitute_all(value: Any, values: Mapping[str, str]) -> Any:
-    if isinstance(value, str):
-        return substitute(value, values)
-    if isinstance(value, dict):
-        return {key: _substitute_all(item, values) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute_all(item, values) for item in value]
-    return value
 
 
 def _argv(kind: str, container: Mapping[str, Any], values: Mapping[str, str], python: str | None,
