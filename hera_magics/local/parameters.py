@@ -267,6 +267,19 @@ def _substituted(value: Any, values: Mapping[str, str]) -> Any:
         raise ResolutionError(str(error)) from None
 
 
+def _input_text(parameter: Mapping[str, Any], value: Any, global_values: Mapping[str, str]) -> str:
+    text = parameter_text(value)
+    try:
+        text = substitute(text, global_values)
+    except (UnresolvedReference, ExpressionTag) as error:
+        raise ResolutionError(str(error)) from None
+    enum = parameter.get("enum")
+    if enum and text not in [parameter_text(item) for item in enum]:
+        raise ResolutionError(f"inputs.parameters.{parameter['name']}: value '{text}' is not in the enum "
+                              f"{', '.join(parameter_text(item) for item in enum)}")
+    return text
+
+
 def node_inputs(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any] | None:
     """A node's ``inputs`` field: each declared parameter with its default and resolved value,
     and its input artifacts as resolved."""
