@@ -80,7 +80,7 @@ def unpack(data: bytes, file_name: str, name: str, folder: Path | None = None) -
 
 def _folder_needed(name: str) -> TaskResultError:
     return TaskResultError(f"artifact {name} holds a folder (or several files)",
-                           hint="give a folder to extract it into: run.artifact(task, name, folder='...')")
+                           hint="give a folder to extract it into: run.artifact(task, artifact, folder='...')")
 
 
 def _is_tar_gzip(data: bytes) -> bool:

@@ -130,6 +130,9 @@ class ArtifactRepository:
         """
         if not source.exists():
             raise ArtifactMissing(f"open {artifact.get('path')}: no such file or directory")
+        name = source.name
+        # Argo's executor stats the path, following a symbolic link: it saves what the link names.
+        source = source.resolve() if source.is_symlink() else source
         recorded = copy.deepcopy(dict(artifact))
         key = artifact_key(artifact) or posixpath.join(key_prefix, saved_file_name(artifact))
         target = self.path_of(key)
@@ -139,9 +142,9 @@ class ArtifactRepository:
         strategy = archive_strategy(artifact) or "tar"
         try:
             if strategy == "tar":
-                _tar_gzip(source, staging, _compression_level(artifact))
+                _tar_gzip(source, name, staging, _compression_level(artifact))
             elif strategy == "zip":
-                _zip(source, staging)
+                _zip(source, name, staging)
             elif source.is_dir():
                 shutil.copytree(source, staging, symlinks=True)
             else:
@@ -206,20 +209,20 @@ def _compression_level(artifact: Mapping[str, Any]) -> int:
     return DEFAULT_COMPRESSION if level is None or int(level) < 0 else int(level)
 
 
-def _tar_gzip(source: Path, target: Path, level: int) -> None:
-    """A tar-gzip of ``source`` holding it under its base name (Argo's ``TarGzToWriter``)."""
+def _tar_gzip(source: Path, name: str, target: Path, level: int) -> None:
+    """A tar-gzip of ``source`` holding it as ``name`` (its base name: Argo's ``TarGzToWriter``)."""
     with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0) as zipped:
         with tarfile.open(fileobj=zipped, mode="w") as archive:
-            archive.add(str(source), arcname=source.name)
+            archive.add(str(source), arcname=name)
 
 
-def _zip(source: Path, target: Path) -> None:
+def _zip(source: Path, name: str, target: Path) -> None:
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         if source.is_dir():
             for path in sorted(source.rglob("*")):
-                archive.write(path, str(Path(source.name) / path.relative_to(source)))
+                archive.write(path, str(Path(name) / path.relative_to(source)))
         else:
-            archive.write(source, source.name)
+            archive.write(source, name)
 
 
 def _is_tar_gzip(path: Path) -> bool:

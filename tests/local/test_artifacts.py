@@ -78,3 +78,14 @@ def test_an_archive_cannot_write_outside_the_artifact_path(tmp_path):
 def test_fields_are_written_in_argos_order():
     assert list(in_argo_order({"s3": {}, "optional": True, "path": "/p", "name": "n", "extra": 1})) == [
         "name", "path", "s3", "optional", "extra"]
+
+
+def test_a_path_that_is_a_link_saves_what_it_names(tmp_path):
+    # TarGzToWriter stats the path (following the link) and archives the file under the path's name.
+    repository = ArtifactRepository(tmp_path / "repo")
+    (tmp_path / "real.txt").write_text("real")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "real.txt")
+    recorded = repository.save(tmp_path / "link.txt", {"name": "linked", "path": "/link.txt"}, "wf/pod")
+    with tarfile.open(repository.path_of(recorded["s3"]["key"]), "r:gz") as archive:
+        member = archive.getmember("link.txt")
+        assert member.isfile() and archive.extractfile(member).read() == b"real"
