@@ -100,7 +100,7 @@ MAIN_TASKS = "spec.templates.0.dag.tasks"
         ("spec.templates.0.dag.tasks.1.arguments.parameters", [], "templates.main.tasks.b: inputs.parameters.x was not supplied"),
         ("spec.templates.0.steps", [[{"name": "s", "template": "step"}]], "templates.main multiple template types"),
         ("spec.onExit", "cleanup", "spec.onExit: template name 'cleanup' undefined"),
-        ("spec.volumeClaimTemplates", [{"metadata": {"name": "w"}}], "spec.volumeClaimTemplates"),
+        ("spec.volumeClaimTemplates", [{"spec": {}}], "volumeClaimTemplates[0].metadata.name is required"),
         ("spec.volumes", [{"name": "data", "persistentVolumeClaim": {"claimName": "home"}}],
          'spec.volumes.data.persistentVolumeClaim: claim "home" has no local folder'),
         ("spec.volumes", [{"name": "host", "hostPath": {"path": "/"}}], "spec.volumes.host.hostPath"),
