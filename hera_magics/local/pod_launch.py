@@ -28,7 +28,9 @@ here touches the disk until ``PodFolders.prepare`` runs (on the pod's own thread
 
 from __future__ import annotations
 
+import os
 import posixpath
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +101,11 @@ class PodFolders:
     script_path: Path | None = None
     source: str | None = None
     view: bool = False
+    seeded: list[str] = field(default_factory=list)
+    """Output paths the task may read before it writes them: in a view, the machine's file there
+    (standing in for the image's, as a pod has it) is copied into the node's root first, so an
+    output the task does not write reads what the machine has (``/etc/hosts``), and one it
+    writes reads the task's. Not under ``/tmp``, which is the pod's own and starts empty."""
 
     def host_path(self, path: str) -> Path:
         """Where the file the task knows as ``path`` is on this machine (the deepest mount wins)."""
@@ -122,10 +129,25 @@ class PodFolders:
                 if not local.is_symlink() and not local.exists():
                     local.symlink_to(mount.folder, target_is_directory=True)
         self.cwd.mkdir(parents=True, exist_ok=True)
+        for path in self.seeded:
+            self._seed(path)
         if self.script_path is not None and self.source is not None:
             self.script_path.parent.mkdir(parents=True, exist_ok=True)
             self.script_path.write_text(self.source, encoding="utf-8")
             self.script_path.chmod(SCRIPT_MODE)
+
+    def _seed(self, path: str) -> None:
+        target = self.host_path(path)
+        if (pod_path(path) + "/").startswith(TEMPORARY_FOLDER + "/"):
+            return  # a pod's /tmp starts empty: a file the machine has there is not the task's
+        if not str(target).startswith(str(self.root) + "/") or os.path.lexists(target):
+            return  # in a volume (the volume's file is what it is), or already the node's
+        try:
+            if os.path.isfile(path):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        except OSError:
+            pass  # a file the user may not read stays out of the view, as before
 
     def view_spec(self, working_directory: str, own_paths: list[str]) -> dict[str, Any]:
         """What ``pod_filesystem.build_view`` needs to show this pod its paths (``own_paths``:
@@ -191,9 +213,10 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
     process_directory = folders.cwd
     if view:
         # The helper enters the view, then changes into the working folder as the task sees it.
-        own = [parameter["path"] for parameter in output_parameters]
-        own += [item.artifact["path"] for item in artifacts.inputs + artifacts.outputs]
-        spec = folders.view_spec(working_directory, own)
+        outputs = [parameter["path"] for parameter in output_parameters]
+        outputs += [item.artifact["path"] for item in artifacts.outputs]
+        folders.seeded = outputs
+        spec = folders.view_spec(working_directory, outputs + [item.artifact["path"] for item in artifacts.inputs])
         argv = view_command(settings.python or sys.executable, spec, argv)
         process_directory = root
     environment = _environment(settings, record, node, name_of_pod, container, values, "" if view else str(root))

@@ -19,10 +19,16 @@ import gzip
 import io
 import tarfile
 import uuid
+from pathlib import Path
 
 import pytest
 
+from hera_magics.local.pod_filesystem import view_available
+
 from tests.local_helpers import dag, error_of, nodes_by_display_name, shell, start_engine, task, workflow
+
+
+VIEW_AVAILABLE, VIEW_PROBLEM = view_available(Path(f"/tmp/hera-magics-test-probe-{uuid.uuid4().hex}"))
 
 
 def produce(name: str, script: str, artifacts: list[dict]) -> dict:
@@ -391,3 +397,27 @@ def test_map_reduce_with_key_only_artifacts(engine):
     assert done["status"]["phase"] == "Succeeded", done["status"]
     assert stored(engine, f"{name}/total.json").read_text() == '{"total": 12}'
     assert sorted(path.name for path in stored(engine, f"{name}/results").iterdir()) == ["0.json", "1.json", "2.json"]
+
+
+@pytest.mark.skipif(not VIEW_AVAILABLE, reason=f"no user namespaces here: {VIEW_PROBLEM}")
+def test_an_output_the_task_does_not_write_reads_what_is_there(engine):
+    # test/e2e/functional/dag-argument-passing.yaml reads the output parameter "hosts" from
+    # /etc/hosts, a file of the image the task never writes, and passes its artifact on: in a
+    # pod the file is there. The engine's tasks see the machine's files as the image's, so the
+    # output reads the machine's /etc/hosts; a task that writes the path reads its own, and the
+    # machine's file stays as it was. (/tmp is the pod's own: see test_paths.)
+    if "through their own view" not in (engine.state_dir / "engine-stderr.log").read_text():
+        pytest.skip("this engine gives its tasks no view (the writer would write the machine's /etc/hosts)")
+    machine = Path("/etc/hosts").read_text()
+    reader = {**shell("read", "true"), "outputs": {
+        "parameters": [{"name": "hosts", "valueFrom": {"path": "/etc/hosts"}}],
+        "artifacts": [{"name": "copy", "path": "/etc/hosts", "archive": {"none": {}}}]}}
+    writer = {**shell("write", "echo from the task > /etc/hosts"), "outputs": {
+        "parameters": [{"name": "hosts", "valueFrom": {"path": "/etc/hosts"}}]}}
+    done = engine.wait(engine.submit(workflow([dag([task("read", "read"), task("write", "write")]), reader, writer])))
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    nodes = nodes_by_display_name(done)
+    assert nodes["read"]["outputs"]["parameters"][0]["value"] == machine.removesuffix("\n")
+    assert stored(engine, nodes["read"]["outputs"]["artifacts"][0]["s3"]["key"]).read_text() == machine
+    assert nodes["write"]["outputs"]["parameters"][0]["value"] == "from the task"
+    assert Path("/etc/hosts").read_text() == machine
