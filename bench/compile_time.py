@@ -26,6 +26,11 @@ What it measures
     prepare >> train(--gpu --shm 2Gi) >> report), at most a third of before; and a chain of 500
     distinct one-line tasks, under 700 KB (etcd refuses objects over about 1.5 MB).
 
+    Last, sweeps: a task run once per value of a list of N = 10, 100, 1000 values, written as a
+    map (``train(path="p").map(lr=rates)`` → one DAG task with Argo ``withItems``) and as N named
+    nodes (``[train(path="p", lr=r).named(f"train-{i}") for i, r in enumerate(rates)]``): build
+    + YAML time and YAML size of each.
+
 How to read it
     ``ratio`` = ours / hera: the price of capture-time checks, DAG validation and the pod-side
     call. ``yaml KB`` shows the size of each document — ours carries, once per workflow, the pod
@@ -141,6 +146,40 @@ def print_sizes() -> None:
           f"< {700 * 1024:,} (700 KB): {'met' if many < 700 * 1024 else 'MISSED'}")
 
 
+SWEEP_SIZES = (10, 100, 1000)
+SWEEP_TASK = "def train(path: str, lr: float) -> dict:\n    return {'lr': lr}\n"
+
+
+def sweep(size: int, *, mapped: bool) -> tuple[float, int]:
+    """Seconds to build and dump a sweep of ``size`` values, and the YAML length."""
+    session = Session()
+    session.define_task(SWEEP_TASK)
+    notebook = {"rates": [1 / (index + 1) for index in range(size)]}
+    if mapped:
+        text = "train(path='p').map(lr=rates)"
+    else:
+        text = "[train(path='p', lr=rate).named(f'train-{index}') for index, rate in enumerate(rates)]"
+    gc.collect()
+    start = time.perf_counter()
+    dumped = session.build(text, notebook=notebook).to_yaml()
+    return time.perf_counter() - start, len(dumped.encode())
+
+
+def print_sweeps() -> None:
+    print()
+    print("sweeps: one task over N values (build + YAML, median of "
+          f"{REPEATS})   map: one DAG task with withItems;  nodes: N named nodes")
+    header = f"{'N':>5} | {'map ms':>8} {'map KB':>7} | {'nodes ms':>9} {'nodes KB':>9} | {'time ratio':>10}"
+    print(header)
+    print("-" * len(header))
+    for size in SWEEP_SIZES:
+        mapped = [sweep(size, mapped=True) for _ in range(REPEATS)]
+        nodes = [sweep(size, mapped=False) for _ in range(REPEATS)]
+        map_time, node_time = median([run[0] for run in mapped]), median([run[0] for run in nodes])
+        print(f"{size:>5} | {map_time * 1e3:>8.1f} {mapped[0][1] / 1024:>7.1f} | {node_time * 1e3:>9.1f} "
+              f"{nodes[0][1] / 1024:>9.1f} | {node_time / map_time:>9.1f}x")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -168,6 +207,7 @@ def main() -> None:
                   f"{dump * 1e3:>7.1f} | {hera * 1e3:>8.1f} | {total / hera:>5.2f} | "
                   f"{total / size * 1e3:>7.2f}ms | {our_runs[0][3] / 1024:>12.0f} {hera_runs[0][1] / 1024:>6.0f}")
     print_sizes()
+    print_sweeps()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import inspect
 import json
 import keyword
 import re
@@ -18,7 +19,9 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from .annotations import annotation_kinds
 from .argo import MAX_NAME_LENGTH, NAME_PATTERN
+from .decorators import read_script_decorator
 from .errors import TaskDefinitionError
 from .options import TaskOptions
 from .pod.contract import PYTHON_DEFAULT_MARKER
@@ -28,8 +31,22 @@ RESERVED_TASK_NAMES = frozenset({"Parameter", "Task"})
 
 
 def argo_name(name: str) -> str:
-    """The Argo-safe form of a notebook name: ``hello_world`` → ``hello-world``."""
-    return name.replace("_", "-")
+    """The Argo-safe form of a notebook name: ``hello_world`` → ``hello-world``, ``My_task`` → ``my-task``.
+
+    Lower-case, because Kubernetes names pods after templates and refuses upper-case pod names.
+    """
+    return name.replace("_", "-").lower()
+
+
+def check_name_clash(name: str, tasks: Iterable[str]) -> None:
+    """Refuse a task whose Argo name another registered task (of another notebook name) already has."""
+    for other in tasks:
+        if other != name and argo_name(other) == argo_name(name):
+            raise TaskDefinitionError(
+                f"tasks {other!r} and {name!r} would both be {argo_name(name)!r} on the cluster "
+                "(Argo names are lower-case, with '-' for '_')",
+                hint=f"give this task another name, or re-run the cell of {other!r} under the same name to replace it",
+            )
 
 
 def check_argo_name(name: str, *, what: str) -> str:
@@ -61,12 +78,15 @@ def default_image() -> str:
 class InputSpec:
     """One input of a task. ``default`` is the Argo default (a string), None when required.
 
-    (How the pod decodes it, e.g. an input annotated ``str`` stays text, is the pod runtime's
-    business: ``pod/runtime.py`` reads the function's own signature.)
+    ``kinds`` are its simple annotation (``("int",)``, ``("str", "None")``; empty: not checked),
+    which ``%argo_dag`` checks values against. (How the pod decodes it, e.g. an input annotated
+    ``str`` stays text, is the pod runtime's business: ``pod/runtime.py`` reads the function's own
+    signature.)
     """
 
     name: str
     default: str | None = None
+    kinds: tuple[str, ...] = ()
 
     @property
     def required(self) -> bool:
@@ -85,6 +105,7 @@ class TaskSpec:
     options: TaskOptions
     function_name: str | None = None
     notes: tuple[str, ...] = field(default=())
+    returns: tuple[str, ...] = ()  # the function's simple return annotation (see InputSpec.kinds)
 
     @property
     def argo_name(self) -> str:
@@ -167,11 +188,24 @@ def _function_inputs(function: ast.FunctionDef) -> tuple[InputSpec, ...]:
     positional = arguments.args
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
     specs = []
-    for parameter, default in zip(positional, defaults):
-        specs.append(InputSpec(parameter.arg, None if default is None else _literal_default(default)))
-    for parameter, default in zip(arguments.kwonlyargs, arguments.kw_defaults):
-        specs.append(InputSpec(parameter.arg, None if default is None else _literal_default(default)))
+    for parameter, default in [*zip(positional, defaults), *zip(arguments.kwonlyargs, arguments.kw_defaults)]:
+        specs.append(InputSpec(parameter.arg, None if default is None else _literal_default(default),
+                               annotation_kinds(parameter.annotation)))
     return tuple(specs)
+
+
+def _check_not_a_generator(function: ast.FunctionDef) -> None:
+    """A generator's values exist only while someone iterates it: in the pod nobody would."""
+    own: list[ast.AST] = list(function.body)
+    while own:
+        node = own.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            raise TaskDefinitionError(
+                f"line {node.lineno}: {function.name}() is a generator (it uses yield); a task returns one value",
+                hint="collect the values in a list and return it, e.g. return [ ... for ... ]",
+            )
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            own.extend(ast.iter_child_nodes(node))
 
 
 def _script_inputs(declared: Iterable[str]) -> tuple[InputSpec, ...]:
@@ -292,6 +326,10 @@ def _check_names(code: str, tree: ast.Module, known: Iterable[str], notebook_nam
     others = [item[0] for item in undefined[1:]]
     also = f" (also undefined: {', '.join(others)})" if others else ""
     if name in notebook_names:
+        definition = _defined_elsewhere(name, notebook_names[name])
+        if definition is not None:
+            message, hint = definition
+            raise TaskDefinitionError(f"line {line}: {message}{also}", hint=hint)
         raise TaskDefinitionError(
             f"line {line}: `{name}` is a notebook variable and will not exist in the pod; pass it as an input{also}",
             hint=input_hint.format(name=name),
@@ -305,6 +343,28 @@ def _check_names(code: str, tree: ast.Module, known: Iterable[str], notebook_nam
         f"line {line}: `{name}` is used but never defined in the cell{also}",
         hint="import or define it in the cell (only the cell is shipped to the pod), or make it an input",
     )
+
+
+def _defined_elsewhere(name: str, value: Any) -> tuple[str, str] | None:
+    """(message, hint) for a module, function or class of another cell, which no input can carry."""
+    if inspect.ismodule(value):
+        module = value.__name__
+        statement = f"import {module}" if module == name else f"import {module} as {name}"
+        if "." in module and module.rsplit(".", 1)[1] == name:
+            statement = f"from {module.rsplit('.', 1)[0]} import {name}"
+        return (f"`{name}` is a module imported in another cell; the pod runs only this cell",
+                f"import it in this cell: {statement}")
+    if not (inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value)):
+        return None
+    kind = "class" if inspect.isclass(value) else "function"
+    home = getattr(value, "__module__", None)
+    if home and home != "__main__" and not home.startswith("_"):
+        original = getattr(value, "__name__", name)
+        statement = f"from {home} import {original}" + (f" as {name}" if original != name else "")
+        return (f"`{name}` is a {kind} imported in another cell; the pod runs only this cell",
+                f"import it in this cell: {statement}")
+    return (f"`{name}` is a {kind} defined in another cell; the pod runs only this cell",
+            f"define {name} in this cell too (or put it in a module that the task imports)")
 
 
 def capture_cell(
@@ -351,6 +411,13 @@ def capture_cell(
         name = function.name
         _check_task_name(name)
     if function is not None:
+        code, options, decorator_notes = read_script_decorator(code, tree, function, options, task_name=name)
+        if decorator_notes:
+            notes.extend(decorator_notes)
+            tree = ast.parse(code)  # the same lines, without the decorator
+            function = _task_function(tree, name, options)
+            assert function is not None
+        _check_not_a_generator(function)
         if _has_main_guard(tree):
             raise TaskDefinitionError(
                 "the cell has an `if __name__ == \"__main__\":` block; in the pod it would run, and then the "
@@ -376,7 +443,8 @@ def capture_cell(
     assert name is not None
     return TaskSpec(name=name, kind=kind, cell=cell, code=code, inputs=inputs, options=options,
                     function_name=function.name if function is not None else None,
-                    notes=tuple(options.notes) + tuple(notes))
+                    notes=tuple(options.notes) + tuple(notes),
+                    returns=annotation_kinds(function.returns) if function is not None else ())
 
 
 def _task_function(tree: ast.Module, name: str | None, options: TaskOptions) -> ast.FunctionDef | None:

@@ -27,10 +27,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from .capture import TaskSpec
-from .dag import DAG_TEMPLATE_NAME, DagSpec, data_volume_of
+from .dag import DAG_TEMPLATE_NAME, EXIT_TEMPLATE_NAME, DagNode, DagSpec, data_volume_of
 from .errors import DagError, TaskDefinitionError
+from .mapping import ITEMS_INPUT
 from .nebari import conda_python
 from .options import TolerationSpec, VolumeSpec, WorkflowOptions
+from .pod import collected as collected_values
 from .pod import contract, datafiles, runtime
 from .pod.contract import (
     DATA_DIR_VARIABLE,
@@ -68,31 +70,54 @@ def hera_names() -> dict[str, Any]:
 # the pod runtime, shipped once per workflow
 
 
-@functools.lru_cache(maxsize=2)
-def runtime_loader(data_files: bool = False) -> str:
+@functools.lru_cache(maxsize=4)
+def runtime_loader(data_files: bool = False, collected: bool = False) -> str:
     """The value of the runtime parameter: one line that runs ``runtime_source`` in ``_hera_magics``.
 
-    Compressed, because a workflow carries it whole (its YAML stays short) and base64 keeps it
-    free of quotes, braces and line breaks.
+    Compressed, because a workflow carries it whole (its YAML stays short), and base85-encoded,
+    which keeps it free of quotes, backslashes and line breaks. Base85 has ``{`` in its alphabet:
+    if the encoding happens to hold Argo's ``{{``, a line break more at the end of the text
+    changes every byte of it.
     """
-    packed = base64.b64encode(zlib.compress(runtime_source(data_files).encode("ascii"), 9)).decode("ascii")
-    loader = (f'{RUNTIME_NAMESPACE} = {{}}; exec(__import__("zlib").decompress(__import__("base64").b64decode('
+    source = runtime_source(data_files, collected)
+    for padding in range(32):
+        packed = base64.b85encode(zlib.compress((source + "\n" * padding).encode("ascii"), 9)).decode("ascii")
+        if "{{" not in packed:
+            break
+    loader = (f'{RUNTIME_NAMESPACE} = {{}}; exec(__import__("zlib").decompress(__import__("base64").b85decode('
               f'"{packed}")), {RUNTIME_NAMESPACE})')
     if "{{" in loader or "\n" in loader or not loader.isascii() or not loader.isprintable():
         raise AssertionError("the runtime loader must be one printable ASCII line without '{{' (Argo quotes it)")
     return loader
 
 
-@functools.lru_cache(maxsize=2)
-def runtime_source(data_files: bool = False) -> str:
+@functools.lru_cache(maxsize=4)
+def runtime_source(data_files: bool = False, collected: bool = False) -> str:
     """The text of the pod runtime as a workflow ships it.
 
-    It is ``pod/runtime.py`` (after ``pod/datafiles.py`` for a workflow with a data volume), in one
-    flat namespace: the package-relative imports go (they name exactly these definitions), the
+    It is ``pod/runtime.py`` (after ``pod/datafiles.py`` for a workflow with a data volume, and
+    ``pod/collected.py`` for one whose tasks take a map's outputs or the workflow's failures), in
+    one flat namespace: the package-relative imports go (they name exactly these definitions), the
     ``contract`` names become their values, and docstrings, comments and annotations are left out.
+    Blocks are indented by one space instead of four (it compresses better).
     """
-    modules = [datafiles, runtime] if data_files else [runtime]
-    return "\n".join(ast.unparse(_for_the_pod(inspect.getsource(module))) for module in modules) + "\n"
+    modules = [module for module, wanted in ((datafiles, data_files), (collected_values, collected), (runtime, True))
+               if wanted]
+    tree = ast.Module(body=[statement for module in modules
+                            for statement in _for_the_pod(inspect.getsource(module)).body], type_ignores=[])
+    return _one_space_indentation(ast.unparse(tree)) + "\n"
+
+
+def _one_space_indentation(text: str) -> str:
+    """``text`` (as ``ast.unparse`` writes it: four spaces a level, no string spans lines) with one space a level."""
+    lines = []
+    for line in text.splitlines():
+        code = line.lstrip(" ")
+        lines.append(" " * ((len(line) - len(code)) // 4) + code)
+    narrow = "\n".join(lines)
+    if ast.dump(ast.parse(narrow)) != ast.dump(ast.parse(text)):
+        raise AssertionError("re-indenting the pod runtime changed its meaning")
+    return narrow
 
 
 def _for_the_pod(source: str) -> ast.Module:
@@ -318,11 +343,11 @@ def build_script(spec: TaskSpec, context: PodContext = PodContext()) -> Any:
     )
 
 
-def runtime_parameter(data_files: bool = False) -> Any:
+def runtime_parameter(data_files: bool = False, collected: bool = False) -> Any:
     """The workflow argument that ships the pod runtime to every Python task of a workflow."""
     from hera.workflows import Parameter
 
-    return Parameter(name=RUNTIME_PARAMETER, value=runtime_loader(data_files))
+    return Parameter(name=RUNTIME_PARAMETER, value=runtime_loader(data_files, collected))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,7 +363,7 @@ def build_workflow(
     extra_labels: Mapping[str, str] | None = None,
 ) -> Any:
     """The Hera ``Workflow`` for a validated DAG."""
-    from hera.workflows import DAG, Task, Workflow
+    from hera.workflows import DAG, Workflow
     from hera.workflows.models import LocalObjectReference, TTLStrategy
 
     context = replace(context or PodContext(), namespace=namespace)
@@ -350,6 +375,8 @@ def build_workflow(
     labels = dict(extra_labels or {})
     labels.update(dict(options.labels))
     needs_runtime = any(task.kind != "shell" for task in dag.tasks)
+    # A keep_going map's failed items must not stop the DAG scheduling its other items (failFast).
+    fail_fast = options.fail_fast and not dag.keeps_going
     with Workflow(
         generate_name=options.generate_name,
         entrypoint=DAG_TEMPLATE_NAME,
@@ -360,22 +387,80 @@ def build_workflow(
         ttl_strategy=TTLStrategy(seconds_after_completion=options.ttl_seconds) if options.ttl_seconds else None,
         active_deadline_seconds=options.timeout_seconds,
         image_pull_secrets=[LocalObjectReference(name=name) for name in options.image_pull_secrets] or None,
-        arguments=[runtime_parameter(context.data_volume is not None)] if needs_runtime else None,
+        on_exit=EXIT_TEMPLATE_NAME if dag.exit_node is not None else None,
+        arguments=[runtime_parameter(context.data_volume is not None, dag.collects)] if needs_runtime else None,
         workflows_service=_token_free_service_class()(),
     ) as workflow:
-        with DAG(name=DAG_TEMPLATE_NAME, fail_fast=None if options.fail_fast else False):
+        with DAG(name=DAG_TEMPLATE_NAME, fail_fast=None if fail_fast else False):
             for node in dag.nodes:
-                depends = node.depends()
-                arguments = dict(node.arguments)
-                if node.task.options.data_volume is not None:
-                    arguments[DATA_NODE_INPUT] = node.name
-                Task(
-                    name=node.name,
-                    template=templates[node.task.name],
-                    arguments=arguments or None,
-                    depends=" && ".join(depends) if depends else None,
-                )
+                _dag_task(node, dag, templates)
+        for node in dag.nodes:
+            if node.loop is not None and node.loop.wrapped:
+                _map_template(node, templates)
+        if dag.exit_node is not None:
+            with DAG(name=EXIT_TEMPLATE_NAME):
+                _dag_task(dag.exit_node, DagSpec(nodes=[dag.exit_node]), templates)
     return workflow
+
+
+def map_template_name(node: DagNode) -> str:
+    """The DAG template a map with ``parallelism=`` runs in (no task template can have this name)."""
+    return f"hera-magics-map-{node.name.lower()}"
+
+
+def _arguments(node: DagNode) -> dict[str, str]:
+    # str(): our references are str subclasses; Hera gets plain text.
+    arguments = {key: str(value) for key, value in node.arguments.items()}
+    if node.task.options.data_volume is not None:
+        arguments[DATA_NODE_INPUT] = node.name
+    return arguments
+
+
+def _dag_task(node: DagNode, dag: DagSpec, templates: Mapping[str, Any]) -> Any:
+    """The DAG task of ``node`` (inside the DAG being built): its template, arguments, edges, map, condition."""
+    from hera.workflows import Task
+    from hera.workflows.models import ContinueOn
+
+    loop = node.loop
+    common = {"name": node.name, "depends": dag.depends_text(node),
+              "when": node.when.expression if node.when is not None else None}
+    arguments = _arguments(node)
+    if loop is None:
+        return Task(template=templates[node.task.name], arguments=arguments or None, **common)
+    if not loop.wrapped:
+        return Task(template=templates[node.task.name], arguments=arguments,
+                    with_items=list(loop.items) if loop.items is not None else None, with_param=loop.source,
+                    continue_on=ContinueOn(failed=True, error=True) if loop.keep_going else None, **common)
+    # parallelism=N: the loop runs in a DAG template of its own, which takes the call's arguments
+    # (and a withParam list) as inputs and hands on the items' outputs.
+    outer = {key: value for key, value in arguments.items() if key not in loop.keys}
+    if loop.source is not None:
+        outer[ITEMS_INPUT] = loop.source
+    return Task(template=map_template_name(node), arguments=outer or None, **common)
+
+
+def _map_template(node: DagNode, templates: Mapping[str, Any]) -> Any:
+    """The DAG template of a map with ``parallelism=N``: the loop, at most N items at once."""
+    from hera.workflows import DAG, Parameter, Task
+    from hera.workflows.models import ContinueOn, ValueFrom
+
+    loop = node.loop
+    assert loop is not None and loop.parallelism is not None
+    passed = [key for key in _arguments(node) if key not in loop.keys]
+    inner = {key: "{{inputs.parameters.%s}}" % key for key in passed}
+    inner.update({key: loop.argument(key) for key in loop.keys})
+    inputs = [Parameter(name=key) for key in passed] + ([Parameter(name=ITEMS_INPUT)] if loop.source else [])
+    outputs = None
+    if node.task.has_return:
+        outputs = [Parameter(name=RETURN_PARAMETER,
+                             value_from=ValueFrom(parameter="{{tasks.%s.outputs.parameters}}" % node.name))]
+    with DAG(name=map_template_name(node), parallelism=loop.parallelism, fail_fast=False if loop.keep_going else None,
+             inputs=inputs or None, outputs=outputs) as template:
+        Task(name=node.name, template=templates[node.task.name], arguments=inner,
+             with_items=list(loop.items) if loop.items is not None else None,
+             with_param="{{inputs.parameters.%s}}" % ITEMS_INPUT if loop.source else None,
+             continue_on=ContinueOn(failed=True, error=True) if loop.keep_going else None)
+    return template
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,10 +1,11 @@
 """``%argo_dag``: evaluate a DAG expression over registered tasks → a validated ``DagSpec``.
 
 The expression (or cell) is ordinary Python evaluated in a namespace where every registered task
-is a ``TaskHandle``. Handles build nodes (``train(lr=0.1)``), edges (``a >> [b, c]``) and output
-references (``b(x=a)``, ``b(x=a.result)``), recording everything in a ``DagBuilder``. Nothing is
-built or submitted here (``hera_magics.compile`` makes the Hera ``Workflow``); ``validate``
-checks the whole graph.
+is a ``TaskHandle`` (``hera_magics.handles``). Handles build nodes (``train(lr=0.1)``), edges
+(``a >> [b, c]``), output references (``b(x=a)``, ``b(x=a.result)``), maps (``.map(...)``),
+conditions (``.when(...)``) and names (``.named("x")``), recording everything in a
+``DagBuilder``. Nothing is built or submitted here (``hera_magics.compile`` makes the Hera
+``Workflow``); ``validate`` checks the whole graph.
 
 The same namespace can also understand Hera's own spelling — ``arguments={...}``,
 ``arguments=[Parameter(...)]``, ``t1: Task = hello_world()`` — so the body of a seed-style
@@ -15,68 +16,74 @@ this module needs no Hera itself.
 from __future__ import annotations
 
 import ast
-import base64
+import inspect
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .annotations import describe, fits
 from .capture import TaskSpec, argo_name, check_argo_name, closest_names
+from .conditions import Condition
 from .errors import DagError, TaskDefinitionError
 from .graph import find_cycle, topological_order
+from .handles import (
+    WORKFLOW_NAME,
+    ArgoReference,
+    NodeHandle,
+    TaskHandle,
+    materialise,
+)
+from .mapping import Loop
 from .options import VolumeSpec
-from .pod.contract import ENCODED_PREFIX, FILE_MARKER, RETURN_PARAMETER
-from .pod.datafiles import file_reference, return_value_path
+from .pod.contract import COLLECTED_PREFIX, FAILURES_PREFIX, FILE_MARKER, RETURN_PARAMETER
+from .pod.datafiles import return_value_path
+from .values import encode_value
+
+__all__ = ["ArgoReference", "DagBuilder", "DagNode", "DagSpec", "encode_value", "evaluate", "validate"]
 
 DAG_TEMPLATE_NAME = "hera-magics-dag"
-# ``{{tasks.NAME.outputs.result}}`` / ``{{tasks.NAME.outputs.parameters.P}}`` inside argument values.
-OUTPUT_REFERENCE = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.outputs\.(result|parameters\.([A-Za-z0-9_-]+))\s*\}\}")
-# A return value on the data volume is the file reference ``{FILE_MARKER: return_value_path(WORKFLOW, NODE)}``.
-WORKFLOW_NAME = "{{workflow.name}}"
-# Notebook values bigger than this go through the data volume when the task has one.
-LARGEST_PARAMETER_BYTES = 32 * 1024
-
-
-class ArgoReference(str):
-    """An Argo expression we made on purpose (``{{tasks.a.outputs.result}}``): passed to Argo as is.
-
-    Any other argument text that contains ``{{`` is the user's data, which Argo would try to
-    substitute; it travels encoded instead (see ``TaskHandle._argument_text``).
-    """
-
-
-# Largest argument value: it reaches the process as one environment variable, and Linux refuses
-# a single one of 128 KiB or more (MAX_ARG_STRLEN); Argo objects are small anyway (etcd).
-LARGEST_ARGUMENT_BYTES = 128 * 1024 - 1
-
-
-def encode_value(value: Any) -> str:
-    """How a notebook value travels as an Argo parameter: strings as they are, the rest as JSON."""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        raise DagError(
-            f"a value of type {type(value).__name__} cannot be passed as a task argument",
-            hint="arguments travel as JSON: pass numbers, strings, lists or dicts (or a path to a file)",
-        ) from None
+EXIT_TEMPLATE_NAME = "hera-magics-exit"
+# ``{{tasks.NAME.outputs.result}}`` / ``{{tasks.NAME.outputs.parameters[.P]}}`` inside argument values.
+OUTPUT_REFERENCE = re.compile(
+    r"\{\{\s*tasks\.([A-Za-z0-9-]+)\.outputs\.(result|parameters(?:\.([A-Za-z0-9_-]+))?)\s*\}\}")
+# The exit handler's inputs that Argo fills: the workflow's phase and its failed nodes.
+EXIT_STATUS_INPUT = "status"
+EXIT_FAILURES_INPUT = "failures"
+EXIT_ARGUMENTS = {EXIT_STATUS_INPUT: "{{workflow.status}}", EXIT_FAILURES_INPUT: FAILURES_PREFIX + "{{workflow.failures}}"}
+# The name a DAG expression may use to mean a task when a notebook variable has the task's name.
+TASKS_NAMESPACE = "tasks"
 
 
 @dataclass
 class DagNode:
+    """A node while the DAG is built, then as checked: its task, arguments, edges, map and condition.
+
+    ``needs_name``: a second call of a task without a name (an error unless ``.named()`` follows);
+    ``used``: its output or an edge was taken, so it can no longer be renamed or mapped.
+    """
+
     name: str  # the Argo task name (unique in the DAG)
     task: TaskSpec
     arguments: dict[str, str] = field(default_factory=dict)
     explicit_depends: list[str] = field(default_factory=list)
+    loop: Loop | None = None
+    when: Condition | None = None
+    needs_name: bool = False
+    used: bool = False
 
     def implied_depends(self) -> list[str]:
-        """The nodes whose outputs the arguments use, in order."""
+        """The nodes whose outputs the arguments, the map's list and the condition use, in order."""
         found: list[str] = []
         for value in self.arguments.values():
             sources = [match.group(1) for match in OUTPUT_REFERENCE.finditer(value)]
             sources.append(returned_file_source(value))
             found.extend(source for source in sources if source is not None and source not in found)
+        if self.loop is not None and self.loop.source_node is not None and self.loop.source_node not in found:
+            found.append(self.loop.source_node)
+        if self.when is not None:
+            found.extend(source for source in self.when.sources if source not in found)
         return found
 
     def depends(self) -> list[str]:
@@ -105,330 +112,223 @@ class DagBuilder:
     """
 
     def __init__(self, tasks: Mapping[str, TaskSpec], parameter_type: type | None = None) -> None:
-        import uuid
-
         self.tasks = dict(tasks)
         self.parameter_type = parameter_type
         self.nodes: dict[str, DagNode] = {}
         # notebook values that travel as files on the data volume: path under .hera-magics -> value
         self.files: dict[str, Any] = {}
         self.submission = uuid.uuid4().hex[:12]
-        # the node a bare task name stands for (made by a bare mention or a call without name=)
+        # the node a bare task name stands for (made by a bare mention or a call without a name)
         self.default_node: dict[str, str] = {}
 
-    def add_node(self, task: TaskSpec, node_name: str | None, arguments: dict[str, str], *, bare: bool) -> "NodeHandle":
+    def add_node(self, task: TaskSpec, node_name: str | None, *, bare: bool) -> str:
+        """A node of ``task`` (its name): named, the task's default node, or one that must be ``.named()``."""
+        needs_name = False
         if node_name is None:
-            if task.name in self.default_node:
-                existing = self.default_node[task.name]
-                if bare:
-                    return NodeHandle(self, existing)
-                raise DagError(
-                    f"`{task.name}` is already a node of this DAG; a task is one node unless you name the others",
-                    hint=f'give this call its own node name: {task.name}(..., name="{task.argo_name}-2"); '
-                    f"or call {task.name}(...) before mentioning `{task.name}` bare",
-                )
-            node_name = task.argo_name
-            self.default_node[task.name] = node_name
+            existing = self.default_node.get(task.name)
+            if existing is not None and bare:
+                return existing
+            if existing is None:
+                node_name = task.argo_name
+                self.default_node[task.name] = node_name
+            else:
+                # A second call without a name: fine if .named(...) follows, else validate() says so.
+                number = 2
+                while f"{task.argo_name}-{number}" in self.nodes:
+                    number += 1
+                node_name, needs_name = f"{task.argo_name}-{number}", True
         else:
-            try:
-                check_argo_name(node_name, what="node name")
-            except TaskDefinitionError as error:
-                raise DagError(error.message, hint=error.hint) from None
+            _check_node_name(node_name)
         if node_name in self.nodes:
             raise DagError(
                 f"two nodes are named {node_name!r}",
-                hint="give each node of the same task a different name=\"...\"",
+                hint="give each node of the same task a different name: task(...).named(\"...\")",
             )
-        self.nodes[node_name] = DagNode(name=node_name, task=task, arguments=arguments)
-        return NodeHandle(self, node_name)
+        self.nodes[node_name] = DagNode(name=node_name, task=task, needs_name=needs_name)
+        return node_name
+
+    def rename(self, old: str, new: str) -> None:
+        """``.named(new)``: only where the node is made, before its output or edges are used."""
+        node = self.nodes[old]
+        if not isinstance(new, str):
+            raise DagError(f".named(...) takes text, not {type(new).__name__}")
+        if node.used:
+            raise DagError(f"name node {old!r} where you make it, before it is used",
+                           hint=f"write {node.task.name}(...).named({new!r}) >> ...")
+        _check_node_name(new)
+        if new != old and new in self.nodes:
+            raise DagError(f"two nodes are named {new!r}", hint="give each node its own name")
+        del self.nodes[old]
+        node.name, node.needs_name = new, False
+        self.nodes[new] = node
+        if self.default_node.get(node.task.name) == old:
+            del self.default_node[node.task.name]  # a named node is not what the bare task name means
+
+    def mark_used(self, name: str) -> None:
+        self.nodes[name].used = True
 
     def add_edge(self, upstream: str, downstream: str) -> None:
         node = self.nodes[downstream]
+        self.mark_used(upstream)
+        self.mark_used(downstream)
         if upstream not in node.explicit_depends:
             node.explicit_depends.append(upstream)
 
 
-def _nodes_of(value: Any, builder: DagBuilder, *, side: str) -> list[str]:
-    if isinstance(value, TaskHandle):
-        return [value._node(bare=True).node_name]
-    if isinstance(value, NodeHandle):
-        return [value.node_name]
-    if isinstance(value, (list, tuple)):
-        names: list[str] = []
-        for item in value:
-            if isinstance(item, (list, tuple)):
-                raise DagError("nested lists are not allowed in >>; write a >> [b, c] >> d")
-            names.extend(_nodes_of(item, builder, side=side))
-        return names
-    raise DagError(
-        f"the {side} side of >> is a {type(value).__name__}, not a task",
-        hint="write task >> task, task >> [task, task] or [task, task] >> task",
-    )
-
-
-class _Chainable:
-    """``>>`` as in Hera: ``a >> b`` makes b depend on a and returns b (or the list)."""
-
-    _builder: DagBuilder
-
-    def __str__(self) -> str:
-        # f"{a}" would silently pass the text "<task a>" (and not make a a node).
-        name = self._task.name if isinstance(self, TaskHandle) else getattr(self, "node_name", "a")
-        raise DagError(
-            f"`{name}` is a task; it cannot be turned into text inside a DAG expression",
-            hint=f"pass {name} itself as an argument (its return value) or {name}.result (what it printed)",
-        )
-
-    def __format__(self, spec: str) -> str:
-        return self.__str__()
-
-    def _node_names(self) -> list[str]:
-        raise NotImplementedError
-
-    def __rshift__(self, other: Any) -> Any:
-        downstream = _nodes_of(other, self._builder, side="right")
-        for upstream in self._node_names():
-            for name in downstream:
-                self._builder.add_edge(upstream, name)
-        if isinstance(other, TaskHandle):
-            return other._node(bare=True)
-        return other
-
-    def __rrshift__(self, other: Any) -> Any:
-        upstream = _nodes_of(other, self._builder, side="left")
-        for name in self._node_names():
-            for before in upstream:
-                self._builder.add_edge(before, name)
-        return self if isinstance(self, NodeHandle) else self._node(bare=True)  # type: ignore[attr-defined]
-
-    def __lshift__(self, other: Any) -> Any:
-        upstream = _nodes_of(other, self._builder, side="right")
-        for name in self._node_names():
-            for before in upstream:
-                self._builder.add_edge(before, name)
-        return other
-
-
-class NodeHandle(_Chainable):
-    """One node of the DAG, as returned by calling a task."""
-
-    def __init__(self, builder: DagBuilder, node_name: str) -> None:
-        self._builder = builder
-        self.node_name = node_name
-
-    def _node_names(self) -> list[str]:
-        return [self.node_name]
-
-    @property
-    def name(self) -> str:
-        return self.node_name
-
-    @property
-    def result(self) -> str:
-        """This node's stdout (Argo ``outputs.result``)."""
-        return ArgoReference("{{tasks.%s.outputs.result}}" % self.node_name)
-
-    @property
-    def value(self) -> str:
-        """This node's return value (the ``return`` output parameter)."""
-        task = self._builder.nodes[self.node_name].task
-        if not task.has_return:
-            # A script task's only output is what it prints.
-            return self.result
-        if task.options.data_volume is not None:
-            return ArgoReference(json.dumps(file_reference(return_value_path(WORKFLOW_NAME, self.node_name))))
-        return ArgoReference("{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, RETURN_PARAMETER))
-
-    def get_parameter(self, name: str) -> str:
-        return ArgoReference("{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, name))
-
-    def __repr__(self) -> str:
-        return f"<node {self.node_name}>"
-
-
-class TaskHandle(_Chainable):
-    """A registered task inside a DAG expression: call it to make a node, mention it bare for the default node."""
-
-    def __init__(self, builder: DagBuilder, task: TaskSpec) -> None:
-        self._builder = builder
-        self._task = task
-
-    def _node(self, *, bare: bool) -> NodeHandle:
-        return self._builder.add_node(self._task, None, {}, bare=bare)
-
-    def _node_names(self) -> list[str]:
-        return [self._node(bare=True).node_name]
-
-    @property
-    def result(self) -> str:
-        return self._node(bare=True).result
-
-    def get_parameter(self, name: str) -> str:
-        return self._node(bare=True).get_parameter(name)
-
-    def __call__(self, *args: Any, name: str | None = None, arguments: Any = None, **kwargs: Any) -> NodeHandle:
-        task = self._task
-        values: dict[str, Any] = {}
-        if len(args) > len(task.inputs):
-            raise DagError(
-                f"{task.name}() takes {len(task.inputs)} inputs but {len(args)} positional arguments were given",
-                hint=f"inputs of {task.name}: {task.inputs_text()}",
-            )
-        for input_spec, value in zip(task.inputs, args):
-            values[input_spec.name] = value
-        for key, value in _hera_arguments(arguments, task, self._builder.parameter_type).items():
-            values[key] = value
-        for key, value in kwargs.items():
-            if key in values:
-                raise DagError(f"{task.name}(): input {key!r} is given twice")
-            values[key] = value
-        encoded = {key: self._argument_text(key, value) for key, value in values.items()}
-        return self._builder.add_node(task, name, encoded, bare=False)
-
-    def _argument_text(self, key: str, value: Any) -> str:
-        if isinstance(value, TaskHandle):
-            return value._node(bare=True).value
-        if isinstance(value, NodeHandle):
-            return value.value
-        if isinstance(value, (list, tuple)) and any(isinstance(item, (TaskHandle, NodeHandle)) for item in value):
-            raise DagError(
-                f"{self._task.name}({key}=[...]): a list of task outputs cannot be one argument",
-                hint="pass each output as its own input",
-            )
-        if self._task.options.data_volume is not None and not isinstance(value, ArgoReference):
-            try:
-                text = value if isinstance(value, str) else json.dumps(value)
-            except (TypeError, ValueError):
-                text = None
-            if text is None or len(text) > LARGEST_PARAMETER_BYTES:
-                # Too big (or not JSON) for a parameter: it goes to the data volume at submission.
-                path = f"inputs/{self._builder.submission}/{len(self._builder.files)}-{key}"
-                self._builder.files[path] = value
-                return json.dumps(file_reference(path))
-            return text
-        if isinstance(value, ArgoReference):
-            return value
-        try:
-            text = encode_value(value)
-        except DagError as error:
-            hint = error.hint
-            if self._task.kind != "shell":
-                hint = (hint or "") + f"; or give {self._task.name} --data-volume to pass any Python object as a file"
-            raise DagError(f"{self._task.name}({key}=...): {error.message}", hint=hint) from None
-        if len(text.encode("utf-8")) > LARGEST_ARGUMENT_BYTES:
-            raise DagError(
-                f"{self._task.name}({key}=...): the value is {len(text.encode('utf-8')) // 1024} KiB, too large for "
-                "an Argo parameter (at most 128 KiB)",
-                hint=f"give {self._task.name} --data-volume to pass large values as files, or pass a path to the data",
-            )
-        if "{{" in text:
-            if self._task.kind == "shell":
-                raise DagError(
-                    f"{self._task.name}({key}=...): the value contains '{{{{', which Argo would substitute",
-                    hint="a --shell task receives values as they are; pass it to a Python task instead",
-                )
-            # The pod's preamble decodes it, so the user's braces arrive untouched.
-            return ENCODED_PREFIX + base64.b64encode(text.encode("utf-8")).decode("ascii")
-        return text
-
-    def __repr__(self) -> str:
-        return f"<task {self._task.name}>"
-
-    def __getattr__(self, attribute: str) -> Any:
-        if attribute.startswith("_"):
-            raise AttributeError(attribute)
-        raise DagError(
-            f"task `{self._task.name}` has no attribute {attribute!r}",
-            hint=f"use {self._task.name}.result (what it printed) or pass {self._task.name} itself (its return value)",
-        )
-
-
-def _hera_arguments(arguments: Any, task: TaskSpec, parameter_type: type | None) -> dict[str, Any]:
-    """Hera's ``arguments=`` forms: a dict, a ``Parameter`` or a list of them."""
-    if arguments is None:
-        return {}
-    if isinstance(arguments, Mapping):
-        return dict(arguments)
-    items = arguments if isinstance(arguments, (list, tuple)) else [arguments]
-    result: dict[str, Any] = {}
-    for item in items:
-        if parameter_type is not None and isinstance(item, parameter_type):
-            result[item.name] = item.value
-        elif isinstance(item, Mapping):
-            result.update(item)
-        else:
-            raise DagError(
-                f"{task.name}(arguments=...): {type(item).__name__} is not a Parameter",
-                hint="write arguments={'x': 1}, arguments=[Parameter(name='x', value='1')] or simply x=1",
-            )
-    return result
+def _check_node_name(name: str) -> None:
+    if not isinstance(name, str):
+        raise DagError(f"a node name is text, not {type(name).__name__}")
+    try:
+        check_argo_name(name, what="node name")
+    except TaskDefinitionError as error:
+        raise DagError(error.message, hint=error.hint) from None
 
 
 @dataclass
 class DagSpec:
-    """A validated DAG: nodes in DAG order, each with its dependencies, and the notebook values
-    that travel as files on the data volume (written at submission)."""
+    """A validated DAG: nodes in DAG order, each with its dependencies, the notebook values that
+    travel as files on the data volume (written at submission), and the exit handler's node."""
 
     nodes: list[DagNode]
     files: dict[str, Any] = field(default_factory=dict)
+    exit_node: DagNode | None = None
 
     @property
     def tasks(self) -> list[TaskSpec]:
         seen: dict[str, TaskSpec] = {}
-        for node in self.nodes:
+        for node in self.nodes + ([self.exit_node] if self.exit_node else []):
             seen.setdefault(node.task.name, node.task)
         return list(seen.values())
 
+    @property
+    def keeps_going(self) -> bool:
+        """Whether a map in the main DAG lets its failed items pass (``keep_going=True``, not in a template of its own)."""
+        return any(node.loop is not None and node.loop.keep_going and not node.loop.wrapped for node in self.nodes)
+
+    @property
+    def collects(self) -> bool:
+        """Whether some task takes a map's outputs or the workflow's failures (the pod decodes them)."""
+        nodes = self.nodes + ([self.exit_node] if self.exit_node else [])
+        return any(value.startswith((COLLECTED_PREFIX, FAILURES_PREFIX))
+                   for node in nodes for value in node.arguments.values())
+
+    def depends_text(self, node: DagNode) -> str | None:
+        """Argo's ``depends`` of ``node``: its upstream nodes, all needed; a ``keep_going`` map counts
+        as done also when items failed."""
+        loops = {other.name: other.loop for other in self.nodes}
+        parts = []
+        for upstream in node.depends():
+            loop = loops.get(upstream)
+            if loop is not None and loop.keep_going and not loop.wrapped:
+                parts.append(f"({upstream} || {upstream}.Failed || {upstream}.Errored)")
+            else:
+                parts.append(upstream)
+        return " && ".join(parts) or None
+
 
 def evaluate(code: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, Any] | None = None, *,
-             names: Mapping[str, Any] | None = None) -> DagSpec:
+             names: Mapping[str, Any] | None = None, on_exit: str | None = None) -> DagSpec:
     """Run a DAG expression or cell and return the validated ``DagSpec``.
 
     ``notebook`` holds the notebook's variables; ``names`` more names the expression may use,
     above the notebook's (``compile.hera_names()``: Hera's ``Parameter`` and ``Task``).
+    ``on_exit`` names the exit handler: a task (``notify``) or a call (``notify(channel="ml")``).
     """
     if not code.strip():
         raise DagError("no DAG given", hint="for example: %argo_dag prepare >> train(lr=0.1) >> report")
     if not tasks:
         raise DagError("no tasks are registered yet", hint="define tasks with %%argo_task cells first")
+    builder = _run(code, tasks, notebook, names, filename="<argo_dag>")
+    spec = validate(builder)
+    if on_exit is not None:
+        spec.exit_node = _exit_node(on_exit, tasks, notebook, names)
+    return spec
+
+
+def _run(code: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, Any] | None,
+         names: Mapping[str, Any] | None, *, filename: str) -> DagBuilder:
+    """Execute the expression (or cell) with the tasks as handles; the builder holds what it made."""
     names = dict(names or {})
     builder = DagBuilder(tasks, names.get("Parameter"))
-    namespace: dict[str, Any] = dict(notebook or {})
-    namespace.update(names)
-    namespace.update({name: TaskHandle(builder, spec) for name, spec in tasks.items()})
     try:
-        tree = ast.parse(code, "<argo_dag>", "exec")
+        tree = ast.parse(code, filename, "exec")
     except SyntaxError as error:
         raise DagError(f"syntax error on line {error.lineno}: {error.msg}", hint=(error.text or "").strip() or None) from None
-    namespace[MATERIALISE] = _materialise
-    compiled = compile(ast.fix_missing_locations(_MaterialiseStatements().visit(tree)), "<argo_dag>", "exec")
+    notebook = dict(notebook or {})
+    _check_no_clash(tree, tasks, notebook)
+    namespace: dict[str, Any] = {}
+    if TASKS_NAMESPACE not in tasks and TASKS_NAMESPACE not in notebook:
+        namespace[TASKS_NAMESPACE] = _Tasks(builder, tasks)
+    namespace.update(notebook)
+    namespace.update(names)
+    namespace.update({name: TaskHandle(builder, spec) for name, spec in tasks.items()})
+    namespace[MATERIALISE] = materialise
+    compiled = compile(ast.fix_missing_locations(_MaterialiseStatements().visit(tree)), filename, "exec")
     try:
         exec(compiled, namespace)
     except DagError:
         raise
     except NameError as error:
-        missing = getattr(error, "name", None) or str(error)
-        suggestions = closest_names(missing, tasks)
-        dashed = [name for name in tasks if argo_name(name).startswith(missing + "-")]
-        if dashed:
-            # hello-world reads as hello minus world
-            raise DagError(
-                f"unknown name `{missing}`: in %argo_dag a '-' is a minus sign",
-                hint=f"write task names as in the notebook: {dashed[0]}",
-            ) from None
-        if suggestions:
-            raise DagError(
-                f"unknown task `{missing}`; did you mean {' or '.join(f'`{s}`' for s in suggestions)}?",
-                hint=f"registered tasks: {', '.join(sorted(tasks))} (see %argo_tasks)",
-            ) from None
-        raise DagError(
-            f"`{missing}` is neither a registered task nor a notebook variable",
-            hint=f"registered tasks: {', '.join(sorted(tasks))} (see %argo_tasks); define variables before %argo_dag",
-        ) from None
+        raise _unknown_name(getattr(error, "name", None) or str(error), tasks) from None
     except Exception as error:  # the user's expression raised: report it where it happened
-        line = _error_line(error)
+        line = _error_line(error, filename)
         raise DagError(f"{'line ' + str(line) + ': ' if line else ''}{type(error).__name__}: {error}") from None
-    return validate(builder)
+    return builder
+
+
+class _Tasks:
+    """``tasks.data``: the task ``data``, whatever notebook variable is also called ``data``."""
+
+    def __init__(self, builder: DagBuilder, tasks: Mapping[str, TaskSpec]) -> None:
+        self._builder, self._tasks = builder, tasks
+
+    def __getattr__(self, name: str) -> TaskHandle:
+        if name.startswith("_") or name not in self._tasks:
+            raise _unknown_name(name, self._tasks)
+        return TaskHandle(self._builder, self._tasks[name])
+
+
+def _check_no_clash(tree: ast.Module, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, Any]) -> None:
+    """A name the expression reads that is a task *and* a notebook value is ambiguous: refuse it.
+
+    Functions, classes and modules do not count (a task's function is often also defined in the
+    notebook to try it out, and such a value could not be passed anyway).
+    """
+    assigned = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)) or node.id in assigned:
+            continue
+        name = node.id
+        if name not in tasks or name not in notebook:
+            continue
+        value = notebook[name]
+        if callable(value) or inspect.ismodule(value) or isinstance(value, (TaskHandle, NodeHandle)):
+            continue
+        shown = repr(value)
+        shown = shown if len(shown) <= 30 else shown[:29] + "…"
+        explicit = (f"write tasks.{name} for the task's output" if TASKS_NAMESPACE not in tasks
+                    and TASKS_NAMESPACE not in notebook else f"rename the task (%%argo_task {name}_task)")
+        raise DagError(
+            f"line {node.lineno}: `{name}` is both a task and a notebook variable ({type(value).__name__} {shown}); "
+            "it is not clear which one you mean",
+            hint=f"{explicit}, or rename the notebook variable (e.g. {name}_value = {name}; del {name}) to pass its value",
+        )
+
+
+def _unknown_name(missing: str, tasks: Mapping[str, TaskSpec]) -> DagError:
+    suggestions = closest_names(missing, tasks)
+    dashed = [name for name in tasks if argo_name(name).startswith(missing + "-")]
+    if dashed:
+        # hello-world reads as hello minus world
+        return DagError(f"unknown name `{missing}`: in %argo_dag a '-' is a minus sign",
+                        hint=f"write task names as in the notebook: {dashed[0]}")
+    if suggestions:
+        return DagError(f"unknown task `{missing}`; did you mean {' or '.join(f'`{s}`' for s in suggestions)}?",
+                        hint=f"registered tasks: {', '.join(sorted(tasks))} (see %argo_tasks)")
+    return DagError(
+        f"`{missing}` is neither a registered task nor a notebook variable",
+        hint=f"registered tasks: {', '.join(sorted(tasks))} (see %argo_tasks); define variables before %argo_dag",
+    )
 
 
 MATERIALISE = "__hera_magics_materialise__"
@@ -446,69 +346,120 @@ class _MaterialiseStatements(ast.NodeTransformer):
         return node
 
 
-def _materialise(value: Any) -> Any:
-    if isinstance(value, TaskHandle):
-        value._node(bare=True)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _materialise(item)
-    return value
-
-
-def _error_line(error: BaseException) -> int | None:
+def _error_line(error: BaseException, filename: str) -> int | None:
     trace = error.__traceback__
     line = None
     while trace is not None:
-        if trace.tb_frame.f_code.co_filename == "<argo_dag>":
+        if trace.tb_frame.f_code.co_filename == filename:
             line = trace.tb_lineno
         trace = trace.tb_next
     return line
 
 
+# ---------------------------------------------------------------------------------------------
+# the exit handler
+
+
+def _exit_node(expression: str, tasks: Mapping[str, TaskSpec], notebook: Mapping[str, Any] | None,
+               names: Mapping[str, Any] | None) -> DagNode:
+    """The node of ``--on-exit``: one task, its ``status``/``failures`` inputs filled by Argo."""
+    builder = _run(expression, tasks, notebook, names, filename="<on_exit>")
+    if len(builder.nodes) != 1:
+        raise DagError(f"--on-exit {expression}: the exit handler is one task",
+                       hint="write --on-exit TASK or --on-exit 'TASK(x=1)'; it cannot take other tasks' outputs")
+    node = next(iter(builder.nodes.values()))
+    if node.loop is not None or node.when is not None:
+        raise DagError(f"--on-exit {expression}: the exit handler always runs, once; it cannot be mapped or conditional")
+    if node.task.kind == "shell" and EXIT_FAILURES_INPUT in [spec.name for spec in node.task.inputs]:
+        raise DagError(f"--on-exit {node.task.name}: a --shell task cannot take the workflow's failures",
+                       hint="take them in a Python task")
+    for key, value in EXIT_ARGUMENTS.items():
+        spec = node.task.input_named(key)
+        if spec is None:
+            continue
+        if key in node.arguments:
+            raise DagError(f"--on-exit {expression}: {key} is given by Argo when the workflow ends; do not pass it")
+        sample = "Failed" if key == EXIT_STATUS_INPUT else []
+        if not fits(sample, spec.kinds):
+            raise DagError(f"--on-exit {node.task.name}: input {key!r} is annotated {describe(spec.kinds)}, but it "
+                           f"receives {'the phase as text' if key == EXIT_STATUS_INPUT else 'a list of failed nodes'}",
+                           hint=f"annotate it {'str' if key == EXIT_STATUS_INPUT else 'list'}, or leave it unannotated")
+        node.arguments[key] = value
+    return validate(builder).nodes[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# checks
+
+
 def validate(builder: DagBuilder) -> DagSpec:
-    """Check inputs, references and cycles before anything is sent."""
+    """Check names, inputs, references and cycles before anything is sent."""
     nodes = builder.nodes
     if not nodes:
         raise DagError("the expression made no tasks", hint="name at least one task: %argo_dag my_task")
     for node in nodes.values():
         task = node.task
-        for key in node.arguments:
-            if task.input_named(key) is None:
-                suggestions = closest_names(key, [spec.name for spec in task.inputs])
-                raise DagError(
-                    f"node {node.name!r}: task `{task.name}` has no input {key!r}"
-                    + (f"; did you mean {suggestions[0]!r}?" if suggestions else ""),
-                    hint=f"inputs of {task.name}: {task.inputs_text()}",
-                )
-        for spec in task.inputs:
-            if spec.required and spec.name not in node.arguments:
-                raise DagError(
-                    f"node {node.name!r}: required input {spec.name!r} of `{task.name}` is not given",
-                    hint=f"pass it: {task.name}({spec.name}=...)",
-                )
+        if node.needs_name:
+            raise DagError(
+                f"`{task.name}` is already a node of this DAG; a task is one node unless you name the others",
+                hint=f'give this call its own node name: {task.name}(...).named("{task.argo_name}-2")'
+                + ("" if task.input_named("name") else f' (or {task.name}(..., name="{task.argo_name}-2"))')
+                + f"; or call {task.name}(...) before mentioning `{task.name}` bare",
+            )
+        _check_inputs(node)
         for key, value in node.arguments.items():
-            for match in OUTPUT_REFERENCE.finditer(value):
-                source, parameter = match.group(1), match.group(3)
-                if source not in nodes:
-                    raise DagError(
-                        f"node {node.name!r}: input {key!r} uses the output of {source!r}, which is not a node of this DAG",
-                        hint=f"nodes: {', '.join(nodes)}",
-                    )
-                if source == node.name:
-                    raise DagError(f"node {node.name!r}: input {key!r} uses its own output")
-                if parameter is not None and not (parameter == RETURN_PARAMETER and nodes[source].task.has_return):
-                    raise DagError(
-                        f"node {node.name!r}: input {key!r} uses output parameter {parameter!r} of {source!r}, "
-                        "which it does not have",
-                        hint=f"use {source}.result for what it prints",
-                    )
+            _check_references(node, key, value, nodes)
         for upstream in node.explicit_depends:
             if upstream == node.name:
                 raise DagError(f"node {node.name!r} depends on itself")
+        for source in node.implied_depends():
+            if source not in nodes:
+                raise DagError(f"node {node.name!r} uses {source!r}, which is not a node of this DAG",
+                               hint=f"nodes: {', '.join(nodes)}")
     _check_cycles(nodes)
     # Show tasks in the order work flows (Argo does not care; people reading YAML do).
     return DagSpec(nodes=[nodes[name] for name in dag_order(DagSpec(nodes=list(nodes.values())))],
                    files=dict(builder.files))
+
+
+def _check_inputs(node: DagNode) -> None:
+    task = node.task
+    for key in node.arguments:
+        if task.input_named(key) is None:
+            suggestions = closest_names(key, [spec.name for spec in task.inputs])
+            raise DagError(
+                f"node {node.name!r}: task `{task.name}` has no input {key!r}"
+                + (f"; did you mean {suggestions[0]!r}?" if suggestions else ""),
+                hint=f"inputs of {task.name}: {task.inputs_text()}",
+            )
+    for spec in task.inputs:
+        if spec.required and spec.name not in node.arguments:
+            raise DagError(
+                f"node {node.name!r}: required input {spec.name!r} of `{task.name}` is not given",
+                hint=f"pass it: {task.name}({spec.name}=...)",
+            )
+
+
+def _check_references(node: DagNode, key: str, value: str, nodes: Mapping[str, DagNode]) -> None:
+    for match in OUTPUT_REFERENCE.finditer(value):
+        source, outputs, parameter = match.group(1), match.group(2), match.group(3)
+        if source not in nodes:
+            raise DagError(
+                f"node {node.name!r}: input {key!r} uses the output of {source!r}, which is not a node of this DAG",
+                hint=f"nodes: {', '.join(nodes)}",
+            )
+        if source == node.name:
+            raise DagError(f"node {node.name!r}: input {key!r} uses its own output")
+        producer = nodes[source]
+        if outputs == "parameters" and producer.loop is None:
+            raise DagError(f"node {node.name!r}: input {key!r} uses the collected outputs of {source!r}, "
+                           "which is not a map")
+        if parameter is not None and not (parameter == RETURN_PARAMETER and producer.task.has_return):
+            raise DagError(
+                f"node {node.name!r}: input {key!r} uses output parameter {parameter!r} of {source!r}, "
+                "which it does not have",
+                hint=f"use {source}.result for what it prints",
+            )
 
 
 def _check_cycles(nodes: Mapping[str, DagNode]) -> None:

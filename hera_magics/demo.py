@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -92,8 +93,7 @@ def task_table(run: Any) -> str:
     """The final state of ``run`` (a ``WorkflowRun``) as a text table, with failed tasks' log tails."""
     from .argo import FAILED_PHASES
     from .results import log_tail
-    from .status import summary
-    from .view.render import render_text
+    from .view.page import status_text
 
     try:
         run.wait(timeout=WAIT_SECONDS)
@@ -107,7 +107,20 @@ def task_table(run: Any) -> str:
                 tails[row["pod_name"]] = log_tail(run.logs(row["task"]).splitlines())
             except HeraMagicsError as error:
                 tails[row["pod_name"]] = f"(log not available: {error.message})"
-    return render_text(summary(run.data), rows, log_tails=tails)
+    return status_text(run.data, log_tails=tails)
+
+
+def engine_stop_line() -> str:
+    """The shell line that stops the engine this demo used, from any terminal.
+
+    ``stop_command()`` names this interpreter; a state folder given by ``HERA_MAGICS_STATE_DIR``
+    goes in front, since another terminal may not have that variable."""
+    from .local import stop_command
+    from .state import STATE_DIR_VARIABLE
+
+    command = stop_command()
+    folder = os.environ.get(STATE_DIR_VARIABLE)
+    return f"{STATE_DIR_VARIABLE}={shlex.quote(folder)} {command}" if folder else command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,9 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"\nThe local engine keeps running (pid {engine.get('pid')}, {engine.get('url')}), so "
             "`%argo_env --local` in any notebook reaches these workflows again.\n"
-            "Stop it with: "
-            + (f"HERA_MAGICS_STATE_DIR={os.environ['HERA_MAGICS_STATE_DIR']} " if os.environ.get("HERA_MAGICS_STATE_DIR") else "")
-            + "python -c 'from hera_magics.local import stop_engine; stop_engine()'"
+            f"Stop it with: {engine_stop_line()}  (or %argo_env --local --stop in a notebook)"
         )
     return status
 

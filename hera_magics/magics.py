@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Callable, Iterable, TypeVar
 
-from IPython.core.magic import Magics, line_cell_magic, line_magic, cell_magic, magics_class, no_var_expand
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
@@ -26,13 +26,38 @@ from .session import Session, notebook_name
 Function = TypeVar("Function", bound=Callable[..., Any])
 
 
+def without_comment(line: str) -> str:
+    """``line`` without a trailing ``# comment``: a ``#`` that starts a word outside quotes, as in a shell.
+
+    So ``%argo_env   # reads .env`` works, while ``--env COLOR=#fff`` and ``'#1'`` keep their ``#``.
+    """
+    quote = None
+    escaped = False
+    word_start = True  # at the start, or after whitespace that no backslash or quote protects
+    for index, character in enumerate(line):
+        if escaped:
+            escaped, word_start = False, False
+        elif character == "\\" and quote != "'":
+            escaped, word_start = True, False
+        elif quote is not None:
+            quote = None if character == quote else quote
+        elif character in "'\"":
+            quote, word_start = character, False
+        elif character == "#" and word_start:
+            return line[:index]
+        else:
+            word_start = character.isspace()
+    return line
+
+
 def parse_argstring(magic: Any, line: str) -> Any:
     """Parse a magic's line with POSIX quoting, so ``--command "torchrun -n 2"`` loses its quotes.
 
-    (IPython's own ``parse_argstring`` keeps quote characters in the values.)
+    (IPython's own ``parse_argstring`` keeps quote characters in the values.) A trailing
+    ``# comment`` is left out. ``-h``/``--help`` prints the magic's help and returns None.
     """
     try:
-        words = shlex.split(line, posix=True)
+        words = shlex.split(without_comment(line), posix=True)
     except ValueError as error:
         raise UsageError(f"cannot parse the options: {error}") from None
     if "-h" in words or "--help" in words:
@@ -84,6 +109,8 @@ class ArgoMagics(Magics):
     @argument("--nebari", dest="nebari", action="store_const", const=True, default=None,
               help="Nebari mode on (normally detected)")
     @argument("--no-nebari", dest="nebari", action="store_const", const=False, help="Nebari mode off")
+    @argument("--stop", action="store_true",
+              help="with --local: stop your local engine (tasks still running are killed)")
     @line_magic
     def argo_env(self, line: str) -> None:
         """Connect to Argo: load .env / Nebari's ARGO_* variables into Hera's config.
@@ -93,9 +120,19 @@ class ArgoMagics(Magics):
             %argo_env                 # nearest .env, then the environment
             %argo_env ~/argo.env --check
             %argo_env --local         # no cluster: run workflows as local processes
+            %argo_env --local --stop  # stop the local engine
         """
         args = parse_argstring(self.argo_env, line)
         if args is None:  # -h printed the help
+            return None
+        if args.stop:
+            if not args.local:
+                raise HeraMagicsError("--stop stops the local engine: write %argo_env --local --stop")
+            if args.env_file or args.host or args.token_var or args.check or args.workers is not None or args.namespace:
+                raise HeraMagicsError("%argo_env --local --stop takes no other options")
+            stopped = self.session.stop_local()
+            print("stopped the local engine (tasks still running were killed)" if stopped
+                  else "no local engine was running")
             return None
         if args.workers is not None and not args.local:
             raise HeraMagicsError("--workers only applies with --local")
@@ -126,8 +163,8 @@ class ArgoMagics(Magics):
     @argument("name", nargs="?", default=None, help="task name (default: the cell's only function)")
     @declared_arguments(TASK_OPTIONS)
     @no_var_expand
-    @cell_magic
-    def argo_task(self, line: str, cell: str) -> None:
+    @line_cell_magic
+    def argo_task(self, line: str, cell: str | None = None) -> None:
         """Capture this cell as an Argo task (a Hera script template).
 
         A function cell (one top-level function, or NAME names a function of the cell) ships the
@@ -144,6 +181,9 @@ class ArgoMagics(Magics):
         args = parse_argstring(self.argo_task, line)
         if args is None:  # -h printed the help
             return None
+        if cell is None:
+            raise UsageError("%%argo_task captures the code of its cell: write %%argo_task (two %) on the first "
+                             "line of a cell, with the task's code below it")
         raw = vars(args)
         name = raw.pop("name")
         spec, previous = self.session.define_task(cell, name, parse_task_options(**raw),
@@ -152,11 +192,15 @@ class ArgoMagics(Magics):
         lines.extend(f"  note: {note}" for note in spec.notes)
         _print(lines)
 
+    @magic_arguments()
     @line_magic
     def argo_tasks(self, line: str) -> None:
         """Show the registered tasks: name, kind, image, inputs, resources."""
-        if line.strip():
-            raise HeraMagicsError("%argo_tasks takes no arguments")
+        words = without_comment(line).split()
+        if words and words != ["-h"] and words != ["--help"]:
+            raise HeraMagicsError("%argo_tasks takes no arguments", hint="%argo_tasks -h shows its help")
+        if parse_argstring(self.argo_tasks, line) is None:  # -h printed the help
+            return
         if not self.session.tasks:
             print("no tasks registered yet; define one with a %%argo_task cell")
             return
@@ -178,11 +222,17 @@ class ArgoMagics(Magics):
 
         ``a >> b`` runs b after a; ``a >> [b, c]`` fans out; ``[b, c] >> d`` fans in;
         ``b(x=a)`` passes a's return value (``a.result``: what it printed) and adds the edge;
-        ``c(name="c2")`` makes another node of the same task. Returns a WorkflowRun
-        (``--dry-run``: the Hera Workflow). Examples::
+        ``c(x=1).named("c2")`` makes another node of the same task;
+        ``train(path=p).map(lr=[0.1, 0.01])`` runs one node per item (another task's list:
+        ``process.map(path=list_files)``; ``parallelism=N``, ``keep_going=True``), and a task
+        taking the map receives the list of the items' return values;
+        ``deploy(model=evaluate).when(evaluate > 0.9)`` runs only if the comparison holds
+        (``&``, ``|``, ``~`` combine). Returns a WorkflowRun (``--dry-run``: the Hera Workflow).
+        Examples::
 
             run = %argo_dag prepare >> train(path=prepare, lr=0.01) >> report(metrics=train)
             %argo_dag --dry-run a >> [b, c]
+            run = %argo_dag --on-exit notify prep >> train(path=prep).map(lr=[0.1, 0.01]) >> report(scores=train)
         """
         # Options come first; the expression is the rest of the line (or the cell).
         if cell is None:
@@ -192,6 +242,7 @@ class ArgoMagics(Magics):
                 raise UsageError(f"cannot parse the options: {error}") from None
         else:
             options_text, expression = line, cell
+        expression = _without_python_comment(expression) if cell is None else expression
         args = parse_argstring(self.argo_dag, options_text)
         if args is None:  # -h printed the help
             return None
@@ -254,10 +305,9 @@ class ArgoMagics(Magics):
             raise HeraMagicsError("give a workflow NAME or --last, not both")
         run = self.session.attach(args.name)
         if args.no_widget:
-            from .status import summary, task_rows
-            from .view.render import render_text
+            from .view.page import status_text
 
-            print(render_text(summary(run.data), task_rows(run.data)))
+            print(status_text(run.data))
         else:
             _show_widget(run)
         return run
@@ -283,6 +333,20 @@ class ArgoMagics(Magics):
                 return
         else:
             print(run.logs(args.task))
+
+
+def _without_python_comment(expression: str) -> str:
+    """A one-line expression without its trailing ``# comment`` (Python's own reading of it)."""
+    import io
+    import tokenize
+
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(expression).readline):
+            if token.type == tokenize.COMMENT:
+                return expression[: token.start[1]].rstrip()
+    except (tokenize.TokenError, SyntaxError):
+        pass  # unbalanced: evaluating it says what is wrong
+    return expression
 
 
 _DRY_RUN_CLASSES: dict[type, type] = {}

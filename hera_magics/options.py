@@ -298,6 +298,21 @@ def _check_parallelism(parallelism: int) -> int:
     return parallelism
 
 
+def _check_on_exit(text: str) -> str:
+    """``--on-exit TASK`` or ``--on-exit 'TASK(x=1)'``: a task name or a call of one (checked as Python only)."""
+    import ast
+
+    try:
+        expression = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        expression = None
+    target = expression.func if isinstance(expression, ast.Call) else expression
+    if not isinstance(target, ast.Name):
+        raise DagError(f"--on-exit {text!r} is not a task",
+                       hint="write --on-exit TASK, or --on-exit 'TASK(x=1)' to give it arguments")
+    return text.strip()
+
+
 def _check_pull_secret(secret: str) -> str:
     if not DNS_SUBDOMAIN_PATTERN.match(secret):
         raise DagError(f"--image-pull-secret {secret!r} is not a valid secret name")
@@ -422,6 +437,9 @@ DAG_OPTIONS: tuple[Option, ...] = (
            {"action": "append", "default": [], "metavar": "NAME"}, "image_pull_secrets", _each(_check_pull_secret)),
     Option("--no-fail-fast", "keep running other branches after a task fails", {"action": "store_true"},
            "fail_fast", lambda value, notes: not value),
+    Option("--on-exit", "run TASK when the workflow ends, whatever happened (its status and failures inputs, if "
+           "any, receive the workflow's phase and its failed tasks)", {"default": None, "metavar": "TASK"},
+           "on_exit", _plain(_check_on_exit)),
     Option("--no-widget", "do not show the live status table", {"action": "store_true"}),
 )
 
@@ -508,6 +526,7 @@ class WorkflowOptions:
     timeout_seconds: int | None = None
     fail_fast: bool = True
     image_pull_secrets: tuple[str, ...] = ()
+    on_exit: str | None = None
 
 
 def workflow_prefix(name: str) -> str:

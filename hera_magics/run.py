@@ -24,7 +24,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from . import submission
 from .argo import FINAL_PHASES, NOT_RUN_PHASES, SUCCEEDED
@@ -45,7 +45,6 @@ from .history import (
     end_of,
     find_run,
     forget_final_state,
-    kept_pod_log,
     load_final_state,
     load_log_tail,
     save_final_state,
@@ -55,15 +54,18 @@ from .results import (
     argo_result,
     data_node_name,
     failure,
-    find_row,
+    find_task,
+    first_item_name,
     is_data_volume_task,
     log_tail,
+    map_log,
+    map_result,
     node_of,
     require_succeeded,
     returned_value,
     template_of,
 )
-from .status import task_rows
+from .status import MAP_ENTRY, task_rows
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
     from .client import ArgoClient
@@ -108,57 +110,6 @@ def _check_client(check: Arguments, client: Any) -> "ArgoClient":
 
 # --------------------------------------------------------------------------------------------
 # the handle
-
-
-class _ViewSource:
-    """What the status view of a run polls: the run's client, with the kept state behind it.
-
-    Reads fall back to what :mod:`hera_magics.history` kept when the run ended once the server
-    has forgotten the workflow (a 404 after its TTL): the view then shows the final table and
-    the failed tasks' log tails instead of "not found". A retry from the view's button forgets
-    the kept state, as ``WorkflowRun.retry()`` does. Keeping the state is not done here: the
-    view calls ``WorkflowRun.keep_final_state`` through its ``on_final_state`` callback.
-    """
-
-    def __init__(self, run: "WorkflowRun") -> None:
-        self.run = run
-
-    @property
-    def client(self) -> "ArgoClient":
-        return self.run.client
-
-    def get_workflow(
-        self, name: str, *, fields: str | None = None, namespace: str | None = None
-    ) -> dict[str, Any]:
-        try:
-            return self.client.get_workflow(name, fields=fields, namespace=namespace)
-        except NotFoundError:
-            kept = load_final_state(self.run.namespace, self.run.name)
-            if kept is None:
-                raise
-            return kept
-
-    def workflow_logs(self, name: str, **options: Any) -> Iterator[dict[str, str]]:
-        try:
-            yield from self.client.workflow_logs(name, **options)
-        except NotFoundError:
-            pod_name = options.get("pod_name")
-            text = kept_pod_log(self.run.namespace, self.run.name, pod_name)
-            if text is None:
-                raise
-            for line in text.splitlines():
-                yield {"content": line, "podName": pod_name or ""}
-
-    def stop_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return self.client.stop_workflow(name, namespace=namespace)
-
-    def terminate_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return self.client.terminate_workflow(name, namespace=namespace)
-
-    def retry_workflow(self, name: str, namespace: str | None = None) -> dict[str, Any]:
-        answer = self.client.retry_workflow(name, namespace=namespace)
-        self.run._forget_kept_state()
-        return answer
 
 
 class WorkflowRun:
@@ -496,8 +447,8 @@ class WorkflowRun:
     # -- tasks, logs and results --------------------------------------------------------------
 
     def _row(self, task: str, workflow: Mapping[str, Any]) -> dict[str, Any]:
-        """The row of ``task`` (either spelling), or a clear error."""
-        return find_row(workflow, task, name=self.name, phase=self._phase)
+        """The row of ``task`` (either spelling) or a map's entry (kind ``map``), or a clear error."""
+        return find_task(workflow, task, name=self.name, phase=self._phase)
 
     def fetch(self) -> dict[str, Any]:
         """The whole workflow JSON, fetched from the server now (``data`` may answer from what
@@ -523,6 +474,12 @@ class WorkflowRun:
                 row: dict[str, Any] | None = self._row(task, workflow)
             except TaskResultError:  # declared in the DAG, no node yet
                 row = None
+            if row is not None and row.get("kind") == MAP_ENTRY:
+                raise TaskResultError(
+                    f"{row['label']} is a map: each of its {row['total']} items has a log of its own",
+                    hint=f"follow one item: %argo_logs {self.name} '{first_item_name(row)}' --follow; "
+                    f"run.logs({row['label']!r}) gives every item's log",
+                )
             if row is not None and row.get("pod_name"):
                 return str(row["pod_name"])
             if row is not None and row["phase"] in NOT_RUN_PHASES:
@@ -584,6 +541,8 @@ class WorkflowRun:
                 for entry in entries
             )
         row = self._row(task, workflow)
+        if row.get("kind") == MAP_ENTRY:
+            return map_log(row, lambda item: "\n".join(self._log_lines(item["pod_name"])))
         if row["phase"] in NOT_RUN_PHASES:
             raise TaskResultError(
                 f"task {row['task']} did not run ({row['message']}), so it has no log"
@@ -596,17 +555,20 @@ class WorkflowRun:
         return "\n".join(self._log_lines(row["pod_name"]))
 
     def _kept_logs(self, task: str | None, workflow: Mapping[str, Any]) -> str:
-        """Logs after the server forgot the workflow: the tails kept when it ended."""
-        rows = [self._row(task, workflow)] if task is not None else task_rows(workflow)
-        parts = []
-        for row in rows:
-            saved = load_log_tail(self.namespace, self.name, row["task"])
-            if saved is None:
-                continue
-            if task is not None:
+        """Logs after the server forgot the workflow: the tails kept when it ended (a map's: its items')."""
+        found = self._row(task, workflow) if task is not None else None
+        if found is None:
+            rows = task_rows(workflow)
+        elif found.get("kind") == MAP_ENTRY:
+            rows = list(found["items"])
+        else:
+            saved = load_log_tail(self.namespace, self.name, found["task"])
+            if saved is not None:
                 return saved
-            parts.extend(f"{row['task']} | {line}" for line in saved.splitlines())
-        if task is not None or not parts:
+            rows = []
+        parts = [f"{row['task']} | {line}" for row in rows
+                 for line in (load_log_tail(self.namespace, self.name, row["task"]) or "").splitlines()]
+        if not parts:
             raise NotFoundError(
                 f"workflow {self.name} is gone from the server and no log was kept"
                 + (f" for task {task}" if task else ""),
@@ -619,13 +581,24 @@ class WorkflowRun:
 
         With ``stdout=True``: what it printed (Argo's ``outputs.result``; when the server did not
         capture it, the task's log, which also holds what it wrote to stderr).
+
+        A map (``train`` of ``train.map(lr=[...])``) gives the list a downstream task receives:
+        its succeeded items' values in item order. When items failed, a ``keep_going=True`` map
+        gives the others' values; any other map raises ``TaskResultError`` naming the failed
+        items. One item answers to its own name, ``train(1:0.01)``, or ``train(1)``.
         """
         check = Arguments("WorkflowRun.result")
         check.text("task", task)
         check.flag("stdout", stdout)
         workflow = self._current()
         row = self._row(task, workflow)
+        if row.get("kind") == MAP_ENTRY:
+            return map_result(workflow, row, lambda item: self._value_of(workflow, item, stdout))
         require_succeeded(row)
+        return self._value_of(workflow, row, stdout)
+
+    def _value_of(self, workflow: Mapping[str, Any], row: Mapping[str, Any], stdout: bool) -> Any:
+        """The value of a task that succeeded: what it returned, or printed (``stdout``)."""
         template = template_of(workflow, row.get("template") or "") or {}
         if stdout:
             printed = (node_of(workflow, row).get("outputs") or {}).get("result")
@@ -689,16 +662,17 @@ class WorkflowRun:
     def widget(self) -> StatusView:
         """The status view of this run (``hera_magics.view.widget.StatusView``), made on first use.
 
-        It polls through :class:`_ViewSource` (the client, with the kept state behind it once
+        It polls through :class:`~hera_magics.view.source.RunSource` (the client, with the kept state behind it once
         the server forgot the run), and its ``on_final_state`` callback is
         :meth:`keep_final_state`: the first poll that sees the run ended keeps it on disk, from
         the view's poll thread, as ``wait()`` or ``refresh()`` would.
         """
         if self._widget is None:
+            from .view.source import RunSource
             from .view.widget import StatusView
 
             self._widget = StatusView(
-                _ViewSource(self),
+                RunSource(self),
                 self.name,
                 self.namespace,
                 ui_url=self.url,

@@ -27,7 +27,7 @@ from . import compile as compiler
 from . import config as config_module
 from . import nebari as nebari_rules
 from .arguments import Arguments
-from .capture import TaskSpec, capture_cell
+from .capture import TaskSpec, capture_cell, check_name_clash
 from .config import ArgoConfig, Secret, strip_bearer
 from .dag import DagSpec, data_volume_of, evaluate
 from .errors import ConfigError, DagError
@@ -175,15 +175,14 @@ class Session:
             warnings.append(
                 f"the running local engine keeps its {running_workers} workers (--workers {workers} applies "
                 "only to a new engine); to change it, stop it when nothing runs "
-                "(from hera_magics.local import stop_engine; stop_engine()) and run "
-                f"%argo_env --local --workers {workers} again"
+                f"(%argo_env --local --stop) and run %argo_env --local --workers {workers} again"
             )
         missing = [claim for claim in volumes if claim not in served]
         if missing:
             warnings.append(
                 f"the running local engine serves no folder for {', '.join(missing)}, so --volume home / "
                 "--data-volume will be refused in this namespace; stop it when nothing runs "
-                "(from hera_magics.local import stop_engine; stop_engine()) and run %argo_env --local again"
+                "(%argo_env --local --stop) and run %argo_env --local again"
             )
         username = os.environ.get("JUPYTERHUB_USER") or os.environ.get("PREFERRED_USERNAME") or getpass.getuser()
         resolved = ArgoConfig(
@@ -203,6 +202,19 @@ class Session:
         self._apply(resolved)
         self.local_volumes = {claim: Path(path) for claim, path in served.items()}
         return EnvReport(config=resolved, env_file=None, warnings=tuple(warnings))
+
+    def stop_local(self) -> bool:
+        """Stop this user's local engine (``%argo_env --local --stop``); True if one was running.
+
+        Its running tasks are killed; finished workflows stay in its state folder for the next
+        engine. A session connected to it is disconnected (``%argo_env --local`` starts a new one).
+        """
+        from .local import stop_engine
+
+        stopped = stop_engine()
+        if self.config is not None and self.config.local:
+            self.config = None
+        return stopped
 
     def data_folder(self, volume: VolumeSpec) -> Path | None:
         """Where this notebook sees a (resolved) data volume, or None when it cannot.
@@ -294,6 +306,7 @@ class Session:
         check.mapping("notebook_names", notebook_names, optional=True)
         spec = capture_cell(cell, options or TaskOptions(), name=name, notebook_names=notebook_names,
                             ipython_transform=ipython_transform())
+        check_name_clash(spec.name, self.tasks)
         previous = self.tasks.get(spec.name)
         self.tasks[spec.name] = spec
         return spec, previous
@@ -321,7 +334,7 @@ class Session:
                        what="a WorkflowOptions (options.parse_workflow_options)")
         check.mapping("notebook", notebook, optional=True)
         workflow_options = options or WorkflowOptions()
-        dag = evaluate(expression, self.tasks, notebook, names=compiler.hera_names())
+        dag = evaluate(expression, self.tasks, notebook, names=compiler.hera_names(), on_exit=workflow_options.on_exit)
         namespace = workflow_options.namespace or (self.config.namespace if self.config else None)
         username = self.config.username if self.config else None
         context = compiler.PodContext(username=username)

@@ -57,7 +57,11 @@ from .argo import (
     EXECUTABLE_NODE_TYPES,
     FAILED_PHASES,
     FINAL_PHASES,
+    NOT_RUN_PHASES,
+    OMITTED,
     OMITTED_MESSAGE,
+    SKIPPED,
+    SUCCEEDED,
     node_template_name,
     pod_name_of_node,
     pod_name_version,
@@ -172,17 +176,37 @@ def _root_id(workflow_name: str, nodes: Mapping[str, Any]) -> str | None:
     return unbounded[0] if len(unbounded) == 1 else None
 
 
+def is_loop_wrapper(node: Mapping[str, Any], nodes: Mapping[str, Any]) -> bool:
+    """True for a DAG node that only holds a loop of the same name: a map with ``parallelism=``.
+
+    Argo bounds a loop's parallelism by running it in a DAG template of its own, so
+    ``train(...).map(..., parallelism=2)`` is a DAG node ``train`` whose one child is the
+    TaskGroup ``train`` (or, when the list was empty, a Skipped ``train``). The wrapper adds
+    nothing a reader needs: its map and items are named as if it were not there (``train``,
+    ``train(0:0.1)``), like a map without ``parallelism=``.
+    """
+    if node.get("type") != "DAG":
+        return False
+    children = _children(node, nodes)
+    if len(children) != 1:
+        return False
+    child = nodes[children[0]]
+    return child.get("type") in ("TaskGroup", "Skipped") and child.get("displayName") == node.get("displayName")
+
+
 def _display_name(
     node: Mapping[str, Any], nodes: Mapping[str, Any], root_id: str | None
 ) -> str:
-    """``displayName`` prefixed by the enclosing nested DAG/Steps nodes' display names."""
+    """``displayName`` prefixed by the enclosing nested DAG/Steps nodes' display names (a
+    map's wrapper, :func:`is_loop_wrapper`, left out)."""
     parts = [str(node.get("displayName") or node.get("name") or node.get("id") or "?")]
     seen = {node.get("id")}
     boundary = node.get("boundaryID")
     while boundary and boundary != root_id and boundary in nodes and boundary not in seen:
         seen.add(boundary)
         enclosing = nodes[boundary]
-        parts.append(str(enclosing.get("displayName") or enclosing.get("name") or boundary))
+        if not is_loop_wrapper(enclosing, nodes):
+            parts.append(str(enclosing.get("displayName") or enclosing.get("name") or boundary))
         boundary = enclosing.get("boundaryID")
     return ".".join(reversed(parts))
 
@@ -393,6 +417,24 @@ def _spec_task(workflow: Mapping[str, Any], group: Mapping[str, Any], nodes: Map
     return {}
 
 
+def looped_task(workflow: Mapping[str, Any], group_id: str) -> Mapping[str, Any]:
+    """The DAG task of the spec that the TaskGroup node ``group_id`` (a map) expands: its
+    ``withItems``/``withParam``, ``continueOn``... (``{}`` when the spec or the node is absent)."""
+    nodes = _nodes(workflow)
+    group = nodes.get(group_id)
+    return _spec_task(workflow, group, nodes) if group is not None else {}
+
+
+# "train(12:0.1)" -> 12: the item's index in the name Argo gives a loop's item (generateNodeName).
+_ITEM_INDEX = re.compile(r"[^(]*\((\d+):.*\)$", re.S)
+
+
+def item_index(name: str) -> int | None:
+    """The index of a map's item in its name (``train(12:0.1)`` -> 12), or ``None``."""
+    match = _ITEM_INDEX.match(name)
+    return int(match.group(1)) if match else None
+
+
 def loop_width(task: Mapping[str, Any]) -> int | None:
     """How many items a DAG task's ``withItems``/``withSequence`` makes; ``None`` if unknown
     before it runs (``withParam``, or values given by parameters)."""
@@ -411,13 +453,21 @@ def loop_width(task: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _item_order(item: Mapping[str, Any]) -> tuple[bool, int]:
+    """Sort key of a map's items: by index, any item without one last (sorted() keeps their order)."""
+    index = item_index(str(item.get("label") or ""))
+    return index is None, index or 0
+
+
 def _map_entry(
     key: str, group: Mapping[str, Any], items: list[dict[str, Any]], width: int | None
 ) -> dict[str, Any]:
-    """One entry for a map (Argo's TaskGroup node) and its items.
+    """One entry for a map (Argo's TaskGroup node) and its items, in item order.
 
     Its width is the largest of: the items there are, the items the TaskGroup names as its
     children (the controller links an item before it creates its node), the spec's width."""
+    # Item order (train(0:…), train(1:…), …), not start order: what downstream receives.
+    items = sorted(items, key=_item_order)
     total = max(len(items), len(group.get("children") or []), width or 0)
     counts: dict[str, int] = {}
     for item in items:
@@ -429,6 +479,11 @@ def _map_entry(
     if failed:
         named = ", ".join(failed[:MAX_NAMED_FAILURES]) + (", …" if len(failed) > MAX_NAMED_FAILURES else "")
         messages.append(f"{len(failed)} failed: {named}")
+    phase = _phase(group)
+    if phase == SUCCEEDED and items and total == len(items) and all(item["phase"] in NOT_RUN_PHASES for item in items):
+        # Every item's `when` was false: Argo calls the TaskGroup Succeeded, but nothing ran.
+        phase = SKIPPED if any(item["phase"] == SKIPPED for item in items) else OMITTED
+        messages.append(str(items[0]["message"]))
     started = parse_time(group.get("startedAt"))
     finished = parse_time(group.get("finishedAt"))
     return {
@@ -437,7 +492,7 @@ def _map_entry(
         "task": key,
         "label": key,
         "template": node_template_name(group),
-        "phase": _phase(group),
+        "phase": phase,
         "started": started,
         "finished": finished,
         "duration": seconds_between(started, finished),
@@ -507,7 +562,12 @@ def task_view(
         else:
             if _enclosing(node_id, nodes, exits) is not None:
                 key = row["task"][len(workflow_name) + 1 :] if row["task"].startswith(exit_node) else row["task"]
-                label = (row["template"] or key) if nodes[node_id].get("name") == exit_node else key
+                # An exit handler that is a template of its own is named after it; a task of an
+                # exit DAG (%argo_dag --on-exit notify: <workflow>.onExit.notify) after the task.
+                if nodes[node_id].get("name") == exit_node:
+                    label = row["template"] or key
+                else:
+                    label = str(nodes[node_id].get("displayName") or key)
                 message = f"{EXIT_HANDLER_MESSAGE}: {row['message']}" if row["message"] else EXIT_HANDLER_MESSAGE
                 entry.update(key=key, kind=EXIT_ENTRY, label=label, message=message)
             entries.append(entry)
@@ -602,7 +662,10 @@ __all__ = [
     "MAP_ENTRY",
     "SKIPPED_MESSAGE",
     "TASK_ENTRY",
+    "is_loop_wrapper",
+    "item_index",
     "loop_width",
+    "looped_task",
     "task_entries",
     "task_graph",
     "task_view",

@@ -96,9 +96,11 @@ def test_notebook_variables_as_arguments(tasks):
     assert dag.nodes[0].arguments == {"path": "/data/x.csv", "lr": "0.25", "epochs": '{"layers": [1, 2]}'}
 
 
-def test_task_names_win_over_notebook_variables(tasks):
-    dag = evaluate("a", tasks, {"a": 42})
-    assert [node.name for node in dag.nodes] == ["a"]
+def test_a_notebook_variable_with_a_task_s_name_is_refused(tasks):
+    # Issue 9 #1: it used to mean the task silently; tests/test_dag_names.py has the details.
+    with pytest.raises(DagError, match="`a` is both a task and a notebook variable"):
+        evaluate("a", tasks, {"a": 42})
+    assert [node.name for node in evaluate("tasks.a", tasks, {"a": 42}).nodes] == ["a"]
 
 
 def test_script_task_output_is_its_stdout(tasks):

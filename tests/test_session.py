@@ -222,7 +222,7 @@ def test_workers_of_a_running_engine_are_reported(local_ip, capsys):
     local_ip.run_line_magic("argo_env", "--local --workers 2")
     shown = capsys.readouterr().out
     assert "warning: the running local engine keeps its 4 workers" in shown
-    assert "%argo_env --local --workers 2 again" in shown and "stop_engine()" in shown
+    assert "%argo_env --local --workers 2 again" in shown and "(%argo_env --local --stop)" in shown
     assert "the local engine's own token" in shown and "fresh random token" not in shown
 
     for line in ("--local --workers 4", "--local"):

@@ -12,8 +12,11 @@ Modules, from the outside in:
   ``queues`` (process slots, the reconcile queue), ``rerun`` (retry and resubmit), ``logs``;
 * ``reconcile`` (one reconcile: the nodes that changed in, the next nodes out), ``runtime``
   (what a running workflow keeps between events), ``counters`` (active pods and children,
-  failures, per DAG), ``dag_executor`` (a DAG node's dependents index, unmet counts, ready
-  tasks, loops), ``retries`` (a Retry node), ``exit_handler`` (root, ``onExit``, final phase),
+  failures, per DAG or Steps node), ``dag_executor`` (a DAG node's dependents index, unmet
+  counts, ready tasks, loops), ``steps_executor`` (a Steps node's open step group),
+  ``expansion`` (a task's or step's when, arguments and loop, resolved), ``suspend`` (Suspend
+  nodes, suspend/resume/set), ``retries`` (a Retry node), ``exit_handler`` (root, ``onExit``,
+  final phase),
   ``nodes`` (node bookkeeping, ``progress``), ``parameters`` (inputs, globals, task references),
   ``loops`` (items, node names, aggregated outputs), ``journal`` (changes between full saves);
 * ``pod_launch`` (a pod template resolved into a process), ``pod_filesystem`` (a task's own view
@@ -23,18 +26,21 @@ Modules, from the outside in:
   (``volumeClaimTemplates``), ``ttl`` (when a finished workflow is deleted);
 * ``template_store`` and ``template_routes`` (WorkflowTemplates and their REST routes),
   ``template_refs`` (``templateRef``, ``workflowTemplateRef``, template scopes);
-* pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits``,
-  ``validation`` and ``validate_artifacts`` (create-time checks, ``invalid``), ``spec``,
+* pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits`` and
+  ``validation`` (create-time checks; ``validation_context``, ``validation_templates``,
+  ``validation_flow``, ``validation_steps``, ``validate_artifacts``, ``invalid``), ``spec``,
   ``expressions``, ``templating``, ``selectors``, ``naming``, ``wire``.
 
 From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
 ``graph`` and ``pod.contract``.
 
-What it runs, as Argo's controller (v4.0.5, the version it reports) does: DAG templates (nested
-too) of ``script`` and ``container`` templates, with ``depends``/``dependencies``, ``when``,
+What it runs, as Argo's controller (v4.0.5, the version it reports) does: DAG and steps
+templates (nested in each other too) of ``script``, ``container`` and ``suspend`` templates, with ``depends``/``dependencies``, ``when``,
 ``continueOn``, ``dag.target`` (parameterised too), loops (``withItems``, ``withParam``,
 ``withSequence``: TaskGroup nodes ``task(0:item)``, ``{{item}}``/``{{item.KEY}}``, aggregated
-outputs), the exit handler ``spec.onExit`` (``{{workflow.status}}``, ``{{workflow.failures}}``),
+outputs; in steps, items ``step(0:item)`` in the step group), the exit handler ``spec.onExit``
+(``{{workflow.status}}``, ``{{workflow.failures}}``) and a step's exit hook (``onExit``,
+``hooks.exit``), ``spec.suspend`` and suspend/resume/set/stop of nodes through the API,
 parameters (inputs with defaults, workflow arguments, task arguments, output parameters from
 files, DAG outputs), ``outputs.result``/``exitCode``, env, ``workingDir``, retries (limit,
 policy, backoff), template timeouts, the workflow deadline, ``parallelism`` (workflow: active
@@ -42,10 +48,10 @@ pods; DAG template: active child nodes), ``failFast`` (DAG and template level), 
 terminate, retry, resubmit, ``emptyDir`` volumes and claims it was given with ``--volume``,
 ``volumeClaimTemplates`` (a folder per workflow and claim, ``volumeClaimGC``), artifacts
 through its own repository in the state folder (inputs and outputs of script and container
-templates, ``raw`` and key-only artifacts, tar-gzip/zip/none archives, ``from`` between tasks and
-in a DAG's outputs, ``artifactGC``; served on Argo's ``/artifacts/`` route), WorkflowTemplates
-and ClusterWorkflowTemplates with their REST routes, ``templateRef`` and
-``workflowTemplateRef``, ``ttlStrategy``, ``workflowMetadata`` labels and annotations.
+templates, ``raw`` and key-only artifacts, tar-gzip/zip/none archives, ``from`` between tasks
+and steps and in a DAG's or steps template's outputs, ``artifactGC``; served on Argo's
+``/artifacts/`` route), WorkflowTemplates and ClusterWorkflowTemplates with their REST routes,
+``templateRef`` (from DAG tasks and steps) and ``workflowTemplateRef``, ``ttlStrategy``, ``workflowMetadata`` labels and annotations.
 
 Its work per event is proportional to what the event changed (``runtime``), and no recursion
 grows with the size of a DAG, so workflows of thousands of nodes run.
@@ -67,15 +73,16 @@ Where it knowingly differs from Argo:
   where the machine has no user namespaces, those paths live under ``$HERA_MAGICS_PATH_PREFIX``
   instead. An output artifact is what the task wrote at its path: an image's own files are not
   there.
-* Not implemented (refused at create with a 400 naming the field): steps, sidecars,
-  init containers, lifecycle hooks (``hooks``, a task's ``onExit``), artifacts from anywhere
-  but its own repository (http, git, gcs, other buckets, ...), ``artifactRepositoryRef``,
-  artifact ``subPath``/``fromExpression``/``globalName``,
-  resource/suspend/http/data/plugin templates, secrets and config maps, ``{{=expression}}``
+* Not implemented (refused at create with a 400 naming the field): sidecars, init containers,
+  lifecycle hooks other than a step's exit hook (``hooks``, a DAG task's ``onExit``, an exit
+  hook's ``templateRef``), artifacts from anywhere but its own repository (http, git, gcs, other
+  buckets, ...), ``artifactRepositoryRef``, artifact ``subPath``/``fromExpression``/``globalName``,
+  resource/http/data/plugin/containerSet templates, inline templates, ``retryStrategy`` on
+  DAG/steps templates, secrets and config maps, ``{{=expression}}``
   tags, memoization, synchronization, metrics, daemons, host paths and claims without a
   ``--volume`` folder, ``hostAliases``, ``archiveLogs``, ``workflowMetadata.labelsFrom``, the
-  ``ARGO_DEBUG_PAUSE_*`` variables. Suspend/resume/set answer 501; there is no
-  ``workflow-events`` watch (poll with ``fields`` instead).
+  ``ARGO_DEBUG_PAUSE_*`` variables. There is no ``workflow-events`` watch (poll with
+  ``fields`` instead).
 """
 
 from __future__ import annotations

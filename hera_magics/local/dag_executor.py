@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..argo import (
     ERROR,
@@ -43,15 +43,14 @@ from ..argo import (
     SUCCEEDED,
     node_id,
 )
-from .expressions import ExpressionError, FanOut, evaluate_depends, evaluate_when
-from .loops import LoopError, LoopItem, aggregate_outputs, loop_item, param_items, sequence_items
+from .expansion import PlannedItem, Resolution, loop_items, plan_items, resolve
+from .expressions import FanOut, evaluate_depends
+from .loops import LoopError, aggregate_outputs
 from .nodes import Node, is_fulfilled
 from .parameters import (
     ResolutionError,
     dag_outputs,
     input_variables,
-    parameter_text,
-    resolve_task_arguments,
     task_field_value,
     task_reference,
 )
@@ -95,25 +94,8 @@ class Group:
     aggregated: dict[str, str] | None = None
 
 
-@dataclass
-class PlannedItem:
-    """One item of a looped task: its node, its arguments, and whether it runs."""
-
-    name: str
-    display_name: str
-    arguments: dict[str, Any]
-    phase: str | None = None  # Skipped or Error when it does not run
-    message: str | None = None
 
 
-@dataclass
-class Resolution:
-    """A ready task after its references resolved (``when`` may already have said no)."""
-
-    arguments: dict[str, Any]
-    when: str | None
-    proceed: bool | None
-    loop: dict[str, Any] = field(default_factory=dict)
 
 
 class DagRun:
@@ -191,8 +173,8 @@ class DagRun:
         """A TaskGroup that was running: expand its task again and continue with its items."""
         try:
             resolution = self._resolve(name)
-            items = self._items(name, resolution)
-            planned = self._plan_items(name, resolution, items)
+            items = loop_items(resolution)
+            planned = plan_items(self.node['name'], name, resolution, items, self.lookup)
         except (ResolutionError, WaitForReference, LoopError):
             planned = []
         group = Group(group_node, [node_id(self.runtime.record.name, item.name) for item in planned])
@@ -242,7 +224,7 @@ class DagRun:
     # -- advancing ----------------------------------------------------------------------------------------
 
     def advance(self, operation: Operation) -> None:
-        if is_fulfilled(self.node) or self._enclosing_dag_done():
+        if is_fulfilled(self.node) or enclosing_done(self.runtime, self.node):
             return
         stopping = operation.stopping(self.on_exit)
         if not stopping and self._fail_fast_tripped(operation):
@@ -262,19 +244,6 @@ class DagRun:
                 self._complete_group(self.completed_groups.popleft())
             self._start_pending(operation)
         self._maybe_complete(operation, stopping)
-
-    def _enclosing_dag_done(self) -> bool:
-        """An enclosing DAG already finished (its template failFast): Argo never visits this DAG
-        again, so it starts nothing more (its running pods still end)."""
-        boundary = self.node.get("boundaryID")
-        while boundary:
-            enclosing = self.runtime.nodes.get(boundary)
-            if enclosing is None:
-                return False
-            if is_fulfilled(enclosing):
-                return True
-            boundary = enclosing.get("boundaryID")
-        return False
 
     def _fail_fast_tripped(self, operation: Operation) -> bool:
         """Template-level ``failFast`` (``checkParallelism``): after a failed child nothing starts,
@@ -405,105 +374,30 @@ class DagRun:
             group.aggregated = aggregated
         return aggregated
 
-    def _strict_lookup(self, keep_items: bool) -> Callable[[str], str | None]:
+    def _strict_lookup(self, tag: str) -> str | None:
         """Argo's ``ReplaceStrict(..., ["tasks", "steps"])``: a ``tasks.*`` without a value waits."""
-        def lookup(tag: str) -> str | None:
-            if keep_items and (tag == "item" or tag.startswith("item.")):
-                return "{{" + tag + "}}"
-            value = self.lookup(tag)
-            if value is None and tag.startswith("tasks."):
-                raise WaitForReference(tag)
-            return value
-        return lookup
+        value = self.lookup(tag)
+        if value is None and tag.startswith("tasks."):
+            raise WaitForReference(tag)
+        return value
 
     def _resolve(self, name: str) -> Resolution:
         """``resolveDependencyReferences``: ``when`` first (a false one ends here), then the arguments."""
-        task = self.plan.tasks[name]
-        loops = task_loops(task)
         for dependency in self.plan.dependencies[name]:
             node = self.task_node(dependency)
             if node is not None and node["type"] == "TaskGroup":
                 self._aggregated(dependency, node)  # the error Argo's scope building raises
-        lookup = self._strict_lookup(keep_items=loops)
-        when_text = task.get("when")
-        when, proceed = None, None
-        try:
-            if when_text:
-                when = substitute(str(when_text), lookup)
-                try:
-                    # A loop's when may read {{item}}: it is decided per item (govaluate fails on it).
-                    proceed = None if loops and "{{item" in when else evaluate_when(when)
-                except ExpressionError as error:
-                    if not loops:
-                        raise ResolutionError(f"Invalid 'when' expression '{when}': {error}") from None
-                if proceed is False:
-                    return Resolution({}, when, False, _raw_loop(task))
-            arguments = resolve_task_arguments(task, lookup)
-            loop = _substitute_loop(task, lookup)
-        except UnresolvedReference as error:
-            raise ResolutionError(str(error)) from None
-        except ExpressionTag as error:
-            raise ResolutionError(str(error)) from None
-        return Resolution(arguments, when if when is not None else when_text, proceed, loop)
+        return resolve(self.plan.tasks[name], self._strict_lookup)
 
     # -- loops ------------------------------------------------------------------------------------------------
 
-    def _items(self, name: str, resolution: Resolution) -> list[LoopItem]:
-        """``expandTask``: the items; when ``when`` already said no, what cannot be read is no items."""
-        loop = resolution.loop
-        try:
-            if loop.get("withItems"):
-                values = list(loop["withItems"])
-            elif loop.get("withParam"):
-                values = param_items(loop["withParam"])
-            else:
-                values = sequence_items(loop.get("withSequence") or {})
-        except LoopError:
-            if resolution.proceed is False:
-                return []
-            raise
-        return [loop_item(index, value) for index, value in enumerate(values)]
-
-    def _plan_items(self, name: str, resolution: Resolution, items: list[LoopItem]) -> list[PlannedItem]:
-        """Per item (``processItem``): its node name, arguments, and whether its ``when`` lets it
-        run. Raises ``ResolutionError`` when an ``{{item...}}`` does not resolve."""
-        planned = []
-        for item in items:
-            lookup = self._item_lookup(item.variables)
-            display_name = f"{name}{item.node_suffix()}"
-            entry = PlannedItem(f"{self.node['name']}.{display_name}", display_name, {})
-            planned.append(entry)
-            if resolution.proceed is False:
-                entry.phase, entry.message = SKIPPED, f"when '{resolution.when}' evaluated false"
-                continue
-            try:
-                entry.arguments = resolve_task_arguments({"arguments": resolution.arguments}, lookup)
-                when = substitute(str(resolution.when), lookup) if resolution.when else None
-            except (UnresolvedReference, ExpressionTag) as error:
-                raise ResolutionError(str(error)) from None
-            if when is None:
-                continue
-            try:
-                if not evaluate_when(when):
-                    entry.phase, entry.message = SKIPPED, f"when '{when}' evaluated false"
-            except ExpressionError as error:
-                entry.phase, entry.message = ERROR, f"Invalid 'when' expression '{when}': {error}"
-        return planned
-
-    def _item_lookup(self, values: dict[str, str]) -> Callable[[str], str | None]:
-        def lookup(tag: str) -> str | None:
-            if tag in values:
-                return values[tag]
-            return self.lookup(tag)
-        return lookup
-
     def _expand(self, name: str, task: dict[str, Any], resolution: Resolution) -> None:
         """A looped task: a TaskGroup node whose children are its items (Skipped when there are none)."""
-        items = self._items(name, resolution)
+        items = loop_items(resolution)
         if not items:
             self._not_run(name, task, SKIPPED, EMPTY_PARAMS_MESSAGE)
             return
-        planned = self._plan_items(name, resolution, items)
+        planned = plan_items(self.node['name'], name, resolution, items, self.lookup)
         group_name = f"{self.node['name']}.{name}"
         self.runtime.expect(group_name, self, (TASK, name))
         group_node = self.runtime.nodes.create(group_name, "TaskGroup", task["template"], self.identifier, name,
@@ -578,7 +472,7 @@ class DagRun:
             try:
                 outputs = dag_outputs(self.template, lambda tag: self.lookup(tag, skipped_defaults=False))
             except UnresolvedReference as error:
-                nodes.finish(self.node, ERROR, self._output_error(error.tag))
+                nodes.finish(self.node, ERROR, outputs_error(self.runtime, self.node, error.tag))
                 return
             except (ExpressionTag, LoopError) as error:
                 nodes.finish(self.node, ERROR, str(error))
@@ -586,13 +480,6 @@ class DagRun:
             if outputs:
                 self.node["outputs"] = outputs
         nodes.finish(self.node, phase)
-
-    def _output_error(self, tag: str) -> str:
-        """How Argo reports a DAG output without a value (``executeDAG`` returns the error)."""
-        unresolved = f'Unable to resolve: "{tag}"'
-        if not self.node.get("boundaryID") and self.node["name"] == self.runtime.record.name:
-            return f"error in entry template execution: {unresolved}"
-        return f"task '{self.node['name']}' errored: {unresolved}"
 
     def assess(self) -> str:
         """Argo's ``assessDAGPhase``: each target's branch phase (a node that never ran inherits
@@ -614,6 +501,29 @@ class DagRun:
                 if self.plan.fail_fast:
                     break
         return result
+
+
+def enclosing_done(runtime: WorkflowRuntime, node: Node) -> bool:
+    """An enclosing DAG or Steps node already finished (its template failFast): Argo never visits
+    ``node`` again, so it starts nothing more (its running pods still end)."""
+    boundary = node.get("boundaryID")
+    while boundary:
+        enclosing = runtime.nodes.get(boundary)
+        if enclosing is None:
+            return False
+        if is_fulfilled(enclosing):
+            return True
+        boundary = enclosing.get("boundaryID")
+    return False
+
+
+def outputs_error(runtime: WorkflowRuntime, node: Node, tag: str) -> str:
+    """How Argo reports a DAG's or steps template's output without a value (the error the
+    template's execution returns)."""
+    unresolved = f'Unable to resolve: "{tag}"'
+    if not node.get("boundaryID") and node["name"] == runtime.record.name:
+        return f"error in entry template execution: {unresolved}"
+    return f"task '{node['name']}' errored: {unresolved}"
 
 
 def _branch_phases(runtime: WorkflowRuntime, dag_node: Node, target_ids: dict[str, str]) -> dict[str, str]:
@@ -651,25 +561,3 @@ def _append_child(parent: Node, child_id: str) -> None:
     search through a fan-out's thousands of children)."""
     parent.setdefault("children", []).append(child_id)
 
-
-def _substitute_loop(task: dict[str, Any], lookup: Callable[[str], str | None]) -> dict[str, Any]:
-    """The loop fields with their references substituted (``withItems`` stays as written)."""
-    loop: dict[str, Any] = {}
-    if task.get("withItems"):
-        loop["withItems"] = task["withItems"]
-    elif task.get("withParam"):
-        loop["withParam"] = substitute(parameter_text(task["withParam"]), lookup)
-    elif task.get("withSequence") is not None:
-        loop["withSequence"] = {key: substitute(parameter_text(value), lookup)
-                                for key, value in (task["withSequence"] or {}).items() if value is not None}
-    return loop
-
-
-def _raw_loop(task: dict[str, Any]) -> dict[str, Any]:
-    """The loop fields as written (what ``expandTask`` sees after a false ``when``)."""
-    loop: dict[str, Any] = {}
-    for key in ("withItems", "withParam", "withSequence"):
-        if task.get(key) not in (None, "", []):
-            loop[key] = task[key] if key != "withParam" else parameter_text(task[key])
-            break
-    return loop

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import getpass
+import json
 import os
 import posixpath
 import socket
@@ -39,7 +40,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..argo import ERROR, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, parse_rfc3339, rfc3339
+from ..argo import ERROR, FAILED, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, parse_rfc3339, rfc3339
 from . import artifact_gc
 from .artifacts import KEY_FORMAT, REPOSITORY_BUCKET, ArtifactError, artifact_key
 from .journal import Journal
@@ -57,6 +58,7 @@ from .runtime import WorkflowRuntime
 from .selectors import Requirement, field_value, filter_fields, labels_match
 from .spec import execution_spec
 from .store import WorkflowStore
+from .suspend import SETTABLE_PHASES, SuspendError, resume_all, set_suspended_nodes
 from .ttl import expires_at
 from .limits import validate_local_support
 from .template_refs import (
@@ -438,10 +440,21 @@ class Engine:
 
     # -- API: actions ---------------------------------------------------------------------------
 
-    def shutdown(self, namespace: str, name: str, strategy: str) -> dict[str, Any]:
-        """``PUT .../stop`` (``Stop``) and ``.../terminate`` (``Terminate``)."""
+    def shutdown(self, namespace: str, name: str, strategy: str, node_selector: str = "",
+                 message: str = "") -> dict[str, Any]:
+        """``PUT .../stop`` (``Stop``) and ``.../terminate`` (``Terminate``); a stop with a
+        ``nodeFieldSelector`` fails only the matching Suspend nodes, with ``message``
+        (``StopWorkflow``)."""
         with self.table.lock:
             record = self.table.find(namespace, name)
+            if node_selector:
+                try:
+                    changed = set_suspended_nodes(record.nodes, node_selector, phase=FAILED, message=message,
+                                                  now=rfc3339())
+                except SuspendError as error:
+                    raise ApiError(INTERNAL, str(error)) from None
+                self._nodes_changed(record, changed)
+                return copy.deepcopy(record.obj)
             if record.completed:
                 raise ApiError(INTERNAL, f'cannot shutdown a completed workflow: workflow: "{record.name}", '
                                          f'namespace: "{record.namespace}"')
@@ -450,6 +463,70 @@ class Engine:
             self._reconcile(record)
             self._materialize(record)
             return copy.deepcopy(record.obj)
+
+    def suspend(self, namespace: str, name: str) -> dict[str, Any]:
+        """``PUT .../suspend``: ``spec.suspend = true``; nothing new starts until it is resumed."""
+        with self.table.lock:
+            record = self.table.find(namespace, name)
+            if record.completed:
+                raise ApiError(INTERNAL, "cannot suspend completed workflows")
+            if not record.obj["spec"].get("suspend"):
+                record.obj["spec"]["suspend"] = True
+                self.table.commit(record)
+                self._reconcile(record)
+            self._materialize(record)
+            return copy.deepcopy(record.obj)
+
+    def resume(self, namespace: str, name: str, node_selector: str) -> dict[str, Any]:
+        """``PUT .../resume``: without ``nodeFieldSelector``, clear ``spec.suspend`` and resume
+        every running Suspend node; with it, resume the matching ones (``suspend``)."""
+        with self.table.lock:
+            record = self.table.find(namespace, name)
+            now = rfc3339()
+            try:
+                if node_selector:
+                    changed = set_suspended_nodes(record.nodes, node_selector, phase=SUCCEEDED, now=now)
+                else:
+                    changed = resume_all(record.nodes, now)
+                    record.obj["spec"].pop("suspend", None)
+            except SuspendError as error:
+                raise ApiError(INTERNAL, str(error)) from None
+            self._nodes_changed(record, changed)
+            return copy.deepcopy(record.obj)
+
+    def set_nodes(self, namespace: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        """``PUT .../set``: phase, message and output parameters of the matching Suspend nodes."""
+        phase = request.get("phase") or ""
+        if phase not in SETTABLE_PHASES:
+            raise bad_request(f"{phase} is an invalid phase to set to")
+        outputs: dict[str, Any] = {}
+        if request.get("outputParameters"):
+            try:
+                outputs = json.loads(request["outputParameters"])
+                if not isinstance(outputs, dict):
+                    raise ValueError("not an object")
+            except ValueError as error:
+                raise bad_request(f"unable to parse output parameter set request: {error}") from None
+        with self.table.lock:
+            record = self.table.find(namespace, name)
+            try:
+                changed = set_suspended_nodes(record.nodes, request.get("nodeFieldSelector") or "", phase=phase,
+                                              message=request.get("message") or "",
+                                              output_parameters={key: str(value) for key, value in outputs.items()},
+                                              now=rfc3339())
+            except SuspendError as error:
+                raise ApiError(INTERNAL, str(error)) from None
+            self._nodes_changed(record, changed)
+            return copy.deepcopy(record.obj)
+
+    def _nodes_changed(self, record: WorkflowRecord, changed: list[dict[str, Any]]) -> None:
+        """Nodes an API call changed (lock held): tell the runtime, save, reconcile."""
+        for node in changed:
+            self._node_changed(record.key, node["id"])
+        self.table.commit(record)
+        if not record.completed:
+            self._reconcile(record)
+        self._materialize(record)
 
     def retry(self, namespace: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
         """``PUT .../retry``: reset failed nodes and run the same workflow again."""

@@ -4,7 +4,7 @@ Argo accepts these, but the local engine would otherwise skip them without a wor
 #7) or could not place them safely on this machine (issue 9 #20, issue 11 #2), so they are
 refused with a 400 whose message names the field:
 
-* an unsupported kind of template (http, containerSet, steps, ..., a daemon), checked for every
+* an unsupported kind of template (http, containerSet, resource, ..., a daemon), checked for every
   template first so that it is named for what it is, not for a reference to its outputs;
 * ``{{=...}}`` expression tags anywhere in the spec (Argo evaluates them everywhere, the engine
   has no expression language);

@@ -2,8 +2,9 @@
 
 ``status.nodes`` is the engine's only execution state, as in Argo's controller: every node has
 an id (``argo.node_id`` of its name), a type (``Pod``, ``Retry``, ``DAG``, ``TaskGroup``,
-``Skipped``), a phase, ``children`` (what runs after it, a Retry node's attempts, a TaskGroup's
-items, or a DAG's first tasks) and a ``boundaryID`` (the DAG node it belongs to).
+``Steps``, ``StepGroup``, ``Suspend``, ``Skipped``), a phase, ``children`` (what runs after it,
+a Retry node's attempts, a TaskGroup's items, a DAG's first tasks, a step group's steps) and a
+``boundaryID`` (the DAG or Steps node it belongs to).
 
 ``NodeBook`` wraps the map for as long as the workflow runs: it keeps an index by name (how a
 DAG finds the node of a task) and tells a listener about every node it creates or changes, which
@@ -103,8 +104,14 @@ class NodeBook:
 
     def create(self, name: str, node_type: str, template_name: str | None, boundary_id: str | None,
                display_name: str, phase: str, *, message: str | None = None,
-               inputs: dict[str, Any] | None = None, node_flag: dict[str, Any] | None = None) -> Node:
-        """Add a node (keys in the order Argo writes them); a fulfilled one is finished at once."""
+               inputs: dict[str, Any] | None = None, node_flag: dict[str, Any] | None = None,
+               template_scope: str | None = None) -> Node:
+        """Add a node (keys in the order Argo writes them); a fulfilled one is finished at once.
+
+        ``template_name`` is a template key (``template_refs``): the node records the
+        ``templateName`` or ``templateRef`` and the ``templateScope`` it stands for;
+        ``template_scope``: write this ``templateScope`` without a template (a StepGroup node);
+        ``node_flag={}`` writes an empty ``nodeFlag``, as Argo does for the nodes it creates with one."""
         identifier = node_id(self.workflow_name, name)
         node: Node = {
             "id": identifier,
@@ -114,6 +121,8 @@ class NodeBook:
         }
         if template_name:
             node.update(node_template_fields(template_name, self.local_scope))
+        elif template_scope is not None:
+            node["templateScope"] = template_scope
         node["phase"] = phase
         if boundary_id:
             node["boundaryID"] = boundary_id
@@ -124,7 +133,7 @@ class NodeBook:
             node["message"] = message
         if inputs:
             node["inputs"] = inputs
-        if node_flag:
+        if node_flag is not None:
             node["nodeFlag"] = node_flag
         self.nodes[identifier] = node
         self._by_name[name] = node

@@ -45,6 +45,8 @@ from .retries import RetryRun
 from .runner import CommandNotFound
 from .runtime import Unit, WorkflowRuntime
 from .spec import template_kind
+from .steps_executor import EXIT, StepsRun
+from .suspend import SuspendRun, raw_outputs, suspend_duration
 from .template_refs import template_key_of
 from .templating import ExpressionTag, UnresolvedReference
 
@@ -152,6 +154,14 @@ class Operation:
             runtime.stop_handled = self.stop_reason
             for unit in runtime.units:
                 runtime.enqueue(unit)
+        if self.spec.get("suspend"):
+            self._while_suspended()
+            return
+        if runtime.suspended:
+            # Resumed: whatever happened meanwhile is looked at again.
+            runtime.suspended = False
+            for unit in runtime.units:
+                runtime.enqueue(unit)
         if runtime.root_unit is not None:
             runtime.enqueue(runtime.root_unit)
         while True:
@@ -166,6 +176,16 @@ class Operation:
         if due is not None:
             self.schedule(due - self.now)
         self._maybe_complete()
+
+    def _while_suspended(self) -> None:
+        """``spec.suspend``: nothing new starts and the workflow does not complete (Argo's
+        ``operate`` returns after pod reconciliation); a stop or the deadline still fails the
+        Suspend nodes (``failNodesWithoutCreatedPodsAfterDeadlineOrShutdown``)."""
+        self.runtime.suspended = True
+        if self.stop_reason:
+            for unit in self.runtime.units:
+                if isinstance(unit, SuspendRun):
+                    unit.advance(self)
 
     def _kill_active_pods(self) -> None:
         """Stop every active pod (an exit handler's only on ``Terminate``)."""
@@ -197,9 +217,9 @@ class Operation:
     def held_back(self, boundary_id: str | None, *, new_child: bool = True) -> str | None:
         """Argo's ``checkParallelism`` for a node about to be created: what holds it back, or None.
 
-        The workflow's ``parallelism`` counts its active pods; the enclosing DAG's template
-        ``failFast`` stops it after a failed child; the DAG template's ``parallelism`` counts its
-        active children (Pod and DAG nodes directly in it, ``node_counters.go``).
+        The workflow's ``parallelism`` counts its active pods; the enclosing DAG's or steps
+        template's ``failFast`` stops it after a failed child; that template's ``parallelism``
+        counts its active children (Pod, DAG and Steps nodes directly in it, ``node_counters.go``).
         """
         counters = self.runtime.counters
         limit = self.spec.get("parallelism")
@@ -209,9 +229,9 @@ class Operation:
             return None
         boundary = self.nodes.get(boundary_id)
         template = self.templates.get(template_key_of(boundary or {})) or {}
-        if template.get("dag") is None:
+        plan = self.runtime.boundary_plan(template)
+        if plan is None:
             return None
-        plan = self.runtime.plan(template)
         if plan.template_fail_fast and counters.unsuccessful_children[boundary_id] > 0:
             return FAIL_FAST_HOLD + boundary_id
         if plan.parallelism is not None and counters.active_children[boundary_id] >= plan.parallelism:
@@ -247,6 +267,11 @@ class Operation:
             return None
         if kind == "dag":
             return self._start_dag(node_name, template, inputs, boundary_id, display_name, depth, on_exit, node_flag)
+        if kind == "steps":
+            return self._start_steps(node_name, template, inputs, boundary_id, display_name, depth, on_exit,
+                                     node_flag)
+        if kind == "suspend":
+            return self._start_suspend(node_name, template, inputs, boundary_id, display_name, on_exit, node_flag)
         if template.get("retryStrategy") is not None:
             node = self.nodes.create(node_name, "Retry", template["name"], boundary_id, display_name, RUNNING,
                                      inputs=node_inputs(template, inputs), node_flag=node_flag)
@@ -266,6 +291,31 @@ class Operation:
             return node
         run.scan(self)
         self.runtime.register(run)
+        return node
+
+    def _start_steps(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
+                     display_name: str, depth: int, on_exit: bool, node_flag: dict[str, Any] | None) -> Node:
+        node = self.nodes.create(node_name, "Steps", template["name"], boundary_id, display_name, RUNNING,
+                                 inputs=node_inputs(template, inputs), node_flag=node_flag)
+        run = StepsRun(self, node, template, inputs, depth, on_exit)
+        run.scan(self)
+        self.runtime.register(run)
+        return node
+
+    def _start_suspend(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
+                       display_name: str, on_exit: bool, node_flag: dict[str, Any] | None) -> Node:
+        """A Suspend node: Running until resumed or its duration passed (``executeSuspend``)."""
+        node = self.nodes.create(node_name, "Suspend", template["name"], boundary_id, display_name, RUNNING,
+                                 inputs=node_inputs(template, inputs), node_flag=node_flag)
+        outputs = raw_outputs(template)
+        if outputs:
+            node["outputs"] = outputs
+        try:
+            duration = suspend_duration(template, inputs, self.globals)
+        except ValueError as error:
+            self.nodes.finish(node, ERROR, str(error))
+            return node
+        self.runtime.register(SuspendRun(node, duration, on_exit))
         return node
 
     def start_pod(self, node_name: str, template: dict[str, Any], inputs: dict[str, str], boundary_id: str | None,
@@ -302,12 +352,15 @@ class Operation:
         return node
 
     def _result_referenced(self, node: Node) -> bool:
-        """Whether the pod's DAG reads its task's ``outputs.result`` (only then is stdout kept)."""
+        """Whether the pod's DAG or steps template reads its task's or step's ``outputs.result``
+        (only then is stdout kept: ``includeScriptOutput``)."""
         boundary = self.nodes.get(node.get("boundaryID") or "")
-        if boundary is None or boundary.get("type") != "DAG":
+        if boundary is None or boundary.get("type") not in ("DAG", "Steps"):
             return False
         template = self.templates.get(template_key_of(boundary)) or {}
-        return task_name_of(node["name"]) in self.runtime.plan(template).result_tasks
+        if boundary["type"] == "DAG":
+            return task_name_of(node["name"]) in self.runtime.plan(template).result_tasks
+        return task_name_of(node["name"]) in self.runtime.steps_plan(template).result_steps
 
     # -- rebuilding from status.nodes -------------------------------------------------------------------
 
@@ -342,6 +395,18 @@ class Operation:
                 for child, key in run.scan(self):
                     stack.append((child, (run, key if isinstance(key, tuple) else ("task", key)), depth + 1, on_exit))
                 runtime.register(run)
+            elif node["type"] == "Steps":
+                steps = StepsRun(self, node, template, inputs, depth, on_exit)
+                for child, key in steps.scan(self):
+                    stack.append((child, (steps, key), depth + 1, on_exit or key[0] == EXIT))
+                runtime.register(steps)
+            elif node["type"] == "Suspend":
+                try:
+                    duration = suspend_duration(template, inputs, self.globals)
+                except ValueError as error:
+                    self.nodes.finish(node, ERROR, str(error))
+                    continue
+                runtime.register(SuspendRun(node, duration, on_exit))
             elif node["type"] == "Retry":
                 unit = RetryRun(node, template, inputs, node.get("boundaryID"), node.get("displayName", ""), on_exit)
                 for child in node.get("children") or []:

@@ -8,11 +8,12 @@ an engine restart, after a ``retry``) and then keeps, per workflow, a ``Workflow
 * ``counters``: ``NodeCounters`` (active pods and children per DAG, failures, progress counts);
 * ``owners``: for each node, the *unit* to tell when it is created or fulfilled, and under which
   key. Units are the parts of the workflow that wait for nodes: a DAG node (``DagRun``: a
-  dependents index, unmet-dependency counts and a ready queue), a Retry node (``RetryRun``),
-  and the workflow itself (``WorkflowRun``: root and exit handler);
+  dependents index, unmet-dependency counts and a ready queue), a Steps node (``StepsRun``: the
+  open step group and its open children), a Retry node (``RetryRun``), a Suspend node
+  (``SuspendRun``), and the workflow itself (``WorkflowRun``: root and exit handler);
 * ``work``: the units to advance now (each at most once in the line); ``waiting``: the units a
   ``parallelism`` holds back, by what holds them (woken when a count under it goes down);
-  ``timers``: units to advance later (retry backoff).
+  ``timers``: units to advance later (retry backoff, a suspend's duration).
 
 An event (a pod ended, a stop) costs the nodes it changed plus the units they wake: nothing
 walks the whole workflow. ``status.nodes`` stays the only state that is saved; the runtime is
@@ -32,6 +33,7 @@ from .nodes import Node, NodeBook
 from .parameters import workflow_globals
 from .records import WorkflowRecord
 from .spec import DagPlan, dag_plan, execution_spec
+from .steps_executor import StepsPlan, steps_plan
 from .template_refs import execution_templates, local_scope
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ class WorkflowRuntime:
         self.timers: list[tuple[float, int, Unit]] = []
         self._sequence = itertools.count()
         self._plans: dict[str, DagPlan] = {}
+        self._steps_plans: dict[str, StepsPlan] = {}
         # Nodes a pod thread changed since the last reconcile (their ids).
         self.pending_changes: list[str] = []
         # Set whenever a node changes: there is something to save, progress to recompute; and
@@ -76,6 +79,8 @@ class WorkflowRuntime:
         self.progress_refreshed = 0.0
         # The stop reason whose kills were already done.
         self.stop_handled: str | None = None
+        # The last reconcile saw spec.suspend (so the next one without it looks at every unit).
+        self.suspended = False
         self.root_unit: Unit | None = None
         for node in record.nodes.values():
             self.counters.observe(node)
@@ -90,6 +95,21 @@ class WorkflowRuntime:
         if name not in self._plans:
             self._plans[name] = dag_plan(template)
         return self._plans[name]
+
+    def steps_plan(self, template: dict[str, Any]) -> StepsPlan:
+        """The ``StepsPlan`` of a steps template, read once per workflow."""
+        name = template["name"]
+        if name not in self._steps_plans:
+            self._steps_plans[name] = steps_plan(template)
+        return self._steps_plans[name]
+
+    def boundary_plan(self, template: dict[str, Any]) -> DagPlan | StepsPlan | None:
+        """The plan of a DAG or steps template (its ``failFast`` and ``parallelism``), else None."""
+        if template.get("dag") is not None:
+            return self.plan(template)
+        if template.get("steps") is not None:
+            return self.steps_plan(template)
+        return None
 
     # -- node events ----------------------------------------------------------------------------------
 

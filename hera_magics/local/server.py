@@ -46,6 +46,9 @@ from .schema import (
     WORKFLOW_RESUBMIT_REQUEST,
     WORKFLOW_RETRY_REQUEST,
     WORKFLOW_STOP_REQUEST,
+    WORKFLOW_SUSPEND_REQUEST,
+    WORKFLOW_RESUME_REQUEST,
+    WORKFLOW_SET_REQUEST,
     WORKFLOW_TERMINATE_REQUEST,
     SchemaViolation,
     checked_body,
@@ -92,6 +95,9 @@ ACTION_REQUESTS = {
     "terminate": WORKFLOW_TERMINATE_REQUEST,
     "retry": WORKFLOW_RETRY_REQUEST,
     "resubmit": WORKFLOW_RESUBMIT_REQUEST,
+    "suspend": WORKFLOW_SUSPEND_REQUEST,
+    "resume": WORKFLOW_RESUME_REQUEST,
+    "set": WORKFLOW_SET_REQUEST,
 }
 
 
@@ -571,16 +577,20 @@ class ApiHandler(TemplateRoutes, BaseHTTPRequestHandler):
         if action in ACTION_REQUESTS:
             body = self._checked(ACTION_REQUESTS[action], body)
         if action == "stop":
-            self._send_json(engine.shutdown(namespace, name, "Stop"))
+            self._send_json(engine.shutdown(namespace, name, "Stop", body.get("nodeFieldSelector") or "",
+                                            body.get("message") or ""))
         elif action == "terminate":
             self._send_json(engine.shutdown(namespace, name, "Terminate"))
         elif action == "retry":
             self._send_json(engine.retry(namespace, name, body))
         elif action == "resubmit":
             self._send_json(engine.resubmit(namespace, name, body))
+        elif action == "suspend":
+            self._send_json(engine.suspend(namespace, name))
+        elif action == "resume":
+            self._send_json(engine.resume(namespace, name, body.get("nodeFieldSelector") or ""))
         else:
-            engine.get(namespace, name)  # 404 first, like the real server
-            raise not_implemented(f"{action} is not supported by the local engine")
+            self._send_json(engine.set_nodes(namespace, name, body))
 
     def workflow_logs(self, parameters: dict[str, str], query: Query, body: dict[str, Any]) -> None:
         grep_text = _first(query, "grep")

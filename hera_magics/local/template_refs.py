@@ -112,6 +112,14 @@ def node_template_fields(key: str, scope_of_local: str) -> dict[str, Any]:
     return {"templateName": key, "templateScope": scope_of_local}
 
 
+def scope_inside(key: str, scope_of_local: str) -> str:
+    """The scope in which template ``key`` names other templates (Argo's
+    ``tmplCtx.GetTemplateScope()`` once the template is resolved): ``namespaced/W`` for a
+    template of ``W``, however it was reached; ``scope_of_local`` for the workflow's own."""
+    target = key.split(REFERENCE_MARK, 1)[1] if REFERENCE_MARK in key else key
+    return target.rsplit("/", 1)[0] if "/" in target else scope_of_local
+
+
 def template_key_of(node: Mapping[str, Any]) -> str:
     """The key of the template a node ran, read back from its ``node_template_fields``."""
     scope = str(node.get("templateScope") or "")
@@ -372,6 +380,7 @@ __all__ = [
     "reference_key",
     "referenced_template",
     "resolve_references",
+    "scope_inside",
     "stored_key",
     "stored_templates",
     "strategic_merge",

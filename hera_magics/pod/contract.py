@@ -54,3 +54,17 @@ DATA_FOLDER = ".hera-magics"
 RUNTIME_PARAMETER = "hera-magics-runtime"
 """The workflow parameter holding the pod runtime (``pod/runtime.py``), shipped once per workflow:
 every Python task's script has the line ``{{workflow.parameters.hera-magics-runtime}}``."""
+
+LARGEST_VALUE_BYTES = 127 * 1024
+"""The largest value one task hands another (or the notebook hands a task) as a parameter: it
+reaches the process as one environment variable, and Linux refuses a single one of 128 KiB or
+more, its name included (MAX_ARG_STRLEN); 1 KiB is left for the name."""
+
+COLLECTED_PREFIX = "__hera_magics_collected__:"
+"""Before Argo's ``{{tasks.X.outputs.parameters}}`` of a map (a loop): the JSON list of each
+succeeded item's output parameters, in item order. The pod hands the task the list of the items'
+return values, decoded."""
+
+FAILURES_PREFIX = "__hera_magics_failures__:"
+"""Before ``{{workflow.failures}}`` in an exit handler's argument: Argo's JSON list of failed
+nodes, quoted once more as a JSON string; the pod decodes it to a list (empty when none)."""

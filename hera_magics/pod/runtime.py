@@ -9,7 +9,8 @@ A Python task's script is the user's cell and a short call into this module, for
 
 Argo replaces the second line by the value of that workflow parameter: one line that runs this
 module's text (with the ``contract`` names it uses and, in a ``--data-volume`` workflow,
-``datafiles``) in the namespace ``_hera_magics``. A workflow carries it once however many tasks
+``datafiles``; where a task takes a map's outputs or the workflow's failures, ``collected``) in
+the namespace ``_hera_magics``. A workflow carries it once however many tasks
 it has (``hera_magics.compile`` builds it; see docs/internals.md). In the notebook and in tests
 this is an ordinary module.
 
@@ -26,16 +27,20 @@ import sys
 import traceback
 
 from .contract import (
+    COLLECTED_PREFIX,
     DATA_DIR_VARIABLE,
     DATA_NODE_VARIABLE,
     ENCODED_PREFIX,
+    FAILURES_PREFIX,
     FILE_MARKER,
     INPUT_ENV_PREFIX,
+    LARGEST_VALUE_BYTES,
     PATH_PREFIX_VARIABLE,
     PYTHON_DEFAULT_MARKER,
     RETURN_PATH,
     WORKFLOW_VARIABLE,
 )
+from .collected import collected_value
 from .datafiles import load_value, return_value_path, save_value
 
 # An input annotated ``str`` (also written ``'str'``, or postponed by ``from __future__ import annotations``).
@@ -88,9 +93,13 @@ def read_input(name, text_only=False):
 
     Values are never run as code. A value containing Argo's braces arrives base64-encoded behind
     ``ENCODED_PREFIX``. ``text_only`` (an input annotated ``str``): a JSON string is unwrapped,
-    anything else stays text. A reference to a file on the data volume is loaded.
+    anything else stays text. A reference to a file on the data volume is loaded. A map's
+    collected outputs (``COLLECTED_PREFIX``) become the list of its items' return values, and an
+    exit handler's ``{{workflow.failures}}`` (``FAILURES_PREFIX``) a list.
     """
     value = os.environ[INPUT_ENV_PREFIX + name]
+    if value.startswith((COLLECTED_PREFIX, FAILURES_PREFIX)):
+        return collected_value(value)
     if value.startswith(ENCODED_PREFIX):
         value = base64.b64decode(value[len(ENCODED_PREFIX):]).decode("utf-8")
     try:
@@ -111,6 +120,12 @@ def write_return_value(value, name):
         save_value(value, pod_path(os.environ[DATA_DIR_VARIABLE]), node)
         return
     text = json_text(value, name)
+    size = len(text.encode("utf-8"))
+    if size > LARGEST_VALUE_BYTES:
+        # Checked here: the task that takes it could not even start (the value would be one
+        # environment variable too large for Linux), and its log would be empty.
+        raise ValueError("%s() returned %d KiB; a value passed between tasks has at most %d KiB: give the task "
+                         "--data-volume to return it as a file" % (name, size // 1024, LARGEST_VALUE_BYTES // 1024))
     path = pod_path(RETURN_PATH)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:

@@ -144,18 +144,59 @@ def depends_names(task: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def spec_dag_tasks(workflow: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The entrypoint template's DAG tasks (``[]`` when it is no DAG or the spec is absent)."""
+def _dag_tasks(template: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    tasks = ((template or {}).get("dag") or {}).get("tasks") or []
+    return [task for task in tasks if isinstance(task, Mapping) and task.get("name")]
+
+
+def _templates(workflow: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     spec = workflow.get("spec") or {}
-    for template in spec.get("templates") or []:
-        if isinstance(template, Mapping) and template.get("name") == spec.get("entrypoint"):
-            tasks = (template.get("dag") or {}).get("tasks") or []
-            return [task for task in tasks if isinstance(task, Mapping) and task.get("name")]
-    return []
+    return {str(template["name"]): template for template in spec.get("templates") or []
+            if isinstance(template, Mapping) and template.get("name")}
+
+
+def _unwrapped(task: Mapping[str, Any], templates: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
+    """A task whose template is a DAG of one loop of the same name (a map with ``parallelism=``)
+    as the loop it runs: the task, with the inner task's loop fields and template."""
+    inner = _dag_tasks(templates.get(str(task.get("template") or "")))
+    if len(inner) != 1 or inner[0].get("name") != task.get("name") or not _is_loop(inner[0]):
+        return task
+    loop = {name: inner[0][name] for name in LOOP_FIELDS if name in inner[0]}
+    return {**task, **loop, "template": inner[0].get("template") or task.get("template")}
+
+
+def spec_dag_tasks(workflow: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The entrypoint template's DAG tasks (``[]`` when it is no DAG or the spec is absent).
+
+    A map that runs in a DAG template of its own (``.map(..., parallelism=N)``: a task whose
+    template is a DAG of one looped task of the same name) comes as that looped task, so it is
+    drawn as the map it is."""
+    spec = workflow.get("spec") or {}
+    templates = _templates(workflow)
+    entrypoint = templates.get(str(spec.get("entrypoint") or ""))
+    return [_unwrapped(task, templates) for task in _dag_tasks(entrypoint)]
 
 
 def _is_loop(task: Mapping[str, Any]) -> bool:
     return any(name in task for name in LOOP_FIELDS)
+
+
+# {{tasks.X.outputs.parameters.return}} / {{tasks.X.outputs.result}} / {{tasks.X.outputs.parameters.P}}
+_TASK_OUTPUT = re.compile(r'"?\{\{\s*tasks\.([A-Za-z0-9-]+)\.outputs\.(result|parameters\.([A-Za-z0-9_-]+))\s*\}\}"?')
+
+
+def readable_condition(when: str) -> str:
+    """Argo's ``when`` as people read it: a task's return value is the task's name, what it
+    printed ``NAME.result`` (``{{tasks.evaluate.outputs.parameters.return}} > 0.9`` ->
+    ``evaluate > 0.9``); the rest is Argo's text."""
+
+    def name(match: re.Match[str]) -> str:
+        task, field_name, parameter = match.groups()
+        if field_name == "result":
+            return f"{task}.result"
+        return task if parameter == "return" else f"{task}.{parameter}"
+
+    return _TASK_OUTPUT.sub(name, when)
 
 
 def _node_of_entry(entry: Mapping[str, Any]) -> GraphNode:
@@ -174,7 +215,7 @@ def _planned_node(task: Mapping[str, Any], planned: bool) -> GraphNode:
     name = str(task["name"])
     phase = None if planned else argo.PENDING
     template = str(task.get("template") or "")
-    condition = str(task.get("when") or "")
+    condition = readable_condition(str(task.get("when") or ""))
     if _is_loop(task):
         width = loop_width(task)
         counts = () if planned or not width else ((argo.PENDING, width),)
@@ -232,7 +273,7 @@ def workflow_graph(
         if known is not None:
             if _is_loop(task) and known.kind == TASK_ENTRY:  # e.g. "Skipped, empty params"
                 known = replace(known, kind=MAP_ENTRY, total=loop_width(task) or 0, counts=())
-            nodes[name] = replace(known, condition=str(task.get("when") or ""))
+            nodes[name] = replace(known, condition=readable_condition(str(task.get("when") or "")))
         elif not _inner_keys(name, from_status):
             nodes[name] = _planned_node(task, planned)
     nodes.update(from_status)  # nested DAGs' tasks, the exit handler, a status without spec
@@ -242,12 +283,30 @@ def workflow_graph(
                 for target in _ends(str(task["name"]), nodes, edges, outbound=False):
                     if source != target:
                         all_edges[(source, target)] = None
-    on_exit = (workflow.get("spec") or {}).get("onExit")
-    if on_exit and not any(node.kind == EXIT_ENTRY for node in nodes.values()):
-        phase = None if planned else argo.PENDING
-        nodes[EXIT_KEY] = GraphNode(EXIT_KEY, str(on_exit), EXIT_ENTRY, phase,
-                                    () if planned else ((argo.PENDING, 1),), 1, "exit handler", str(on_exit))
+    for node in _planned_exit_nodes(workflow, planned):
+        if not any(known.kind == EXIT_ENTRY and (known.key == node.key or node.key == EXIT_KEY) for known in nodes.values()):
+            nodes[node.key] = node
     return _group_siblings(list(nodes.values()), list(all_edges))
+
+
+def _planned_exit_nodes(workflow: Mapping[str, Any], planned: bool) -> list[GraphNode]:
+    """The exit handler as the spec declares it (``spec.onExit``), before it runs.
+
+    Keyed as the status keys it once it runs: a template of its own is ``onExit`` (labelled
+    with the template's name); an exit DAG (``%argo_dag --on-exit notify``: the DAG
+    ``hera-magics-exit`` of the one task ``notify``) is a node ``onExit.<task>`` per task,
+    labelled with the task's name."""
+    on_exit = (workflow.get("spec") or {}).get("onExit")
+    if not on_exit:
+        return []
+    phase = None if planned else argo.PENDING
+    counts = () if planned else ((argo.PENDING, 1),)
+    tasks = _dag_tasks(_templates(workflow).get(str(on_exit)))
+    if not tasks:
+        return [GraphNode(EXIT_KEY, str(on_exit), EXIT_ENTRY, phase, counts, 1, "exit handler", str(on_exit))]
+    return [GraphNode(f"{EXIT_KEY}.{task['name']}", str(task["name"]), EXIT_ENTRY, phase, counts, 1, "exit handler",
+                      str(task.get("template") or ""), condition=readable_condition(str(task.get("when") or "")))
+            for task in tasks]
 
 
 def _group_siblings(nodes: list[GraphNode], edges: list[tuple[str, str]]) -> WorkflowGraph:
@@ -308,6 +367,7 @@ __all__ = [
     "aggregate_phase",
     "depends_names",
     "ordered_counts",
+    "readable_condition",
     "spec_dag_tasks",
     "workflow_graph",
 ]

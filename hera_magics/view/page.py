@@ -19,10 +19,11 @@ import functools
 from typing import Any, Mapping, Sequence
 
 from .. import argo
-from .graph import GraphNode, WorkflowGraph
+from ..status import summary, task_view
+from .graph import GraphNode, WorkflowGraph, workflow_graph
 from .layout import Layout, layered_layout
 from .patches import Page, PageBuilder
-from .render import element, entry_table_html, escape, header_content, NOTICE_COLOURS
+from .render import element, entry_table_html, escape, header_content, render_text, NOTICE_COLOURS
 from .svg import graph_svg, progress_html, timeline_html
 
 TIMELINE_OPEN_UP_TO = 12
@@ -154,6 +155,22 @@ def graph_text(graph: WorkflowGraph) -> str:
     return "\n".join(lines)
 
 
+def status_text(
+    workflow: Mapping[str, Any], *, log_tails: Mapping[str, str] | None = None, notice: str | None = None
+) -> str:
+    """The status of ``workflow`` as the plain-text table the live view's ``text/plain`` shows.
+
+    Rows as in the view's table: a map is one row with its progress (``train ×3 · 2/3 · 1
+    failed: train(1:5)``), the exit handler comes last, and the spec's tasks that have not
+    started yet are Pending rows. ``log_tails`` (by pod name) are printed under failed tasks
+    (a map's first failed item). ``%argo_status --no-widget`` and ``make demo`` print this.
+    """
+    _, entries, edges = task_view(workflow)
+    graph = workflow_graph(workflow, entries=entries, edges=edges)
+    rows = table_rows(graph, graph_layout(graph), entries)
+    return render_text(summary(workflow), rows, notice=notice, log_tails=log_tails)
+
+
 class GraphPicture:
     """A workflow's graph before it is submitted: SVG in a notebook, text in a terminal.
 
@@ -162,8 +179,6 @@ class GraphPicture:
     """
 
     def __init__(self, workflow: Mapping[str, Any]) -> None:
-        from .graph import workflow_graph
-
         self.graph = workflow_graph(workflow, planned=True)
 
     def _repr_html_(self) -> str:
@@ -180,5 +195,6 @@ __all__ = [
     "graph_text",
     "ordered_nodes",
     "status_page",
+    "status_text",
     "table_rows",
 ]

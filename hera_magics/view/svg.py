@@ -66,6 +66,14 @@ def _corner(layout: Layout, slot: tuple[int, float]) -> tuple[float, float]:
     return MARGIN + layer * (NODE_WIDTH + ACROSS_GAP), MARGIN + position * (NODE_HEIGHT + ALONG_GAP)
 
 
+def _counted(label: str, kind: str, total: int | None) -> str:
+    """A map's or group's label with its width: ``train ×3``, ``process ×?`` before a
+    ``withParam`` is expanded (as the table writes it); other labels as they are."""
+    if kind not in ("map", "group"):
+        return label
+    return f"{label} ×{'?' if total is None else total}"
+
+
 def _second_line(node: GraphNode) -> str:
     if node.kind in ("map", "group"):
         total = "?" if node.total is None else str(node.total)
@@ -79,7 +87,7 @@ def _second_line(node: GraphNode) -> str:
 
 
 def _title(node: GraphNode) -> str:
-    lines = [node.label + (f" ×{node.total}" if node.kind in ("map", "group") and node.total is not None else "")]
+    lines = [_counted(node.label, node.kind, node.total)]
     if node.phase is not None:
         lines.append(node.phase)
     if node.kind in ("map", "group") and node.counts:
@@ -126,7 +134,7 @@ def node_svg(node: GraphNode) -> str:
                                   rx="6", fill=fill, stroke=stroke, opacity="0.55"))
     shapes.append(element("rect", width=str(NODE_WIDTH), height=str(NODE_HEIGHT), rx="6", fill=fill, stroke=stroke,
                           stroke_width="1.5", stroke_dasharray=dash))
-    label = node.label + (f" ×{node.total}" if node.kind in ("map", "group") and node.total is not None else "")
+    label = _counted(node.label, node.kind, node.total)
     shapes.append(element("text", escape(shorten(label)), x="10", y="16", fill=ink, font_size="12",
                           font_weight="600"))
     shapes.append(element("text", escape(shorten(_second_line(node), 28)), x="10", y="30", fill=ink,
@@ -299,9 +307,7 @@ def timeline_html(rows: Sequence[Mapping[str, Any]], builder: PageBuilder, *, en
     horizon = horizon_for((latest - first).total_seconds())
     labels, bars = [], []
     for index, row in enumerate(shown):
-        label = str(row.get("label") or row.get("task") or "")
-        if row.get("kind") == "map":
-            label = f"{label} ×{row.get('total')}"
+        label = _counted(str(row.get("label") or row.get("task") or ""), str(row.get("kind")), row.get("total"))
         labels.append(element("div", escape(shorten(label, 26)), title=label,
                               style=f"height:{TIMELINE_ROW}px;line-height:{TIMELINE_ROW}px;overflow:hidden;"
                                     "white-space:nowrap;text-overflow:ellipsis"))

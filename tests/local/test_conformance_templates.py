@@ -120,9 +120,10 @@ def test_a_template_is_validated_at_create_and_lint(engine):
     status, code, message = error_of(engine.request("POST", TEMPLATES, json={"template": broken}))
     assert (status, code, message) == (400, 3, "templates.main.tasks.a.template 'missing' is not defined")
     assert engine.request("GET", f"{TEMPLATES}/{name}").status_code == 404
-    unsupported = {"metadata": {"name": name}, "spec": {"templates": [{"name": "s", "suspend": {}}]}}
+    unsupported = {"metadata": {"name": name},
+                   "spec": {"templates": [{"name": "s", "resource": {"action": "create", "manifest": "{}"}}]}}
     assert error_of(engine.request("POST", TEMPLATES, json={"template": unsupported}))[2].startswith(
-        "templates.s.suspend")
+        "templates.s.resource")
 
 
 # -- templateRef -----------------------------------------------------------------------------------------

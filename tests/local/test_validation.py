@@ -123,9 +123,9 @@ def test_validation_names_the_field(path, value, message):
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ({"name": "t", "steps": [[]]}, "templates.t.steps: steps templates are not supported"),
+        ({"name": "t", "data": {"source": {}}}, "templates.t.data: data templates are not supported"),
         ({"name": "t", "resource": {"action": "create"}}, "templates.t.resource"),
-        ({"name": "t", "suspend": {}}, "templates.t.suspend"),
+        ({"name": "t", "plugin": {"hello": {}}}, "templates.t.plugin"),
         ({"name": "t", "http": {"url": "x"}}, "templates.t.http"),
         ({"name": "t", "container": {"image": "busybox"}}, "templates.t.container.command: a container without a command"),
         ({"name": "t"}, "templates.t template type unspecified"),

@@ -114,6 +114,18 @@ EXPECTED: dict[str, list[tuple[str, list[str]]]] = {
                                         "summarising 500000 rows", "gone from the server: True",
                                         "result still there: {'rows': 500000"]),
     ],
+    "08_sweeps_fan_out_and_conditions.ipynb": [
+        ("run.wait()", ["{'lr': 0.3, 'w': 3.004, 'b': 0.985, 'loss': 0.01209}\n{'lr': 0.1, 'w': 3.002",
+                        "{'lr': 0.01, 'w': 2.577, 'b': 1.478, 'loss': 0.07855}"]),
+        ("risky = ", ["Succeeded - the best of what succeeded: {'lr': 0.3, 'w': 3.004"]),
+        ("fan = ", ["{'shards': 6, 'rows': 6150}"]),
+        ("workflow = %argo_dag --dry-run", [
+            "onExit: hera-magics-exit", "withItems:", "- 0.03", "__hera_magics_collected__:{{tasks.train.outputs.parameters}}",
+            "when: '{{tasks.evaluate.outputs.parameters.return}} > 0.9'", "value: '{{workflow.status}}'",
+        ]),
+        ("release = ", ["score: 0.988", "deployed y = 3.004 x + 0.985", "workflow Succeeded; failed tasks: none"]),
+        ("cautious = ", ["{'evaluate': 'Succeeded', 'deploy': 'Skipped'}"]),
+    ],
 }
 
 # Notebooks that submit nothing (no GPU here): they need no engine and no %argo_env.
@@ -127,6 +139,7 @@ WIDGET_CELLS = {
     "04_containers_and_shell.ipynb": ["run = %argo_dag", "greet_run = "],
     "06_debugging_a_failing_task.ipynb": ["run = %argo_dag", "fixed = "],
     "07_volumes_and_nebari.ipynb": ["import sys"],
+    "08_sweeps_fan_out_and_conditions.ipynb": ["rates = [", "risky = ", "fan = ", "release = ", "cautious = "],
 }
 
 

@@ -123,3 +123,38 @@ def timeline_bars(html: str) -> dict[str, list[dict[str, Any]]]:
             for rect in group.findall(f"{SVG}rect")
         ]
     return bars
+
+
+class _ProgressReader(HTMLParser):
+    """The text of each per-map progress bar (parts ``progress:<key>``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: dict[str, str] = {}
+        self._key: str | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        part = dict(attrs).get("data-hm-part") or ""
+        if self._key is None and part.startswith("progress:"):
+            self._key, self._depth = part.split(":", 1)[1], 0
+            self.texts[self._key] = ""
+        if self._key is not None:
+            self._depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._key is not None:
+            self._depth -= 1
+            if self._depth == 0:
+                self._key = None
+
+    def handle_data(self, data: str) -> None:
+        if self._key is not None:
+            self.texts[self._key] += " " + data
+
+
+def map_progress(html: str) -> dict[str, str]:
+    """``{map key: "train 3/3"}``: the label and the text of each map's progress bar."""
+    reader = _ProgressReader()
+    reader.feed(html)
+    return {key: " ".join(text.split()) for key, text in reader.texts.items()}

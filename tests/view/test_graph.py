@@ -160,7 +160,7 @@ def test_a_withparam_map_not_expanded_yet_has_an_unknown_width() -> None:
     shape.spec_tasks.append({"name": "process", "template": "process", "depends": "list-files",
                              "withParam": "{{tasks.list-files.outputs.result}}"})
     nodes = drawn_nodes(page_html(shape.build()))
-    assert nodes["process"].kind == "map" and nodes["process"].texts == ["process", "0/?"]
+    assert nodes["process"].kind == "map" and nodes["process"].texts == ["process ×?", "0/?"]
 
 
 def test_many_tasks_of_one_template_with_the_same_neighbours_are_one_group() -> None:
