@@ -51,7 +51,7 @@ from .expansion import loop_items, plan_items, resolve, when_false_message
 from .expressions import ContinueOn
 from .loops import LoopError, aggregate_outputs
 from .nodes import Node, add_child, is_fulfilled
-from .parameters import ResolutionError, dag_outputs, input_variables, resolve_task_arguments
+from .parameters import ARTIFACT_FIELD, ResolutionError, artifact_text, dag_outputs, input_variables, resolve_task_arguments
 from .spec import continue_on, task_loops
 from .template_refs import scope_inside, template_key_of
 from .templating import ExpressionTag, UnresolvedReference
@@ -441,6 +441,8 @@ class StepsRun:
         outputs = self._outputs_of(child)
         values = {f"steps.{entry.display_name}.outputs.parameters.{parameter['name']}": str(parameter.get("value", ""))
                   for parameter in (outputs or {}).get("parameters") or []}
+        values.update({f"steps.{entry.display_name}.{ARTIFACT_FIELD}{artifact['name']}": artifact_text(artifact)
+                       for artifact in (outputs or {}).get("artifacts") or []})
         return resolve_task_arguments({"arguments": arguments},
                                       lambda tag: values.get(tag, self.lookup(tag)))
 
@@ -522,6 +524,8 @@ class StepsRun:
         for parameter in outputs.get("parameters") or []:
             if "value" in parameter:
                 scope[f"{prefix}.outputs.parameters.{parameter['name']}"] = str(parameter["value"])
+        for artifact in outputs.get("artifacts") or []:
+            scope[f"{prefix}.{ARTIFACT_FIELD}{artifact['name']}"] = artifact_text(artifact)
 
     def _set_outbound(self) -> None:
         """``updateOutboundNodes``: the outbound nodes of the last group's children."""
@@ -569,6 +573,10 @@ class StepsRun:
         """Argo's ``ReplaceStrict(..., ["steps", "tasks"])``: a ``steps.*`` without a value waits."""
         value = self.lookup(tag)
         if value is None and (tag.startswith("steps.") or tag.startswith("tasks.")):
+            if f".{ARTIFACT_FIELD}" in tag:
+                # An artifact is resolved from the scope, not waited for: a step without it is
+                # "Unable to resolve" (``wfScope.resolveArtifact``).
+                return ""
             raise WaitForReference(tag)
         return value
 

@@ -134,12 +134,14 @@ def template_key_of(node: Mapping[str, Any]) -> str:
 
 
 def _callers(template: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every DAG task and step of a template (what names other templates)."""
+    """Every DAG task and step of a template (what names other templates); a step group is a
+    list of steps or ``{"steps": [...]}``, as ``steps_executor.step_groups`` reads it."""
     for task in (template.get("dag") or {}).get("tasks") or []:
         if isinstance(task, dict):
             yield task
     for group in template.get("steps") or []:
-        for step in group if isinstance(group, list) else []:
+        steps = group.get("steps") if isinstance(group, dict) else group
+        for step in steps if isinstance(steps, list) else []:
             if isinstance(step, dict):
                 yield step
 
@@ -160,6 +162,9 @@ def _rewritten(template: Mapping[str, Any], key: str, scope: str) -> dict[str, A
             caller["template"] = name_key(scope, caller["template"])
         if isinstance(caller.get("onExit"), str) and caller["onExit"]:
             caller["onExit"] = name_key(scope, caller["onExit"])
+        hook = (caller.get("hooks") or {}).get("exit") if isinstance(caller.get("hooks"), dict) else None
+        if isinstance(hook, dict) and isinstance(hook.get("template"), str):
+            hook["template"] = name_key(scope, hook["template"])
     return copied
 
 
