@@ -44,7 +44,7 @@ from .records import WorkflowRecord, mark_completed_labels
 from .retries import RetryRun
 from .runner import CommandNotFound
 from .runtime import Unit, WorkflowRuntime
-from .spec import template_kind
+from .spec import sync_stored_spec, template_kind
 from .steps_executor import EXIT, StepsRun
 from .suspend import SuspendRun, raw_outputs, suspend_duration
 from .template_refs import template_key_of
@@ -98,6 +98,7 @@ class Operation:
         self.record = runtime.record
         self.now = now
         runtime.nodes.now = now
+        sync_stored_spec(self.record.obj)
         self.spec = runtime.spec
         self.requeue_after: float | None = None
         self.shutdown = self.spec.get("shutdown")
