@@ -51,7 +51,14 @@ from .expansion import loop_items, plan_items, resolve, when_false_message
 from .expressions import ContinueOn
 from .loops import LoopError, aggregate_outputs
 from .nodes import Node, add_child, is_fulfilled
-from .parameters import ARTIFACT_FIELD, ResolutionError, artifact_text, dag_outputs, input_variables, resolve_task_arguments
+from .parameters import (
+    ARTIFACT_FIELD,
+    ResolutionError,
+    artifact_text,
+    dag_outputs,
+    input_variables,
+    resolve_task_arguments,
+)
 from .spec import continue_on, task_loops
 from .template_refs import scope_inside, template_key_of
 from .templating import ExpressionTag, UnresolvedReference
