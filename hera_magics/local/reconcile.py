@@ -37,16 +37,17 @@ from .counters import WORKFLOW
 from .dag_executor import DagRun
 from .exit_handler import WorkflowRun, complete_workflow
 from .nodes import MAX_RECURSION_DEPTH, Node, NodeBook, is_fulfilled, task_name_of
-from .parameters import ResolutionError, node_inputs, resolve_inputs
+from .parameters import ResolutionError, inputs_of_node, node_inputs, resolve_inputs
 from .pod_launch import PodSettings, build_pod
 from .pods import ActivePod, Pods
 from .records import WorkflowRecord, mark_completed_labels
 from .retries import RetryRun
 from .runner import CommandNotFound
 from .runtime import Unit, WorkflowRuntime
-from .spec import template_kind
+from .spec import sync_stored_spec, template_kind
 from .steps_executor import EXIT, StepsRun
 from .suspend import SuspendRun, raw_outputs, suspend_duration
+from .template_refs import template_key_of
 from .templating import ExpressionTag, UnresolvedReference
 
 FAIL_FAST_HOLD = "failFast:"
@@ -97,6 +98,7 @@ class Operation:
         self.record = runtime.record
         self.now = now
         runtime.nodes.now = now
+        sync_stored_spec(self.record.obj)
         self.spec = runtime.spec
         self.requeue_after: float | None = None
         self.shutdown = self.spec.get("shutdown")
@@ -227,7 +229,7 @@ class Operation:
         if not boundary_id or not new_child:
             return None
         boundary = self.nodes.get(boundary_id)
-        template = self.templates.get((boundary or {}).get("templateName", "")) or {}
+        template = self.templates.get(template_key_of(boundary or {})) or {}
         plan = self.runtime.boundary_plan(template)
         if plan is None:
             return None
@@ -356,7 +358,7 @@ class Operation:
         boundary = self.nodes.get(node.get("boundaryID") or "")
         if boundary is None or boundary.get("type") not in ("DAG", "Steps"):
             return False
-        template = self.templates.get(boundary.get("templateName", "")) or {}
+        template = self.templates.get(template_key_of(boundary)) or {}
         if boundary["type"] == "DAG":
             return task_name_of(node["name"]) in self.runtime.plan(template).result_tasks
         return task_name_of(node["name"]) in self.runtime.steps_plan(template).result_steps
@@ -381,11 +383,10 @@ class Operation:
             runtime.owners[node["id"]] = owner
             if is_fulfilled(node):
                 continue
-            template = self.templates.get(node.get("templateName", ""))
+            template = self.templates.get(template_key_of(node))
             if template is None:
                 continue
-            inputs = {parameter["name"]: parameter.get("value", "")
-                      for parameter in (node.get("inputs") or {}).get("parameters") or []}
+            inputs = inputs_of_node(node)
             if node["type"] == "DAG":
                 try:
                     run = DagRun(self, node, template, inputs, depth, on_exit)

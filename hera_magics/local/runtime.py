@@ -32,8 +32,9 @@ from .counters import NodeCounters
 from .nodes import Node, NodeBook
 from .parameters import workflow_globals
 from .records import WorkflowRecord
-from .spec import DagPlan, dag_plan, templates_by_name
+from .spec import DagPlan, dag_plan, execution_spec
 from .steps_executor import StepsPlan, steps_plan
+from .template_refs import execution_templates, local_scope
 
 if TYPE_CHECKING:
     from .reconcile import Operation
@@ -54,8 +55,8 @@ class WorkflowRuntime:
 
     def __init__(self, record: WorkflowRecord) -> None:
         self.record = record
-        self.spec = record.obj["spec"]
-        self.templates = templates_by_name(self.spec)
+        self.spec = execution_spec(record.obj)
+        self.templates = execution_templates(record.obj)
         self.globals = workflow_globals(record.obj)
         self.freed: set[str] = set()
         self.counters = NodeCounters(on_freed=self._freed)
@@ -84,6 +85,7 @@ class WorkflowRuntime:
         for node in record.nodes.values():
             self.counters.observe(node)
         self.nodes = NodeBook(record.name, record.nodes, listener=self.node_changed)
+        self.nodes.local_scope = local_scope(record.obj)
 
     # -- plans --------------------------------------------------------------------------------------
 

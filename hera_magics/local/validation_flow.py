@@ -14,6 +14,8 @@ from ..graph import find_cycle
 from . import spec as specs
 from .expressions import ExpressionError, invalid_results, operands
 from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE
+from .template_refs import task_template_reference
+from .validate_artifacts import check_dag_output_artifacts, check_task_artifacts
 from .validation_context import (
     ValidationContext,
     check_inputs_supplied,
@@ -25,7 +27,6 @@ from .validation_context import (
 )
 
 REFUSED_TASK_FIELDS = {
-    "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
     "inline": "inline templates are not supported by the local engine; declare the template in spec.templates",
     "onExit": "exit handlers are not supported by the local engine",
     "hooks": "lifecycle hooks are not supported by the local engine",
@@ -169,6 +170,8 @@ def _task_template(task: Mapping[str, Any], field: str, context: ValidationConte
     for key, message in REFUSED_TASK_FIELDS.items():
         if is_set(task.get(key)):
             raise fail(f"{field}.{key}: {message}")
+    if task.get("templateRef") is not None:
+        return task_template_reference(task, field, context.template_getter)
     reference = task.get("template")
     if not reference:
         raise fail(f"{field}.template is required")
@@ -232,6 +235,7 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
                             context=context, allowed=allowed_here)
         check_references(task.get("when"), f"{field}.when", allowed_here)
         check_inputs_supplied(task_templates[task_name], task.get("arguments") or {}, field)
+        check_task_artifacts(task, field, template, task_templates, reachable)
 
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         reference = (parameter.get("valueFrom") or {}).get("parameter")
@@ -239,6 +243,7 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
             reference, f"{where}.outputs.parameters.{parameter['name']}.valueFrom.parameter",
             lambda tag: inputs_allowed(tag) or _task_output_allowed(tag, task_templates, lambda name: True, looped),
         )
+    check_dag_output_artifacts(template, where, task_templates)
 
 
 __all__ = ["REFUSED_TASK_FIELDS", "item_names", "validate_dag", "validate_loop"]

@@ -12,8 +12,8 @@ from typing import Any, Callable, Mapping
 
 from . import spec as specs
 from .naming import PARAMETER_NAME_PATTERN
+from .validate_artifacts import artifact_path_variable
 from .validation_context import (
-    ARTIFACTS,
     ValidationContext,
     check_name,
     check_references,
@@ -68,8 +68,6 @@ def validate_template(template: dict[str, Any], context: ValidationContext) -> N
         raise fail(f"{where}.daemon: daemon templates are not supported by the local engine")
 
     inputs = template.get("inputs") or {}
-    if is_set(inputs.get("artifacts")):
-        raise fail(f"{where}.inputs.artifacts: {ARTIFACTS}")
     input_names: set[str] = set()
     for parameter in inputs.get("parameters") or []:
         if not isinstance(parameter, dict):
@@ -83,8 +81,6 @@ def validate_template(template: dict[str, Any], context: ValidationContext) -> N
                         "to the local engine; give a value or a default")
 
     outputs = template.get("outputs") or {}
-    if is_set(outputs.get("artifacts")):
-        raise fail(f"{where}.outputs.artifacts: {ARTIFACTS}")
     output_names: set[str] = set()
     for parameter in outputs.get("parameters") or []:
         if not isinstance(parameter, dict):
@@ -104,7 +100,7 @@ def validate_template(template: dict[str, Any], context: ValidationContext) -> N
         if tag.startswith("inputs.parameters."):
             return tag[len("inputs.parameters."):] in input_names
         match = re.fullmatch(r"outputs\.parameters\.(.+)\.path", tag)
-        return bool(match and match.group(1) in output_names)
+        return bool(match and match.group(1) in output_names) or artifact_path_variable(tag, template)
 
     if kind in specs.POD_KINDS:
         _validate_pod_template(template, kind, where, context, allowed_in_pod)
