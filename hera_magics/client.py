@@ -451,6 +451,22 @@ class ArgoClient:
         )
         return read_log_stream(call, response, url, clean=self._clean, timeout=self.timeout)
 
+    def get_artifact(self, name: str, node_id: str, artifact: str, *,
+                     namespace: str | None = None) -> tuple[str, bytes]:
+        """An output artifact of a node, as saved (``/artifacts/...``, Argo's artifact server):
+        (its file name, e.g. ``model.tgz``, and its bytes)."""
+        check = Arguments("ArgoClient.get_artifact")
+        check.workflow_name("name", name)
+        check.text("node_id", node_id)
+        check.text("artifact", artifact)
+        target = self._namespace(check.namespace("namespace", namespace, optional=True))
+        call = ApiCall("GET", "/".join(["artifacts", *map(path_segment, (target, name, node_id, artifact))]),
+                       action=f"read artifact {artifact} of workflow {name}", namespace=target, workflow=name)
+        response, _ = self._send(call, accept="*/*")
+        disposition = response.headers.get("Content-Disposition") or ""
+        file_name = disposition.partition('filename="')[2].rstrip('"') or artifact
+        return file_name, response.content
+
     def userinfo(self) -> dict[str, Any]:
         """Who the token belongs to (``/api/v1/userinfo``; ``{}`` if the server knows no claims)."""
         call = ApiCall("GET", "api/v1/userinfo", action="read user info")

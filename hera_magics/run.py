@@ -21,6 +21,7 @@ created the workflow (:mod:`hera_magics.submission`).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -607,6 +608,22 @@ class WorkflowRun:
         if is_data_volume_task(template):
             return self._value_from_data_volume(workflow, row)
         return returned_value(workflow, row)
+
+    def artifact(self, task: str, artifact: str, folder: str | os.PathLike[str] | None = None) -> bytes | Path:
+        """The output artifact ``artifact`` of ``task``: the bytes of the file it saved, or, with
+        ``folder``, the file or folder extracted there (its path). Read through the server's
+        artifact route, so it works on a cluster and on the local engine alike."""
+        from .artifacts import find_artifact, unpack
+
+        check = Arguments("WorkflowRun.artifact")
+        check.text("task", task)
+        check.text("artifact", artifact)
+        folder = check.path("folder", folder, optional=True)
+        workflow = self._current()
+        row = self._row(task, workflow)
+        find_artifact(workflow, row, artifact)
+        file_name, data = self.client.get_artifact(self.name, row["node_id"], artifact, namespace=self.namespace)
+        return unpack(data, file_name, artifact, Path(folder) if folder is not None else None)
 
     def _value_from_data_volume(self, workflow: Mapping[str, Any], row: Mapping[str, Any]) -> Any:
         """A --data-volume task's return value: the file it wrote on the data volume."""

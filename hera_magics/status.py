@@ -299,7 +299,7 @@ def _row(
                 message = f"{message}; {last}" if message else last
     node_id = str((worker or node).get("id") or "")
     is_pod = worker is not None and worker.get("type") == "Pod"
-    return {
+    row = {
         "task": _display_name(node, nodes, root_id),
         "template": template,
         "phase": _phase(node),
@@ -314,6 +314,13 @@ def _row(
         else None,
         "exit_code": parse_exit_code(worker) if worker is not None else None,
     }
+    # Only a task that saved artifacts has the key (the names, for run.artifact and the view);
+    # archived logs (``main-logs``) are logs, not what the task saved.
+    artifacts = [str(artifact.get("name")) for artifact in ((worker or node).get("outputs") or {}).get("artifacts") or []
+                 if not artifact.get("deleted") and not artifact.get("archiveLogs")]
+    if artifacts:
+        row["artifacts"] = artifacts
+    return row
 
 
 def task_rows(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -322,8 +329,9 @@ def task_rows(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
     Each row is a dict with ``task`` (display name), ``template``, ``phase``, ``started``,
     ``finished`` (aware UTC datetimes or ``None``), ``duration`` (seconds or ``None``),
     ``message``, ``retries``, ``node_id`` and ``pod_name`` (for log lookup; ``pod_name`` is
-    ``None`` for nodes without a pod) and ``exit_code`` (``None`` if not reported). See the
-    module docstring for the rules.
+    ``None`` for nodes without a pod) and ``exit_code`` (``None`` if not reported); a task
+    that saved output artifacts also has ``artifacts`` (their names). See the module
+    docstring for the rules.
     """
     return [row for _, row in _rows_with_nodes(workflow)]
 

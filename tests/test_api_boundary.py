@@ -106,6 +106,7 @@ def valid_values(tmp_path: Path, client: ArgoClient, run: WorkflowRun, config: A
         "env_file": env_file, "workers": 1, "cell": "def hello():\n    pass\n", "options": None,
         "notebook_names": None, "expression": "hello", "notebook": None, "run": run,
         "volume": VolumeSpec("claim", None, "/mnt/data", False), "source": "--namespace",
+        "node_id": "wf-1-123", "artifact": "model",
     }
 
 

@@ -20,12 +20,16 @@ Modules, from the outside in:
   ``nodes`` (node bookkeeping, ``progress``), ``parameters`` (inputs, globals, task references),
   ``loops`` (items, node names, aggregated outputs), ``journal`` (changes between full saves);
 * ``pod_launch`` (a pod template resolved into a process), ``pod_filesystem`` (a task's own view
-  of the file system), ``pods`` (pod threads and their outcome), ``runner`` (one process tree),
-  ``store`` (files on disk), ``ttl`` (when a finished workflow is deleted);
+  of the file system), ``pod_artifacts`` (a pod's artifacts loaded and saved), ``pods`` (pod
+  threads and their outcome), ``runner`` (one process tree), ``store`` (files on disk),
+  ``artifacts`` (the local artifact repository), ``artifact_gc``, ``volume_claims``
+  (``volumeClaimTemplates``), ``ttl`` (when a finished workflow is deleted);
+* ``template_store`` and ``template_routes`` (WorkflowTemplates and their REST routes),
+  ``template_refs`` (``templateRef``, ``workflowTemplateRef``, template scopes);
 * pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits`` and
   ``validation`` (create-time checks; ``validation_context``, ``validation_templates``,
-  ``validation_flow``), ``spec``, ``expressions``, ``templating``, ``selectors``,
-  ``naming``, ``wire``.
+  ``validation_flow``, ``validation_steps``, ``validate_artifacts``, ``invalid``), ``spec``,
+  ``expressions``, ``templating``, ``selectors``, ``naming``, ``wire``.
 
 From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
 ``graph`` and ``pod.contract``.
@@ -42,7 +46,12 @@ files, DAG outputs), ``outputs.result``/``exitCode``, env, ``workingDir``, retri
 policy, backoff), template timeouts, the workflow deadline, ``parallelism`` (workflow: active
 pods; DAG template: active child nodes), ``failFast`` (DAG and template level), stop,
 terminate, retry, resubmit, ``emptyDir`` volumes and claims it was given with ``--volume``,
-``ttlStrategy``, ``workflowMetadata`` labels and annotations.
+``volumeClaimTemplates`` (a folder per workflow and claim, ``volumeClaimGC``), artifacts
+through its own repository in the state folder (inputs and outputs of script and container
+templates, ``raw`` and key-only artifacts, tar-gzip/zip/none archives, ``from`` between tasks
+and steps and in a DAG's or steps template's outputs, ``artifactGC``; served on Argo's
+``/artifacts/`` route), WorkflowTemplates and ClusterWorkflowTemplates with their REST routes,
+``templateRef`` (from DAG tasks and steps) and ``workflowTemplateRef``, ``ttlStrategy``, ``workflowMetadata`` labels and annotations.
 
 Its work per event is proportional to what the event changed (``runtime``), and no recursion
 grows with the size of a DAG, so workflows of thousands of nodes run.
@@ -59,13 +68,17 @@ Where it knowingly differs from Argo:
 * stdout and stderr are separate pipes, as in a container, so their relative order in the log
   is only as good as the timestamps of the reads.
 * ``python`` and ``python3`` as the first word of a command run the engine's own interpreter.
-* Each task sees the machine's file system, with its declared paths (output files, mounts,
-  working folder) and new files in ``/tmp`` kept for its node (``pod_filesystem``); where the
-  machine has no user namespaces, those paths live under ``$HERA_MAGICS_PATH_PREFIX`` instead.
-* Not implemented (refused at create with a 400 naming the field): artifacts, steps, sidecars,
-  init containers, lifecycle hooks other than a step's exit hook (``hooks``, a DAG task's
-  ``onExit``), WorkflowTemplates, resource/http/data/plugin/containerSet templates, inline
-  templates, ``retryStrategy`` on DAG/steps templates, secrets and config maps, ``{{=expression}}``
+* Each task sees the machine's file system, with its declared paths (output files, artifacts,
+  mounts, working folder) and new files in ``/tmp`` kept for its node (``pod_filesystem``);
+  where the machine has no user namespaces, those paths live under ``$HERA_MAGICS_PATH_PREFIX``
+  instead. An output artifact is what the task wrote at its path: an image's own files are not
+  there.
+* Not implemented (refused at create with a 400 naming the field): sidecars, init containers,
+  lifecycle hooks other than a step's exit hook (``hooks``, a DAG task's ``onExit``, an exit
+  hook's ``templateRef``), artifacts from anywhere but its own repository (http, git, gcs, other
+  buckets, ...), ``artifactRepositoryRef``, artifact ``subPath``/``fromExpression``/``globalName``,
+  resource/http/data/plugin/containerSet templates, inline templates, ``retryStrategy`` on
+  DAG/steps templates, secrets and config maps, ``{{=expression}}``
   tags, memoization, synchronization, metrics, daemons, host paths and claims without a
   ``--volume`` folder, ``hostAliases``, ``archiveLogs``, ``workflowMetadata.labelsFrom``, the
   ``ARGO_DEBUG_PAUSE_*`` variables. There is no ``workflow-events`` watch (poll with

@@ -31,6 +31,7 @@ import copy
 import getpass
 import json
 import os
+import posixpath
 import socket
 import threading
 import time
@@ -40,6 +41,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..argo import ERROR, FAILED, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, parse_rfc3339, rfc3339
+from . import artifact_gc
+from .artifacts import KEY_FORMAT, REPOSITORY_BUCKET, ArtifactError, artifact_key
 from .journal import Journal
 from .logs import LogLine, workflow_logs
 from .memoization import MemoCache
@@ -54,13 +57,25 @@ from .records import WorkflowKey, WorkflowRecord, WorkflowTable, mark_completed_
 from .rerun import reset_for_retry, resubmitted_workflow, set_arguments
 from .runtime import WorkflowRuntime
 from .selectors import Requirement, field_value, filter_fields, labels_match
+from .spec import execution_spec
 from .store import WorkflowStore
 from .synchronization import Mutexes, held_locks
 from .suspend import SETTABLE_PHASES, SuspendError, resume_all, set_suspended_nodes
 from .ttl import expires_at
 from .limits import validate_local_support
+from .template_refs import (
+    STORED_TEMPLATES,
+    TemplateGetter,
+    TemplateNotFound,
+    reached_scopes,
+    resolve_references,
+    with_workflow_template,
+)
+from .template_store import TemplateStore
+from .validate_artifacts import refuse_hidden_artifact_paths
+from .volume_claims import create_claims, delete_claims
 from .validation import WorkflowInvalid, validate_workflow
-from .wire import INTERNAL, ApiError, already_exists, bad_request
+from .wire import INTERNAL, NOT_FOUND, ApiError, already_exists, bad_request
 
 # How often create tries a new random name before it reports the clash.
 GENERATED_NAME_ATTEMPTS = 100
@@ -99,6 +114,7 @@ class Engine:
             filesystem_view=filesystem_view,
         )
         self.table = WorkflowTable(self.settings.store)
+        self.templates = TemplateStore(state_dir, self._validate_template, dns_friendly(self.user) or "local")
         self._journal = Journal(self.settings.store)
         self._queue = ReconcileQueue()
         self._stopping = threading.Event()
@@ -120,6 +136,7 @@ class Engine:
     def start(self) -> None:
         """Load saved workflows and start the controller thread."""
         now = time.time()
+        self.templates.load()
         for record in self.table.load():
             self.table.continue_after(self._journal.replay(record.obj))
             if not record.completed:
@@ -188,6 +205,8 @@ class Engine:
         it completed), and queue it again if asked."""
         if record.completed:
             return
+        if not record.status.get("phase"):
+            _start_status(record, self.settings.store.workflow_dir(record.namespace, record.name))
         runtime, requeue_after = reconcile(record, self._runtimes.get(record.key), self.pods, self.settings,
                                            self.mutexes, self.memos)
         if runtime is None:
@@ -205,6 +224,9 @@ class Engine:
             self._journal.append(record, runtime.take_dirty_nodes(), status=True)
         if record.completed:
             self._release_locks(record)
+            artifact_gc.collect(record.obj, self.settings.store.artifacts, artifact_gc.ON_COMPLETION)
+            delete_claims(record.status, execution_spec(record.obj),
+                          self.settings.store.workflow_dir(record.namespace, record.name))
             self._materialize(record)
             self._runtimes.pop(record.key, None)
             self.table.flush(record, after_save=self._journal.reset)
@@ -285,9 +307,14 @@ class Engine:
         if given_namespace and given_namespace != namespace:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         metadata["namespace"] = namespace
-        apply_workflow_metadata(workflow)
+        templates = self.templates.getter(namespace)
         try:
-            self._validate(workflow)
+            apply_workflow_metadata(workflow, with_workflow_template(workflow, templates)[1]
+                                    if isinstance(workflow.get("spec"), dict) else None)
+            self._validate(workflow, templates)
+            kept = resolve_references(workflow, templates)
+        except TemplateNotFound as error:
+            raise ApiError(NOT_FOUND, str(error)) from None
         except WorkflowInvalid as error:
             raise bad_request(str(error)) from None
         self._label_creator(metadata)
@@ -301,6 +328,7 @@ class Engine:
             }
             if dry_run:
                 return copy.deepcopy(stored)
+            stored["status"].update(kept)
             record = WorkflowRecord(namespace, metadata["name"], stored)
             try:
                 self.table.insert(record)
@@ -332,15 +360,47 @@ class Engine:
         workflow = copy.deepcopy(workflow)
         workflow.setdefault("metadata", {}).setdefault("namespace", namespace)
         try:
-            self._validate(workflow)
+            self._validate(workflow, self.templates.getter(namespace))
         except WorkflowInvalid as error:
             raise ApiError(2, str(error)) from None
         self._label_creator(workflow["metadata"])
         return workflow
 
-    def _validate(self, workflow: dict[str, Any]) -> None:
-        validate_local_support(workflow, filesystem_view=self.settings.filesystem_view)
-        validate_workflow(workflow, volume_claims=self.settings.volumes.keys())
+    def _validate(self, workflow: dict[str, Any], templates: TemplateGetter, *, workflow_template: bool = False) -> None:
+        """Everything create refuses: the engine's own limits, then Argo's validation (with the
+        WorkflowTemplates of the workflow's namespace). A ``workflowTemplateRef`` workflow's
+        limits are checked on its merged spec."""
+        run, _ = with_workflow_template(workflow, templates) if isinstance(workflow.get("spec"), dict) else (workflow, None)
+        validate_local_support(run, filesystem_view=self.settings.filesystem_view)
+        if not self.settings.filesystem_view:
+            refuse_hidden_artifact_paths(run)
+        validate_workflow(workflow, volume_claims=self.settings.volumes.keys(), templates=templates,
+                          workflow_template=workflow_template)
+        if not workflow_template:
+            self._validate_reached_templates(workflow, run, templates)
+
+    def _validate_reached_templates(self, workflow: dict[str, Any], run: dict[str, Any],
+                                    templates: TemplateGetter) -> None:
+        """The templates a workflow reaches through ``templateRef``, checked with its own
+        parameters and labels (Argo's validator resolves each reference in the workflow)."""
+        stored = resolve_references(workflow, templates).get(STORED_TEMPLATES) or {}
+        for scope, reached in reached_scopes(workflow, stored).items():
+            as_workflow = {"metadata": workflow.get("metadata") or {},
+                           "spec": {"templates": reached, "arguments": (run.get("spec") or {}).get("arguments") or {}}}
+            try:
+                validate_workflow(as_workflow, volume_claims=self.settings.volumes.keys(), templates=templates,
+                                  workflow_template=True)
+            except WorkflowInvalid as error:
+                raise WorkflowInvalid(f"{scope}: {error}") from None
+
+    def _validate_template(self, template: dict[str, Any], templates: TemplateGetter, cluster: bool) -> None:
+        """A WorkflowTemplate's checks at create, update and lint (``template_store``)."""
+        metadata = template.get("metadata") or {}
+        as_workflow = {"metadata": {"name": metadata.get("name") or metadata.get("generateName") or "template",
+                                    "labels": metadata.get("labels") or {},
+                                    "annotations": metadata.get("annotations") or {}},
+                       "spec": template.get("spec")}
+        self._validate(as_workflow, templates, workflow_template=True)
 
     def _label_creator(self, metadata: dict[str, Any]) -> None:
         metadata.setdefault("labels", {})[LABEL_CREATOR] = dns_friendly(self.user) or "local"
@@ -371,10 +431,35 @@ class Engine:
             self._runtimes.pop(record.key, None)
             self.mutexes.release_workflow(record.key)
             actives = self.pods.cancel_workflow(record.key)
+            artifact_gc.collect(record.obj, self.settings.store.artifacts, artifact_gc.ON_DELETION)
         for active in actives:
             if active.thread is not None:
                 active.thread.join(DELETE_JOIN_SECONDS)
         self.settings.store.delete(namespace, name)
+
+    def artifact(self, namespace: str, name: str, node_id: str, artifact_name: str, *,
+                 input_artifact: bool = False) -> tuple[str, Path | bytes]:
+        """An artifact of a node, as Argo's artifact server serves it: (file name, the saved file
+        or raw bytes). Raises ``ApiError`` (404) when the workflow, node or artifact is unknown or
+        the object is gone."""
+        with self.table.lock:
+            record = self.table.find(namespace, name)
+            node = record.nodes.get(node_id) or {}
+            place = (node.get("inputs") if input_artifact else node.get("outputs")) or {}
+            artifact = next((copy.deepcopy(item) for item in place.get("artifacts") or []
+                             if item.get("name") == artifact_name), None)
+        if artifact is None:
+            raise ApiError(NOT_FOUND, f"artifact not found: {artifact_name}")
+        if artifact.get("raw") is not None:
+            return artifact_name, str((artifact.get("raw") or {}).get("data") or "").encode("utf-8")
+        key = artifact_key(artifact)
+        try:
+            path = self.settings.store.artifacts.path_of(key)
+        except ArtifactError:
+            path = None
+        if path is None or not path.is_file():
+            raise ApiError(NOT_FOUND, f"artifact {artifact_name} has no file in the local artifact repository")
+        return posixpath.basename(key), path
 
     def logs(self, namespace: str, name: str, **options: Any) -> Iterator[LogLine | None]:
         """The workflow's log lines (see ``logs.workflow_logs`` for the options)."""
@@ -483,6 +568,9 @@ class Engine:
                 raise bad_request(f"Cannot retry a workflow in phase {phase}")
             set_arguments(record, request.get("parameters") or [])
             reset_for_retry(record, self.settings.store)
+            # Claims deleted at completion are made again (createPVCs runs while the workflow runs).
+            create_claims(record.status, execution_spec(record.obj), record.name,
+                          self.settings.store.workflow_dir(record.namespace, record.name))
             self._runtimes.pop(record.key, None)  # rebuilt from the nodes that remain
             self.table.commit(record)
             self._queue.add(record.key)
@@ -498,11 +586,27 @@ class Engine:
         return self.create(namespace, {"workflow": workflow})
 
 
-def apply_workflow_metadata(workflow: dict[str, Any]) -> None:
+DEFAULT_ARTIFACT_REPOSITORY = {"s3": {"bucket": REPOSITORY_BUCKET, "keyFormat": KEY_FORMAT}}
+"""How the engine reports its artifact repository (``artifacts``): Argo's default repository."""
+
+
+def _start_status(record: WorkflowRecord, folder: Path) -> None:
+    """What Argo's controller resolves when it first operates a workflow (operator.go): the
+    artifact repository it uses (the default one), whether artifacts are collected, and the
+    claims of its ``volumeClaimTemplates`` (``volume_claims``, in the workflow's ``folder``)."""
+    status = record.status
+    create_claims(status, execution_spec(record.obj), record.name, folder)
+    status.setdefault("artifactRepositoryRef", {"default": True,
+                                                "artifactRepository": copy.deepcopy(DEFAULT_ARTIFACT_REPOSITORY)})
+    status.setdefault(artifact_gc.STATUS_FIELD, artifact_gc.initial_status(execution_spec(record.obj)))
+
+
+def apply_workflow_metadata(workflow: dict[str, Any], spec: dict[str, Any] | None = None) -> None:
     """Copy ``spec.workflowMetadata``'s labels and annotations onto the workflow, as Argo's
     controller does when it first runs it (``updateWorkflowMetadata`` in operator.go), so
-    ``{{workflow.labels.X}}`` resolves to them. ``labelsFrom`` is refused at create."""
-    extra = (workflow.get("spec") or {}).get("workflowMetadata")
+    ``{{workflow.labels.X}}`` resolves to them. ``labelsFrom`` is refused at create. ``spec``:
+    the spec that runs (a ``workflowTemplateRef``'s merged spec), else the workflow's own."""
+    extra = (spec if spec is not None else workflow.get("spec") or {}).get("workflowMetadata")
     if not isinstance(extra, dict):
         return
     metadata = workflow["metadata"]

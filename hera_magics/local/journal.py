@@ -22,6 +22,9 @@ from .records import WorkflowRecord
 from .store import WorkflowStore
 
 JOURNAL_FILE = "journal.jsonl"
+SAVED_AT_CREATE = ("storedTemplates", "storedWorkflowTemplateSpec")
+"""Status fields written with the workflow when it is created and never changed after: not
+journalled, so a line costs the change, not the size of the templates a workflow uses."""
 
 
 class Journal:
@@ -38,7 +41,8 @@ class Journal:
         entry: dict[str, Any] = {"rv": int(record.obj["metadata"].get("resourceVersion") or 0),
                                  "nodes": {node["id"]: node for node in nodes}}
         if status:
-            entry["status"] = {key: value for key, value in record.status.items() if key != "nodes"}
+            entry["status"] = {key: value for key, value in record.status.items()
+                               if key != "nodes" and key not in SAVED_AT_CREATE}
             metadata = record.obj["metadata"]
             entry["metadata"] = {key: metadata[key] for key in ("labels", "annotations") if key in metadata}
         if not entry["nodes"] and not status:
@@ -85,8 +89,10 @@ def _apply(workflow: dict[str, Any], entry: dict[str, Any]) -> None:
     status = workflow.setdefault("status", {})
     nodes = status.get("nodes") or {}
     if "status" in entry:
+        kept = {key: status[key] for key in SAVED_AT_CREATE if key in status}
         status.clear()
         status.update(entry["status"])
+        status.update(kept)
     nodes.update(entry.get("nodes") or {})
     status["nodes"] = nodes
     workflow.setdefault("metadata", {}).update(entry.get("metadata") or {})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..argo import PENDING, parse_rfc3339, pod_name
+from ..argo import PENDING, node_template_name, parse_rfc3339, pod_name
 from .naming import CONTAINER_NAME_PATTERN
 from .pod_launch import MAIN_CONTAINER
 from .pods import Pods
@@ -73,7 +73,7 @@ def started_pods(record: WorkflowRecord) -> list[tuple[str, str]]:
     pods = []
     for node in sorted(record.nodes.values(), key=lambda node: node.get("startedAt") or ""):
         if node.get("type") == "Pod" and node.get("phase") != PENDING:
-            pods.append((node["id"], pod_name(record.name, node["name"], node.get("templateName"))))
+            pods.append((node["id"], pod_name(record.name, node["name"], node_template_name(node) or None)))
     return pods
 
 

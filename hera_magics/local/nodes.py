@@ -28,6 +28,7 @@ from ..argo import (
     node_id,
     rfc3339,
 )
+from .template_refs import node_template_fields
 
 Node = dict[str, Any]
 
@@ -89,6 +90,8 @@ class NodeBook:
         self.now = time.time()
         self.listener = listener
         self._by_name = {node["name"]: node for node in nodes.values()}
+        # The templateScope of the workflow's own templates (``template_refs.local_scope``).
+        self.local_scope = f"local/{workflow_name}"
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -102,10 +105,12 @@ class NodeBook:
     def create(self, name: str, node_type: str, template_name: str | None, boundary_id: str | None,
                display_name: str, phase: str, *, message: str | None = None,
                inputs: dict[str, Any] | None = None, node_flag: dict[str, Any] | None = None,
-               template_scope: bool = False) -> Node:
+               template_scope: str | None = None) -> Node:
         """Add a node (keys in the order Argo writes them); a fulfilled one is finished at once.
 
-        ``template_scope``: write ``templateScope`` without a ``templateName`` (a StepGroup node);
+        ``template_name`` is a template key (``template_refs``): the node records the
+        ``templateName`` or ``templateRef`` and the ``templateScope`` it stands for;
+        ``template_scope``: write this ``templateScope`` without a template (a StepGroup node);
         ``node_flag={}`` writes an empty ``nodeFlag``, as Argo does for the nodes it creates with one."""
         identifier = node_id(self.workflow_name, name)
         node: Node = {
@@ -115,9 +120,9 @@ class NodeBook:
             "type": node_type,
         }
         if template_name:
-            node["templateName"] = template_name
-        if template_name or template_scope:
-            node["templateScope"] = f"local/{self.workflow_name}"
+            node.update(node_template_fields(template_name, self.local_scope))
+        elif template_scope is not None:
+            node["templateScope"] = template_scope
         node["phase"] = phase
         if boundary_id:
             node["boundaryID"] = boundary_id

@@ -5,6 +5,16 @@ input's ``value``, else its ``default`` (Argo's ``ProcessArgs`` in ``workflow/co
 argoproj/argo-workflows); inside a DAG, ``{{tasks.NAME.…}}`` reads another task's node. The list
 of variables is Argo's ``docs/variables.md``. Create-time validation (``validation``) checks
 references against the same names, so whatever it lets through resolves here.
+
+Artifacts travel the same way. A reference to one (``{{tasks.NAME.outputs.artifacts.X}}``,
+``{{steps.NAME.outputs.artifacts.X}}``, ``{{inputs.artifacts.X}}``) resolves to the artifact
+itself, as JSON text, so every executor whose lookup reads nodes through ``task_field_value``
+resolves an argument's ``from`` (``resolve_task_arguments``) and a DAG's output artifacts
+(``dag_outputs``) alike; a declared artifact its node does not have resolves to ``""``, which
+Argo reports as ``Unable to resolve`` (or skips, for an optional artifact) rather than waiting.
+Create-time validation allows artifact references only in ``from``, so no JSON ever lands in a
+parameter. A template's resolved inputs (``ResolvedInputs``) carry its input artifacts beside
+the parameter values.
 """
 
 from __future__ import annotations
@@ -15,7 +25,9 @@ import re
 from typing import Any, Callable, Mapping
 
 from ..argo import ERROR, FAILED, OMITTED, SKIPPED, SUCCEEDED, node_template_name, pod_name
-from .templating import ExpressionTag, UnresolvedReference, parameter_text, substitute
+from .artifacts import has_location_or_key, in_argo_order
+from .spec import execution_spec
+from .templating import TAG_PATTERN, ExpressionTag, UnresolvedReference, parameter_text, substitute
 from .wire import go_json
 
 Lookup = Callable[[str], "str | None"]
@@ -37,14 +49,64 @@ TASK_NODE_FIELDS = ("status", "id", "startedAt", "finishedAt", "hostNodeName")
 """``tasks.NAME.<field>`` that every task has, whatever its template."""
 
 
+ARTIFACT_FIELD = "outputs.artifacts."
+"""``tasks.NAME.outputs.artifacts.X``: a node's output artifact (resolves to the artifact's JSON)."""
+POD_LOCAL_VARIABLES = ("pod.name", "node.name", "retries")
+"""Variables a pod template only has once its node exists (substituted by ``pod_launch``)."""
+
+
 class ResolutionError(Exception):
     """A template's inputs could not be resolved (its node becomes Error with this message)."""
+
+
+class ResolvedInputs(dict):  # type: ignore[type-arg]
+    """A template's inputs once its arguments are applied: each parameter's value by name (the
+    dict itself), and ``artifacts``, its input artifacts as Argo's ``ProcessArgs`` leaves them."""
+
+    def __init__(self, values: Mapping[str, str] | None = None, artifacts: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(values or {})
+        self.artifacts: list[dict[str, Any]] = list(artifacts or [])
+
+
+def input_artifacts(inputs: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The input artifacts of resolved inputs (none for a plain mapping of values)."""
+    return list(getattr(inputs, "artifacts", []) or [])
+
+
+def inputs_of_node(node: Mapping[str, Any]) -> ResolvedInputs:
+    """A node's resolved inputs as it recorded them (``node_inputs``): to carry on after a restart."""
+    recorded = node.get("inputs") or {}
+    values = {parameter["name"]: parameter.get("value", "") for parameter in recorded.get("parameters") or []}
+    return ResolvedInputs(values, [dict(artifact) for artifact in recorded.get("artifacts") or []])
+
+
+def artifact_text(artifact: Mapping[str, Any]) -> str:
+    """The value an artifact reference resolves to: the artifact as JSON text."""
+    return json.dumps(artifact, separators=(",", ":"), sort_keys=True)
+
+
+def reference_tag(text: str) -> str:
+    """The variable of a ``from`` such as ``{{tasks.a.outputs.artifacts.x}}`` (``tasks.a...``)."""
+    match = TAG_PATTERN.fullmatch(text.strip())
+    return match.group(1).strip() if match else text.strip()
+
+
+def resolve_artifact_reference(text: str, lookup: Lookup) -> dict[str, Any] | None:
+    """The artifact ``text`` (a ``from``) refers to, or None when there is none behind it."""
+    value = lookup(reference_tag(text))
+    if not value:
+        return None
+    try:
+        artifact = json.loads(value)
+    except ValueError:
+        return None
+    return artifact if isinstance(artifact, dict) else None
 
 
 def workflow_globals(workflow: Mapping[str, Any]) -> dict[str, str]:
     """Every ``workflow.*`` variable of a workflow, its arguments substituted once."""
     metadata = workflow["metadata"]
-    spec = workflow["spec"]
+    spec = execution_spec(workflow)
     values = {
         "workflow.name": metadata["name"],
         "workflow.namespace": metadata["namespace"],
@@ -127,16 +189,21 @@ def parameter_variables(inputs: Mapping[str, str]) -> dict[str, str]:
 
 
 def input_variables(inputs: Mapping[str, str]) -> dict[str, str]:
-    """``parameter_variables`` plus ``inputs.parameters``, all of them as a JSON list."""
+    """``parameter_variables`` plus ``inputs.parameters``, all of them as a JSON list, and each
+    input artifact as ``inputs.artifacts.NAME`` (its JSON, for a DAG's ``from``)."""
     values = parameter_variables(inputs)
     values["inputs.parameters"] = json.dumps([{"name": name, "value": value} for name, value in inputs.items()],
                                              separators=(",", ":"))
+    for artifact in input_artifacts(inputs):
+        values[f"inputs.artifacts.{artifact['name']}"] = artifact_text(artifact)
     return values
 
 
 def resolve_inputs(template: Mapping[str, Any], arguments: Mapping[str, Any],
-                   global_values: Mapping[str, str]) -> dict[str, str]:
-    """Argo's ProcessArgs: argument value, else the input's value, else its default."""
+                   global_values: Mapping[str, str]) -> ResolvedInputs:
+    """Argo's ProcessArgs: argument value, else the input's value, else its default; each input
+    artifact from the argument of its name (keeping the template's path and mode), else the
+    template's own (raw data, a key), else it must be optional."""
     given = {parameter.get("name"): parameter.get("value")
              for parameter in arguments.get("parameters") or [] if isinstance(parameter, dict)}
     values: dict[str, str] = {}
@@ -150,7 +217,54 @@ def resolve_inputs(template: Mapping[str, Any], arguments: Mapping[str, Any],
         if value is None:
             raise ResolutionError(f"inputs.parameters.{name} was not supplied")
         values[name] = _input_text(parameter, value, global_values)
-    return values
+    return ResolvedInputs(values, _resolve_input_artifacts(template, arguments, {**global_values,
+                                                                                  **input_variables(values)}))
+
+
+def _resolve_input_artifacts(template: Mapping[str, Any], arguments: Mapping[str, Any],
+                             values: Mapping[str, str]) -> list[dict[str, Any]]:
+    given = {artifact.get("name"): artifact for artifact in arguments.get("artifacts") or [] if isinstance(artifact, dict)}
+    resolved = []
+    for declared in (template.get("inputs") or {}).get("artifacts") or []:
+        name = declared["name"]
+        argument = given.get(name)
+        if not declared.get("optional") and not has_location_or_key(declared):
+            if argument is None:
+                raise ResolutionError(f"inputs.artifacts.{name} was not supplied")
+            if not has_location_or_key(argument):
+                raise ResolutionError(f"inputs.artifacts.{name} missing location information")
+        artifact = copy.deepcopy(dict(argument if argument is not None else declared))
+        if argument is not None:
+            for key in ("path", "mode", "recurseMode"):
+                artifact.pop(key, None)
+                if declared.get(key) is not None:
+                    artifact[key] = declared[key]
+        resolved.append(in_argo_order(_substituted(artifact, values)))
+    return resolved
+
+
+def substitute_strings(value: Any, lookup: Lookup | Mapping[str, str]) -> Any:
+    """Every string in ``value`` (dicts and lists of strings, such as an artifact) substituted."""
+    if isinstance(value, str):
+        return substitute(value, lookup)
+    if isinstance(value, dict):
+        return {key: substitute_strings(item, lookup) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute_strings(item, lookup) for item in value]
+    return value
+
+
+def _substituted(value: Any, values: Mapping[str, str]) -> Any:
+    """``value`` with the variables known before its pod exists substituted; a pod's own
+    (``pod.name``, ...) are left for ``pod_launch``."""
+    def lookup(tag: str) -> str | None:
+        if tag in values:
+            return values[tag]
+        return "{{" + tag + "}}" if tag in POD_LOCAL_VARIABLES or tag.startswith("outputs.") else None
+    try:
+        return substitute_strings(value, lookup)
+    except (UnresolvedReference, ExpressionTag) as error:
+        raise ResolutionError(str(error)) from None
 
 
 def _input_text(parameter: Mapping[str, Any], value: Any, global_values: Mapping[str, str]) -> str:
@@ -167,7 +281,8 @@ def _input_text(parameter: Mapping[str, Any], value: Any, global_values: Mapping
 
 
 def node_inputs(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any] | None:
-    """A node's ``inputs`` field: each declared parameter with its default and resolved value."""
+    """A node's ``inputs`` field: each declared parameter with its default and resolved value,
+    and its input artifacts as resolved."""
     parameters = []
     for parameter in (template.get("inputs") or {}).get("parameters") or []:
         entry: dict[str, Any] = {"name": parameter["name"]}
@@ -176,16 +291,43 @@ def node_inputs(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[
         if parameter["name"] in values:
             entry["value"] = values[parameter["name"]]
         parameters.append(entry)
-    return {"parameters": parameters} if parameters else None
+    inputs: dict[str, Any] = {}
+    if parameters:
+        inputs["parameters"] = parameters
+    artifacts = input_artifacts(values)
+    if artifacts:
+        inputs["artifacts"] = copy.deepcopy(artifacts)
+    return inputs or None
 
 
 def resolve_task_arguments(task: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
-    """A DAG task's ``arguments`` with every parameter value substituted."""
+    """A DAG task's (or step's) ``arguments`` with every parameter value substituted and every
+    artifact's ``from`` replaced by the artifact it names (``resolveDependencyReferences``): an
+    optional one with nothing behind it is left out, another raises ``ResolutionError``."""
     arguments = copy.deepcopy(task.get("arguments") or {})
     for parameter in arguments.get("parameters") or []:
         if parameter.get("value") is not None:
             parameter["value"] = substitute(parameter_text(parameter["value"]), lookup)
+    if arguments.get("artifacts"):
+        arguments["artifacts"] = _resolve_argument_artifacts(arguments["artifacts"], lookup)
     return arguments
+
+
+def _resolve_argument_artifacts(artifacts: list[dict[str, Any]], lookup: Lookup) -> list[dict[str, Any]]:
+    resolved = []
+    for artifact in artifacts:
+        if not artifact.get("from"):
+            # A key or raw data may use variables (a loop's {{item}} in a key, map-reduce.yaml).
+            resolved.append(substitute_strings(artifact, lookup))
+            continue
+        found = resolve_artifact_reference(artifact["from"], lookup)
+        if found is None:
+            if artifact.get("optional"):
+                continue
+            raise ResolutionError(f'Unable to resolve: "{reference_tag(artifact["from"])}"')
+        found["name"] = artifact["name"]
+        resolved.append(in_argo_order(found))
+    return resolved
 
 
 def task_reference(tag: str) -> tuple[str, str] | None:
@@ -212,6 +354,8 @@ def task_field_value(field: str, node: Mapping[str, Any], template: Mapping[str,
         return node.get(field) or ""
     if field == "hostNodeName":
         return node.get("hostNodeName")
+    if field.startswith(ARTIFACT_FIELD):
+        return _output_artifact(node, field[len(ARTIFACT_FIELD):])
     if aggregated is not None and field in aggregated:
         return aggregated[field]
     outputs = node.get("outputs")
@@ -230,6 +374,15 @@ def task_field_value(field: str, node: Mapping[str, Any], template: Mapping[str,
     return None
 
 
+def _output_artifact(node: Mapping[str, Any], name: str) -> str:
+    """A node's output artifact as JSON; "" when the node has none of that name (Argo then
+    reports ``Unable to resolve`` instead of waiting: ``ReplaceStrict`` lets artifacts through)."""
+    for artifact in (node.get("outputs") or {}).get("artifacts") or []:
+        if artifact.get("name") == name:
+            return artifact_text(artifact)
+    return ""
+
+
 def _skipped_output(field: str, template: Mapping[str, Any]) -> str | None:
     declared = template.get("outputs") or {}
     if field.startswith("outputs.parameters."):
@@ -242,10 +395,12 @@ def _skipped_output(field: str, template: Mapping[str, Any]) -> str | None:
 
 
 def dag_outputs(template: Mapping[str, Any], lookup: Lookup) -> dict[str, Any] | None:
-    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted, else its default.
+    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted, else its default,
+    and each output artifact's ``from`` resolved (an optional one without a value left out).
 
     As Argo's ``getTemplateOutputsFromScope`` (operator.go): the parameters keep their other
-    fields and lose ``valueFrom``. Raises ``UnresolvedReference`` when there is no value.
+    fields and lose ``valueFrom``; an artifact is the one it names, under the output's name.
+    Raises ``UnresolvedReference`` when there is no value.
     """
     parameters = []
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
@@ -259,4 +414,18 @@ def dag_outputs(template: Mapping[str, Any], lookup: Lookup) -> dict[str, Any] |
         entry = {key: item for key, item in parameter.items() if key != "valueFrom"}
         entry["value"] = value
         parameters.append(entry)
-    return {"parameters": parameters} if parameters else None
+    outputs: dict[str, Any] = {"parameters": parameters} if parameters else {}
+    artifacts = []
+    for declared in (template.get("outputs") or {}).get("artifacts") or []:
+        if not declared.get("from"):
+            continue
+        artifact = resolve_artifact_reference(declared["from"], lookup)
+        if artifact is None:
+            if declared.get("optional"):
+                continue
+            raise UnresolvedReference(reference_tag(declared["from"]))
+        artifact["name"] = declared["name"]
+        artifacts.append(in_argo_order(artifact))
+    if (template.get("outputs") or {}).get("artifacts"):
+        outputs["artifacts"] = artifacts
+    return outputs or None

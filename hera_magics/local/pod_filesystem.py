@@ -9,8 +9,9 @@ system except where the task has paths of its own:
 
 * ``binds``: each volume mount path shows the volume's folder (a claim's local folder, or the
   node's own folder for an ``emptyDir``);
-* ``hidden``: each output parameter's file, and ``/argo/staging`` where a script is staged, never
-  show what the machine has at that path: the task's file is the node's;
+* ``hidden``: each output parameter's file and artifact path, and ``/argo/staging`` where a
+  script is staged, never show what the machine has at that path: the task's file is the node's
+  (an output file the machine has starts as the node's copy of it, ``pod_launch.PodFolders``);
 * ``overlaid``: ``/tmp``, the working folder, the folder of each output file and every folder on
   the way to a path above show what the machine has there, while what the task creates in them
   stays in the node's root (a pod's ``/tmp`` is its own; the machine's ``/tmp`` stays clean).

@@ -18,14 +18,19 @@ How the task finds them depends on the engine's mode (``PodSettings.filesystem_v
   code our magics generate puts it in front of its paths), an ``emptyDir`` is a folder and a claim
   a symbolic link under the root.
 
-Either way the engine reads an output parameter from ``host_path(path)``. A script is written to
-``<root>/argo/staging/script`` with mode 0755, as Argo's executor stages it. Nothing here touches
-the disk until ``PodFolders.prepare`` runs (on the pod's own thread).
+Either way the engine reads an output parameter from ``host_path(path)``, loads an input
+artifact to and saves an output artifact from it (``pod_artifacts``); like output files, artifact
+paths are the node's own in a view, and ``{{inputs.artifacts.NAME.path}}`` and
+``{{outputs.artifacts.NAME.path}}`` lead to their place under the root without one. A script is
+written to ``<root>/argo/staging/script`` with mode 0755, as Argo's executor stages it. Nothing
+here touches the disk until ``PodFolders.prepare`` runs (on the pod's own thread).
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +38,17 @@ from typing import Any, Mapping
 
 from ..argo import pod_name
 from ..pod.contract import PATH_PREFIX_VARIABLE
-from .parameters import input_variables
+from .artifacts import KEY_FORMAT
 from .container_sets import SetContainer, set_containers
+from .parameters import input_artifacts, input_variables, substitute_strings
+from .pod_artifacts import PodArtifact, PodArtifacts
 from .pod_filesystem import view_command
 from .records import WorkflowRecord
 from .runner import NODE_MARKER_VARIABLE, PodLaunch, node_marker, resolve_argv
-from .spec import template_kind
+from .spec import execution_spec, template_kind
 from .store import WorkflowStore
+from .template_refs import template_real_name
+from .volume_claims import claim_folders, claim_volumes
 from .templating import parameter_text, parse_go_duration, substitute
 
 SCRIPT_PATH = "/argo/staging/script"
@@ -93,6 +102,11 @@ class PodFolders:
     script_path: Path | None = None
     source: str | None = None
     view: bool = False
+    seeded: list[str] = field(default_factory=list)
+    """Output paths the task may read before it writes them: in a view, the machine's file there
+    (standing in for the image's, as a pod has it) is copied into the node's root first, so an
+    output the task does not write reads what the machine has (``/etc/hosts``), and one it
+    writes reads the task's. Not under ``/tmp``, which is the pod's own and starts empty."""
 
     def host_path(self, path: str) -> Path:
         """Where the file the task knows as ``path`` is on this machine (the deepest mount wins)."""
@@ -116,14 +130,30 @@ class PodFolders:
                 if not local.is_symlink() and not local.exists():
                     local.symlink_to(mount.folder, target_is_directory=True)
         self.cwd.mkdir(parents=True, exist_ok=True)
+        for path in self.seeded:
+            self._seed(path)
         if self.script_path is not None and self.source is not None:
             self.script_path.parent.mkdir(parents=True, exist_ok=True)
             self.script_path.write_text(self.source, encoding="utf-8")
             self.script_path.chmod(SCRIPT_MODE)
 
-    def view_spec(self, working_directory: str, output_paths: list[str]) -> dict[str, Any]:
-        """What ``pod_filesystem.build_view`` needs to show this pod its paths."""
-        outputs = [pod_path(path) for path in output_paths]
+    def _seed(self, path: str) -> None:
+        target = self.host_path(path)
+        if (pod_path(path) + "/").startswith(TEMPORARY_FOLDER + "/"):
+            return  # a pod's /tmp starts empty: a file the machine has there is not the task's
+        if not str(target).startswith(str(self.root) + "/") or os.path.lexists(target):
+            return  # in a volume (the volume's file is what it is), or already the node's
+        try:
+            if os.path.isfile(path):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        except OSError:
+            pass  # a file the user may not read stays out of the view, as before
+
+    def view_spec(self, working_directory: str, own_paths: list[str]) -> dict[str, Any]:
+        """What ``pod_filesystem.build_view`` needs to show this pod its paths (``own_paths``:
+        output files and artifacts, which never show what the machine has there)."""
+        outputs = [pod_path(path) for path in own_paths]
         return {
             "root": str(self.root),
             "hidden": [STAGING_FOLDER, *outputs],
@@ -135,12 +165,14 @@ class PodFolders:
 
 @dataclass
 class PodPlan:
-    """A resolved pod: the process to start, its folders, and where its output parameters land."""
+    """A resolved pod: the process to start, its folders, where its output parameters land, and
+    its artifacts."""
 
     launch: PodLaunch
     folders: PodFolders
     # Each declared output parameter: name, path (as declared), valueFrom, localPath (on this machine).
     output_parameters: list[dict[str, Any]]
+    artifacts: PodArtifacts | None = None
     # The template's initContainers, in order: each runs to its end before the next, and before main.
     init_launches: list[tuple[str, PodLaunch]] = field(default_factory=list)
     # A containerSet template's containers (``container_sets``); empty for any other template.
@@ -167,6 +199,12 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
         # The task is told where to write: the declared path in its view, else the file's real place.
         values[f"outputs.parameters.{parameter['name']}.path"] = (
             pod_path(parameter["path"]) if view else parameter["localPath"])
+    artifacts = _pod_artifacts(settings, template, inputs, variables, folders,
+                               substitute(KEY_FORMAT, {"workflow.name": record.name, "pod.name": name_of_pod}))
+    for direction, items in (("inputs", artifacts.inputs), ("outputs", artifacts.outputs)):
+        for item in items:
+            values[f"{direction}.artifacts.{item.artifact['name']}.path"] = (
+                pod_path(item.artifact["path"]) if view else str(item.host_path))
 
     argv = _argv(kind, container, values, settings.python, folders)
     declared_directory = container.get("workingDir")
@@ -175,7 +213,10 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
     process_directory = folders.cwd
     if view:
         # The helper enters the view, then changes into the working folder as the task sees it.
-        spec = folders.view_spec(working_directory, [parameter["path"] for parameter in output_parameters])
+        outputs = [parameter["path"] for parameter in output_parameters]
+        outputs += [item.artifact["path"] for item in artifacts.outputs]
+        folders.seeded = outputs
+        spec = folders.view_spec(working_directory, outputs + [item.artifact["path"] for item in artifacts.inputs])
         argv = view_command(settings.python or sys.executable, spec, argv)
         process_directory = root
     environment = _environment(settings, record, node, name_of_pod, container, values, "" if view else str(root))
@@ -191,7 +232,7 @@ def build_pod(settings: PodSettings, record: WorkflowRecord, global_values: Mapp
                                                       node_dir / f"{init['name']}.log", [], capture_result=False,
                                                       deadline=None))
                      for init in init_containers]
-    return PodPlan(launch, folders, output_parameters, init_launches)
+    return PodPlan(launch, folders, output_parameters, artifacts, init_launches=init_launches)
 
 
 def _pod_basics(settings: PodSettings, record: WorkflowRecord, global_values: Mapping[str, str],
@@ -199,16 +240,20 @@ def _pod_basics(settings: PodSettings, record: WorkflowRecord, global_values: Ma
                 containers: list[Mapping[str, Any]]) -> tuple[str, Path, dict[str, str], PodFolders]:
     """The pod's name, its node's folder, the variables its fields may use, and its folders with
     the mounts of all its ``containers`` (one folder per mount path)."""
-    name_of_pod = pod_name(record.name, node["name"], template.get("name"))
+    name_of_pod = pod_name(record.name, node["name"], template_real_name(template.get("name") or ""))
     node_dir = settings.store.node_dir(record.namespace, record.name, node["id"])
     root = node_dir / "fs"
     variables = {**global_values, **input_variables(inputs), "pod.name": name_of_pod,
                  "node.name": node["name"], "retries": str(retries or 0)}
     folders = PodFolders(root, root, view=settings.filesystem_view)
+    workflow_folder = settings.store.workflow_dir(record.namespace, record.name)
+    spec = {**execution_spec(record.obj)}
+    spec["volumes"] = (spec.get("volumes") or []) + claim_volumes(record.status)
+    claims = {**settings.volumes, **claim_folders(record.status, workflow_folder)}
     for container in containers:
         known = {mount.path for mount in folders.mounts}
-        folders.mounts.extend(mount for mount in volume_mounts(record.obj["spec"], template, container, node_dir,
-                                                               settings.volumes, view=folders.view)
+        folders.mounts.extend(mount for mount in volume_mounts(spec, template, container, node_dir, claims,
+                                                               view=folders.view)
                               if mount.path not in known)
     return name_of_pod, node_dir, variables, folders
 
@@ -280,6 +325,30 @@ def _output_parameters(template: Mapping[str, Any], values: Mapping[str, str],
                              f"or $HERA_MAGICS_PATH_PREFIX{pod_path(path)})")
         declared.append(entry)
     return declared
+
+
+def _pod_artifacts(settings: PodSettings, template: Mapping[str, Any], inputs: Mapping[str, str],
+                   values: Mapping[str, str], folders: PodFolders, key_prefix: str) -> PodArtifacts:
+    """The pod's input artifacts (as resolved) and output artifacts (as declared), substituted,
+    each with the place of its path on this machine."""
+    pod_inputs = [_pod_artifact(artifact, values, folders, "inputs") for artifact in input_artifacts(inputs)]
+    pod_outputs = [_pod_artifact(artifact, values, folders, "outputs")
+                   for artifact in (template.get("outputs") or {}).get("artifacts") or []]
+    return PodArtifacts(settings.store.artifacts, key_prefix, pod_inputs, pod_outputs)
+
+
+def _pod_artifact(declared: Mapping[str, Any], values: Mapping[str, str], folders: PodFolders,
+                  direction: str) -> PodArtifact:
+    artifact = substitute_strings(declared, values)
+    path = pod_path(artifact["path"])
+    if path == "/":
+        raise ValueError(f"{direction}.artifacts.{artifact['name']}: the local engine cannot place an artifact at /")
+    artifact["path"] = path
+    host = folders.host_path(path)
+    hint = "" if folders.view else (
+        f" (this machine gives the task no view of its own paths: it must write {host}, through "
+        f"{{{{{direction}.artifacts.{artifact['name']}.path}}}} or $HERA_MAGICS_PATH_PREFIX{path})")
+    return PodArtifact(artifact, host, hint)
 
 
 def _argv(kind: str, container: Mapping[str, Any], values: Mapping[str, str], python: str | None,

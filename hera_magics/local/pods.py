@@ -2,9 +2,10 @@
 
 A reconcile creates a Pod node (``Pending``) and hands its ``PodPlan`` to ``Pods.start``. It
 waits in line for one of the ``--workers`` process slots (the node stays ``Pending``); then its
-own thread prepares the node's folders, starts the process tree (``runner.PodProcess``) and marks the node
-``Running``, waits, reads the output parameters from their files and writes the outcome into the
-node; then the workflow is reconciled again. Stop, terminate, deadlines and delete kill the tree
+own thread prepares the node's folders, loads its input artifacts, starts the process tree
+(``runner.PodProcess``) and marks the node ``Running``, waits, reads the output parameters from
+their files, saves the output artifacts (``pod_artifacts``) and writes the outcome into the node;
+then the workflow is reconciled again. Stop, terminate, deadlines and delete kill the tree
 (``kill_node``) or cancel a pod still waiting for a slot.
 
 Every change to a node happens while the thread holds the table's lock, as in the rest of the
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..argo import ERROR, FAILED, PENDING, RUNNING, SUCCEEDED, rfc3339
+from .artifacts import ArtifactError
 from .container_sets import NOT_ENDED_MESSAGE, ContainerSetProcess, apply_container_outcomes
 from .pod_launch import PodPlan
 from .queues import ReconcileQueue, SlotPool
@@ -117,8 +119,14 @@ class Pods:
 
     def _run(self, active: ActivePod) -> None:
         try:
+            plan = active.plan
             try:
-                active.plan.folders.prepare()
+                plan.folders.prepare()
+                if plan.artifacts is not None:
+                    plan.artifacts.load_inputs()
+            except ArtifactError as error:
+                self._finish_without_process(active, str(error))
+                return
             except OSError as error:
                 self._finish_without_process(active, f"failed to prepare the pod: {error}")
                 return
@@ -140,8 +148,13 @@ class Pods:
             outcome = process.wait()
             with contextlib.suppress(OSError):
                 self._pid_file(active.key, active.node_id).unlink()
-            parameters, output_error = collect_output_parameters(active.plan.output_parameters, outcome)
-            self._record_outcome(active, outcome, parameters, output_error)
+            parameters, output_error = collect_output_parameters(plan.output_parameters, outcome)
+            artifacts: list[dict[str, Any]] = []
+            if plan.artifacts is not None:
+                artifacts, artifact_error = plan.artifacts.save_outputs(outcome.exit_code == 0
+                                                                        and outcome.kill_message is None)
+                output_error = output_error or artifact_error
+            self._record_outcome(active, outcome, parameters, output_error, artifacts)
         finally:
             self._slots.release()
 
@@ -188,12 +201,12 @@ class Pods:
             return process
 
     def _record_outcome(self, active: ActivePod, outcome: PodOutcome, parameters: list[dict[str, Any]],
-                        output_error: str | None) -> None:
+                        output_error: str | None, artifacts: list[dict[str, Any]] | None = None) -> None:
         with self.table.lock:
             record, node = self._finished(active)
             if record is None or node is None:
                 return
-            apply_outcome(node, outcome, parameters, output_error)
+            apply_outcome(node, outcome, parameters, output_error, artifacts)
             for container_node in apply_container_outcomes(record.nodes, record.name, node, outcome):
                 self._changed(record, container_node, reconcile=False)
             self._changed(record, node, reconcile=True)
@@ -294,12 +307,15 @@ def collect_output_parameters(declared_parameters: list[dict[str, Any]],
 
 
 def apply_outcome(node: dict[str, Any], outcome: PodOutcome, parameters: list[dict[str, Any]],
-                  output_error: str | None) -> None:
-    """Write how the process ended into its node: outputs, phase, message, progress."""
+                  output_error: str | None, artifacts: list[dict[str, Any]] | None = None) -> None:
+    """Write how the process ended into its node: outputs (Argo's order: parameters, artifacts,
+    result, exit code), phase, message, progress."""
     node["finishedAt"] = rfc3339(outcome.finished_at)
     outputs: dict[str, Any] = {}
     if parameters:
         outputs["parameters"] = parameters
+    if artifacts:
+        outputs["artifacts"] = artifacts
     if outcome.result is not None:
         outputs["result"] = outcome.result
     if outcome.exit_code is not None:

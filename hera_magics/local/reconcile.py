@@ -39,7 +39,7 @@ from .counters import WORKFLOW
 from .dag_executor import DagRun
 from .exit_handler import WorkflowRun, complete_workflow
 from .nodes import MAX_RECURSION_DEPTH, Node, NodeBook, is_fulfilled, task_name_of
-from .parameters import ResolutionError, input_variables, node_inputs, resolve_inputs
+from .parameters import ResolutionError, input_variables, inputs_of_node, node_inputs, resolve_inputs
 from .pod_launch import PodSettings, build_pod
 from .pods import ActivePod, Pods
 from .records import WorkflowRecord, mark_completed_labels
@@ -48,10 +48,11 @@ from .runner import CommandNotFound
 from .runtime import Unit, WorkflowRuntime
 from .lock_waits import LockWait, acquire_node_locks, acquire_workflow_locks
 from .memoization import MemoCache, memoization_status
-from .spec import template_kind
-from .synchronization import Mutexes
+from .spec import sync_stored_spec, template_kind
 from .steps_executor import EXIT, StepsRun
 from .suspend import SuspendRun, raw_outputs, suspend_duration
+from .synchronization import Mutexes
+from .template_refs import template_key_of
 from .templates import template_name_of
 from .templating import ExpressionTag, UnresolvedReference, parse_go_duration, substitute
 
@@ -111,6 +112,7 @@ class Operation:
         self.record = runtime.record
         self.now = now
         runtime.nodes.now = now
+        sync_stored_spec(self.record.obj)
         self.spec = runtime.spec
         self.requeue_after: float | None = None
         self.shutdown = self.spec.get("shutdown")
@@ -444,12 +446,12 @@ class Operation:
             template = self.runtime.template_of(node)
             if template is None:
                 continue
-            inputs = {parameter["name"]: parameter.get("value", "")
-                      for parameter in (node.get("inputs") or {}).get("parameters") or []}
+            inputs = inputs_of_node(node)
             if node.get("synchronizationStatus"):
                 # Still waiting for its template's locks: it waits again.
                 arguments = {"parameters": [{"name": key, "value": value} for key, value in inputs.items()]}
-                wait = LockWait(node["name"], node.get("templateName") or template, arguments, node.get("boundaryID"),
+                reference = template_key_of(node) if node.get("templateName") or node.get("templateRef") else template
+                wait = LockWait(node["name"], reference, arguments, node.get("boundaryID"),
                                 node.get("displayName", ""), owner, depth, on_exit, node.get("nodeFlag"))
                 runtime.lock_waits.append(wait)
                 runtime.register(wait)

@@ -33,9 +33,10 @@ from .memoization import MemoCache
 from .nodes import Node, NodeBook, task_name_of
 from .parameters import workflow_globals
 from .records import WorkflowRecord
-from .spec import DagPlan, dag_plan
+from .spec import DagPlan, dag_plan, execution_spec
 from .steps_executor import StepsPlan, steps_plan
 from .synchronization import Mutexes, held_locks, holder_key, lock_released
+from .template_refs import execution_templates, local_scope, template_key_of
 from .templates import TemplateResolver
 
 if TYPE_CHECKING:
@@ -57,8 +58,9 @@ class WorkflowRuntime:
 
     def __init__(self, record: WorkflowRecord) -> None:
         self.record = record
-        self.spec = record.obj["spec"]
-        self.resolver = TemplateResolver(self.spec)
+        self.spec = execution_spec(record.obj)
+        # Every template by key (template_refs), with spec.templateDefaults merged in (templates).
+        self.resolver = TemplateResolver(execution_templates(record.obj), self.spec.get("templateDefaults"))
         self.templates = self.resolver.named
         self.globals = workflow_globals(record.obj)
         self.freed: set[str] = set()
@@ -99,6 +101,7 @@ class WorkflowRuntime:
         for node in record.nodes.values():
             self.counters.observe(node)
         self.nodes = NodeBook(record.name, record.nodes, listener=self.node_changed)
+        self.nodes.local_scope = local_scope(record.obj)
 
     # -- plans --------------------------------------------------------------------------------------
 
@@ -133,8 +136,8 @@ class WorkflowRuntime:
         template of the task or step its name ends with, in its enclosing DAG or steps template."""
         if node is None:
             return None
-        if node.get("templateName"):
-            return self.templates.get(node["templateName"])
+        if node.get("templateName") or node.get("templateRef"):
+            return self.templates.get(template_key_of(node))
         boundary = self.template_of(self.nodes.get(node.get("boundaryID") or ""))
         if boundary is None:
             return None

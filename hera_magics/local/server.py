@@ -12,6 +12,10 @@ a request is routed and authenticated from its request line and headers *before*
 read, and a body above ``MAX_BODY_BYTES`` is refused with 413 unread; a connection that sends
 nothing for ``idle_timeout`` seconds is closed; at most ``max_connections`` are open at once (more
 are answered 503 and closed); the listen backlog is ``LISTEN_BACKLOG``.
+
+Besides ``/api/v1``, it serves what Argo's artifact server serves (``server/artifacts``):
+``/artifacts/{namespace}/{workflow}/{node id}/{artifact}`` and ``/input-artifacts/...`` answer
+the saved object as it is (a ``.tgz`` stays a ``.tgz``), with the same authentication.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import getpass
 import hmac
 import itertools
 import json
+import mimetypes
 import platform
 import re
 import socket
@@ -48,6 +53,7 @@ from .schema import (
     SchemaViolation,
     checked_body,
 )
+from .template_routes import TEMPLATE_ROUTES, TemplateRoutes
 from .selectors import (
     SelectorError,
     filter_fields,
@@ -167,7 +173,17 @@ ROUTES = [
     _Route("GET", r"^/api/v1/workflows/(?P<namespace>[^/]+)/(?P<name>[^/]+)/(?P<pod>[^/]+)/log$", "workflow_logs"),
     _Route("PUT", r"^/api/v1/workflows/(?P<namespace>[^/]+)/(?P<name>[^/]+)/"
                   r"(?P<action>stop|terminate|retry|resubmit|suspend|resume|set)$", "workflow_action"),
+    *(_Route(method, pattern, handler) for method, pattern, handler in TEMPLATE_ROUTES),
 ]
+
+ARTIFACT_ROUTE = re.compile(r"^/(?P<kind>artifacts|input-artifacts)/(?P<namespace>[^/]+)/(?P<name>[^/]+)/"
+                            r"(?P<node>[^/]+)/(?P<artifact>[^/]+)$")
+"""Argo's artifact server routes (``/artifacts/`` outputs, ``/input-artifacts/`` inputs)."""
+ARTIFACT_SECURITY_HEADERS = {
+    "Content-Security-Policy": "sandbox allow-same-origin; base-uri 'none'; default-src 'none'; img-src 'self'; "
+                               "style-src 'self' 'unsafe-inline'",
+    "X-Frame-Options": "SAMEORIGIN",
+}
 
 UI_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>hera-magics local engine</title></head>
@@ -233,7 +249,7 @@ class EngineServer(ThreadingHTTPServer):
         return f"http://{LOCAL_HOST}:{self.port}/"
 
 
-class ApiHandler(BaseHTTPRequestHandler):
+class ApiHandler(TemplateRoutes, BaseHTTPRequestHandler):
     """One request: route, authenticate, call the engine, answer like the Argo Server."""
 
     protocol_version = "HTTP/1.1"
@@ -285,6 +301,9 @@ class ApiHandler(BaseHTTPRequestHandler):
         path = parts.path
         query = parse_qs(parts.query, keep_blank_values=True)
         try:
+            if ARTIFACT_ROUTE.match(path) and method in ("GET", "HEAD"):
+                self._send_artifact(path)
+                return
             if not path.startswith("/api/"):
                 self._send_page(method)
                 return
@@ -410,6 +429,48 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         if method != "HEAD":
+            self.wfile.write(data)
+
+    def _send_artifact(self, path: str) -> None:
+        """An artifact's bytes, as Argo's artifact server answers (errors are plain text)."""
+        match = ARTIFACT_ROUTE.match(path)
+        assert match is not None
+        try:
+            self._authenticate()
+        except ApiError:
+            self._send_text(401, "Unauthorized")
+            return
+        parameters = {key: unquote(value) for key, value in match.groupdict().items()}
+        try:
+            _check_path_names(parameters)
+            file_name, content = self.server.engine.artifact(
+                parameters["namespace"], parameters["name"], parameters["node"], parameters["artifact"],
+                input_artifact=parameters["kind"] == "input-artifacts")
+        except ApiError as error:
+            self._send_text(error.http_status, "Not Found" if error.http_status == 404 else "Bad Request")
+            return
+        data = content if isinstance(content, bytes) else content.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Disposition", f'filename="{file_name}"')
+        self.send_header("Content-Type", mimetypes.guess_type(file_name)[0] or "application/octet-stream")
+        for header, value in ARTIFACT_SECURITY_HEADERS.items():
+            self.send_header(header, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _send_text(self, status: int, text: str) -> None:
+        """Go's ``http.Error``: the text and a newline, as plain text."""
+        data = (text + "\n").encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
             self.wfile.write(data)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

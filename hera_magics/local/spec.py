@@ -36,6 +36,36 @@ def templates_by_name(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {template.get("name", ""): template for template in spec.get("templates") or [] if isinstance(template, dict)}
 
 
+STORED_SPEC = "storedWorkflowTemplateSpec"
+"""``status.storedWorkflowTemplateSpec``: a ``workflowTemplateRef`` workflow's spec, merged."""
+
+
+def execution_spec(workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec a workflow runs: its own, or for a ``workflowTemplateRef`` the merged spec Argo
+    keeps in ``status.storedWorkflowTemplateSpec`` (``setExecWorkflow`` in operator.go)."""
+    stored = (workflow.get("status") or {}).get(STORED_SPEC)
+    return stored if isinstance(stored, dict) else workflow["spec"]
+
+
+# What the API changes in a running workflow's own spec (stop, terminate, suspend, resume, retry).
+LIVE_SPEC_FIELDS = ("shutdown", "suspend")
+
+
+def sync_stored_spec(workflow: Mapping[str, Any]) -> None:
+    """Carry ``spec.shutdown`` and ``spec.suspend`` into the stored spec of a
+    ``workflowTemplateRef`` workflow, in place (Argo's ``needsStoredWfSpecUpdate`` re-merges the
+    spec when they differ), so a stop or suspend reaches the spec the workflow runs."""
+    stored = (workflow.get("status") or {}).get(STORED_SPEC)
+    if not isinstance(stored, dict):
+        return
+    own = workflow.get("spec") or {}
+    for key in LIVE_SPEC_FIELDS:
+        if own.get(key) is None:
+            stored.pop(key, None)
+        else:
+            stored[key] = own[key]
+
+
 def task_depends_text(task: Mapping[str, Any]) -> str:
     """The task's ``depends``, or its ``dependencies`` joined with ``&&``; "" for a root task."""
     if task.get("depends"):
@@ -208,6 +238,7 @@ __all__ = [
     "exit_hook",
     "is_pod_template",
     "result_referenced_tasks",
+    "sync_stored_spec",
     "task_dependencies",
     "task_depends",
     "task_depends_text",

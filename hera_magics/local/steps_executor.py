@@ -51,8 +51,16 @@ from .expansion import loop_items, plan_items, resolve, when_false_message
 from .expressions import ContinueOn
 from .loops import LoopError, aggregate_outputs
 from .nodes import Node, add_child, is_fulfilled
-from .parameters import ResolutionError, dag_outputs, input_variables, resolve_task_arguments
+from .parameters import (
+    ARTIFACT_FIELD,
+    ResolutionError,
+    artifact_text,
+    dag_outputs,
+    input_variables,
+    resolve_task_arguments,
+)
 from .spec import continue_on, exit_hook, task_loops
+from .template_refs import scope_inside, template_key_of
 from .templates import reference_of
 from .templating import ExpressionTag, UnresolvedReference
 
@@ -142,6 +150,11 @@ class StepsRun:
     @property
     def identifier(self) -> str:
         return self.node["id"]
+
+    @property
+    def scope_inside(self) -> str:
+        """The ``templateScope`` of the step groups (the scope the steps template names others in)."""
+        return scope_inside(template_key_of(self.node), self.runtime.nodes.local_scope)
 
     def group_name(self, index: int) -> str:
         return f"{self.node['name']}[{index}]"
@@ -245,7 +258,7 @@ class StepsRun:
         group = nodes.by_name(name)
         if group is None:
             group = nodes.create(name, "StepGroup", None, self.identifier, f"[{self.index}]", RUNNING,
-                                 node_flag={}, template_scope=True)
+                                 node_flag={}, template_scope=self.scope_inside)
         if self.index == 0:
             add_child(self.node, group["id"])
         else:
@@ -427,6 +440,8 @@ class StepsRun:
         outputs = self._outputs_of(child)
         values = {f"steps.{entry.display_name}.outputs.parameters.{parameter['name']}": str(parameter.get("value", ""))
                   for parameter in (outputs or {}).get("parameters") or []}
+        values.update({f"steps.{entry.display_name}.{ARTIFACT_FIELD}{artifact['name']}": artifact_text(artifact)
+                       for artifact in (outputs or {}).get("artifacts") or []})
         return resolve_task_arguments({"arguments": arguments},
                                       lambda tag: values.get(tag, self.lookup(tag)))
 
@@ -508,6 +523,8 @@ class StepsRun:
         for parameter in outputs.get("parameters") or []:
             if "value" in parameter:
                 scope[f"{prefix}.outputs.parameters.{parameter['name']}"] = str(parameter["value"])
+        for artifact in outputs.get("artifacts") or []:
+            scope[f"{prefix}.{ARTIFACT_FIELD}{artifact['name']}"] = artifact_text(artifact)
 
     def _set_outbound(self) -> None:
         """``updateOutboundNodes``: the outbound nodes of the last group's children."""
@@ -555,6 +572,10 @@ class StepsRun:
         """Argo's ``ReplaceStrict(..., ["steps", "tasks"])``: a ``steps.*`` without a value waits."""
         value = self.lookup(tag)
         if value is None and (tag.startswith("steps.") or tag.startswith("tasks.")):
+            if f".{ARTIFACT_FIELD}" in tag:
+                # An artifact is resolved from the scope, not waited for: a step without it is
+                # "Unable to resolve" (``wfScope.resolveArtifact``).
+                return ""
             raise WaitForReference(tag)
         return value
 

@@ -7,6 +7,7 @@
         main.log      the main container's stdout and stderr, one timestamped line each
         pid           the process group of a running node (to clean up after a crash)
         fs/           the node's private root (pod.contract.PATH_PREFIX_VARIABLE) and working folder
+    <engine dir>/artifacts/<key>                                      the artifact repository (``artifacts``)
 
 Writes are atomic (temporary file, then rename) so a crash never leaves half a workflow. A new
 workflow is written by ``create``, which leaves nothing behind when the write fails. Every path
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..state import write_private
+from .artifacts import REPOSITORY_FOLDER, ArtifactRepository
 from .naming import namespace_problem, object_name_problem
 
 WORKFLOW_FILE_NAME = "workflow.json"
@@ -43,6 +45,7 @@ class WorkflowStore:
         self.root = root
         self.workflows = root / "workflows"
         self.workflows.mkdir(parents=True, exist_ok=True)
+        self.artifacts = ArtifactRepository(root / REPOSITORY_FOLDER)
 
     def workflow_dir(self, namespace: str, name: str) -> Path:
         namespace, name = _checked(namespace, name)

@@ -9,7 +9,7 @@ As Argo v4.0.5's controller resolves them (``executeTemplate`` in
   ``<workflow>-<hash>`` (e2e ``TestWorkflowInlinePodName``: no ``--`` in the pod's name);
 * ``spec.templateDefaults`` is merged into every template the controller resolves, inline ones
   too (``mergedTemplateDefaultsInto``): a Kubernetes strategic merge patch of the template onto
-  the defaults, after the defaults' kind fields that are not the template's own kind are dropped
+  the defaults (``template_refs.strategic_merge``), after the defaults' kind fields that are not the template's own kind are dropped
   (a ``container:`` default reaches container templates only).
 
 A node that has no ``templateName`` ran an inline template: which one is found from its
@@ -18,50 +18,10 @@ enclosing DAG or Steps node (its ``boundaryID``) and the task or step its name e
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Mapping
 
 from .spec import TEMPLATE_KINDS, template_kind, templates_by_name
-
-# Lists Kubernetes merges item by item (``patchMergeKey`` in the Template and Container types);
-# every other list in the patch replaces the default's.
-MERGE_KEYS = {
-    "env": "name",
-    "volumeMounts": "mountPath",
-    "volumes": "name",
-    "initContainers": "name",
-    "sidecars": "name",
-    "ports": "containerPort",
-    "volumeDevices": "devicePath",
-}
-
-def strategic_merge(defaults: Any, patch: Any, key: str | None = None) -> Any:
-    """``patch`` merged onto ``defaults`` as Kubernetes' strategic merge patch does it (maps
-    recursively, lists with a merge key item by item, everything else replaced); a ``None`` in
-    ``patch`` is an absent field (Argo's JSON omits empty fields)."""
-    if isinstance(defaults, dict) and isinstance(patch, dict):
-        merged = copy.deepcopy(defaults)
-        for name, value in patch.items():
-            if value is None:
-                continue
-            merged[name] = strategic_merge(defaults.get(name), value, name) if name in defaults else copy.deepcopy(value)
-        return merged
-    merge_key = MERGE_KEYS.get(key or "")
-    if merge_key and isinstance(defaults, list) and isinstance(patch, list):
-        merged_items = [copy.deepcopy(item) for item in patch]
-        keys = {item.get(merge_key) for item in patch if isinstance(item, dict)}
-        for position, item in enumerate(merged_items):
-            if not isinstance(item, dict):
-                continue
-            original = next((old for old in defaults if isinstance(old, dict)
-                             and old.get(merge_key) == item.get(merge_key)), None)
-            if original is not None:
-                merged_items[position] = strategic_merge(original, item)
-        merged_items.extend(copy.deepcopy(item) for item in defaults
-                            if not isinstance(item, dict) or item.get(merge_key) not in keys)
-        return merged_items
-    return copy.deepcopy(patch)
-
+from .template_refs import strategic_merge
 
 def applicable_defaults(defaults: Mapping[str, Any], template: Mapping[str, Any]) -> dict[str, Any]:
     """The defaults that reach ``template``: no kind field but the template's own kind."""
@@ -97,9 +57,10 @@ def template_name_of(reference: Any) -> str | None:
 class TemplateResolver:
     """The templates of one workflow, each resolved once (defaults merged)."""
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
-        self.defaults = spec.get("templateDefaults")
-        self.named = effective_templates(spec)
+    def __init__(self, templates: Mapping[str, dict[str, Any]], defaults: Mapping[str, Any] | None) -> None:
+        """``templates``: the workflow's templates by key (``template_refs.execution_templates``)."""
+        self.defaults = defaults
+        self.named = {key: with_defaults(template, defaults) for key, template in templates.items()}
         self._inline: dict[int, dict[str, Any]] = {}
 
     def resolve(self, reference: Any) -> dict[str, Any] | None:
@@ -114,12 +75,10 @@ class TemplateResolver:
 
 
 __all__ = [
-    "MERGE_KEYS",
     "TemplateResolver",
     "applicable_defaults",
     "effective_templates",
     "reference_of",
-    "strategic_merge",
     "template_name_of",
     "with_defaults",
 ]

@@ -7,11 +7,14 @@
   env, retries, timeouts, parallelism, failFast (DAG, steps and template), loops
   (``withItems``, ``withParam``, ``withSequence``), ``when``, ``dag.target``, the exit handler
   ``spec.onExit`` and a step's exit hook, ``spec.suspend``, output parameters from files,
-  volumes it has a folder for);
+  volumes it has a folder for and claim templates (``volume_claims``), artifacts in the
+  engine's own repository (``validate_artifacts``), ``templateRef`` and
+  ``workflowTemplateRef`` (``template_refs``));
 * placement-only: accepted and ignored because they only say *where* a pod runs (resources,
   GPUs, tolerations, node selectors, images, security contexts, TTL, pod GC, ...);
-* refused: fields whose meaning the engine cannot honour (artifacts, sidecars, lifecycle
-  hooks, secrets, ...). They are refused with a message, never skipped silently.
+* refused: fields whose meaning the engine cannot honour (sidecars, lifecycle hooks, secrets,
+  artifacts outside its own repository, ...). They are refused with a message, never skipped
+  silently.
 
 Unknown keys are ignored, as Kubernetes prunes fields its schema does not know.
 """
@@ -23,6 +26,8 @@ from typing import Any, Callable, Collection, Mapping
 
 from .naming import MAX_OBJECT_NAME_LENGTH, OBJECT_NAME_PATTERN
 from .runner import executable_available
+from .template_refs import TemplateGetter, with_workflow_template
+from .validate_artifacts import validate_artifacts
 from .validation_context import (
     ValidationContext,
     WorkflowInvalid,
@@ -35,12 +40,10 @@ from .validation_context import (
     validate_synchronization,
 )
 from .validation_templates import REFUSED_KIND_MESSAGES, validate_template, validate_template_defaults
+from .volume_claims import validate_volume_claims
 
 REFUSED_SPEC_FIELDS = {
     "hooks": "lifecycle hooks are not supported by the local engine",
-    "workflowTemplateRef": "workflow templates are not available to the local engine; submit the whole workflow",
-    "volumeClaimTemplates": "volume claim templates are not supported by the local engine; "
-    "mount an existing claim that the engine was started with (--volume CLAIM=FOLDER)",
     "metrics": "Prometheus metrics are not supported by the local engine",
     "podSpecPatch": "pod spec patches are not supported by the local engine",
     "retryStrategy": "a workflow-wide retry strategy is not supported by the local engine; set retryStrategy on each template",
@@ -53,8 +56,14 @@ def validate_workflow(
     *,
     volume_claims: Collection[str] = (),
     executable_exists: Callable[[str], bool] = executable_available,
+    templates: TemplateGetter | None = None,
+    workflow_template: bool = False,
 ) -> None:
-    """Raise ``WorkflowInvalid`` unless the local engine can run ``workflow`` as Argo would."""
+    """Raise ``WorkflowInvalid`` unless the local engine can run ``workflow`` as Argo would.
+
+    ``templates`` finds the WorkflowTemplates that ``templateRef`` and ``workflowTemplateRef``
+    name (``template_refs``); ``workflow_template``: validate a WorkflowTemplate (no entrypoint
+    needed, argument values may be given at submission)."""
     if not isinstance(workflow, dict):
         raise fail("workflow is required")
     metadata = workflow.get("metadata")
@@ -76,8 +85,11 @@ def validate_workflow(
     if not isinstance(spec, dict):
         raise fail("spec is required")
 
-    context = ValidationContext(workflow, volume_claims, executable_exists)
+    workflow, spec = with_workflow_template(workflow, templates)
+    context = ValidationContext(workflow, volume_claims, executable_exists, templates, workflow_template)
     _validate_spec_fields(spec)
+    validate_artifacts(workflow)
+    validate_volume_claims(spec)
     validate_arguments(spec.get("arguments") or {}, "spec.arguments", globals_only=True, context=context)
 
     templates = spec.get("templates")
@@ -93,9 +105,9 @@ def validate_workflow(
         seen.add(template_name)
 
     entrypoint = spec.get("entrypoint")
-    if not entrypoint:
+    if not entrypoint and not workflow_template:
         raise fail("spec.entrypoint is required")
-    if entrypoint not in context.templates:
+    if entrypoint and entrypoint not in context.templates:
         raise fail(f"spec.entrypoint template '{entrypoint}' is not defined")
 
     validate_template_defaults(spec, context)
@@ -103,7 +115,8 @@ def validate_workflow(
         validate_template(context.templates[template["name"]], context)
 
     # The entrypoint takes the workflow's arguments as its inputs, and so does the exit handler.
-    check_inputs_supplied(context.templates[entrypoint], spec.get("arguments") or {}, "spec.arguments")
+    if entrypoint and not workflow_template:
+        check_inputs_supplied(context.templates[entrypoint], spec.get("arguments") or {}, "spec.arguments")
     _validate_exit_handler(spec, context)
 
 

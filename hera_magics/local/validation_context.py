@@ -13,15 +13,12 @@ from typing import Any, Callable, Collection, Mapping
 
 from .naming import MAX_FIELD_NAME_LENGTH, PARAMETER_NAME_PATTERN, TASK_NAME_PATTERN
 from .parameters import WORKFLOW_FAILURES, WORKFLOW_VARIABLES
+from .invalid import WorkflowInvalid
+from .template_refs import TemplateGetter, no_templates
 from .templates import effective_templates
 from .templating import ExpressionTag, parse_go_duration, variables_in
-
-
-class WorkflowInvalid(ValueError):
-    """The workflow cannot be accepted; the message names the field."""
-
-
-ARTIFACTS = "artifacts are not supported by the local engine"
+from .validate_artifacts import check_input_artifacts_supplied
+from .volume_claims import claim_template_names
 
 
 def fail(message: str) -> WorkflowInvalid:
@@ -91,8 +88,11 @@ class ValidationContext:
     """What the whole workflow makes available to every template."""
 
     def __init__(self, workflow: Mapping[str, Any], volume_claims: Collection[str],
-                 executable_exists: Callable[[str], bool]) -> None:
+                 executable_exists: Callable[[str], bool], templates: TemplateGetter | None = None,
+                 workflow_template: bool = False) -> None:
         self.workflow = workflow
+        self.template_getter: TemplateGetter = templates or no_templates
+        self.workflow_template = workflow_template
         self.metadata = workflow.get("metadata") or {}
         self.spec = workflow.get("spec") or {}
         self.volume_claims = set(volume_claims)
@@ -105,7 +105,7 @@ class ValidationContext:
         }
         self.labels = set((self.metadata.get("labels") or {}).keys())
         self.annotations = set((self.metadata.get("annotations") or {}).keys())
-        self.spec_volumes = self.volume_names(self.spec.get("volumes"), "spec.volumes")
+        self.spec_volumes = self.volume_names(self.spec.get("volumes"), "spec.volumes") | claim_template_names(self.spec)
 
     def is_global(self, tag: str) -> bool:
         if tag in WORKFLOW_VARIABLES:
@@ -154,8 +154,6 @@ def validate_arguments(arguments: Mapping[str, Any], field: str, *, globals_only
                         context: ValidationContext, allowed: Callable[[str], bool] | None = None) -> None:
     if not isinstance(arguments, dict):
         raise fail(f"{field} must be an object")
-    if is_set(arguments.get("artifacts")):
-        raise fail(f"{field}.artifacts: {ARTIFACTS}")
     names: set[str] = set()
     for parameter in arguments.get("parameters") or []:
         if not isinstance(parameter, dict):
@@ -167,7 +165,7 @@ def validate_arguments(arguments: Mapping[str, Any], field: str, *, globals_only
         names.add(name)
         if is_set(parameter.get("valueFrom")):
             raise fail(f"{where}.valueFrom: config maps and secrets are not available to the local engine; give a value")
-        if parameter.get("value") is None:
+        if parameter.get("value") is None and not (globals_only and context.workflow_template):
             raise fail(f"{where}.value is required")
         if globals_only:
             check_references(parameter.get("value"), f"{where}.value", context.is_global)
@@ -189,6 +187,7 @@ def check_inputs_supplied(template: Mapping[str, Any], arguments: Mapping[str, A
                         and value not in [str(item) for item in enum]:
                     raise fail(f"{field}: inputs.parameters.{parameter['name']}: value '{value}' is not in the enum "
                                 f"{', '.join(str(item) for item in enum)}")
+    check_input_artifacts_supplied(template, arguments, field)
 
 
 SEMAPHORES = ("semaphores are not available to the local engine: it has no ConfigMaps to read their limits "
@@ -222,7 +221,6 @@ def validate_synchronization(value: Any, field: str) -> None:
 
 
 __all__ = [
-    "ARTIFACTS",
     "ValidationContext",
     "WorkflowInvalid",
     "check_inputs_supplied",

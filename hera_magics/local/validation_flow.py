@@ -14,7 +14,9 @@ from ..graph import find_cycle
 from . import spec as specs
 from .expressions import ExpressionError, invalid_results, operands
 from .parameters import TASK_NODE_FIELDS, TASK_REFERENCE
+from .template_refs import task_template_reference
 from .templates import with_defaults
+from .validate_artifacts import check_dag_output_artifacts, check_task_artifacts
 from .validation_context import (
     ValidationContext,
     check_inputs_supplied,
@@ -26,7 +28,6 @@ from .validation_context import (
 )
 
 REFUSED_TASK_FIELDS = {
-    "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
 }
 
 
@@ -170,6 +171,8 @@ def _task_template(task: Mapping[str, Any], field: str, context: ValidationConte
     inline = inline_template(task, field, context)
     if inline is not None:
         return inline
+    if task.get("templateRef") is not None:
+        return task_template_reference(task, field, context.template_getter)
     reference = task.get("template")
     if not reference:
         raise fail(f"{field}.template is required")
@@ -278,6 +281,7 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
                             context=context, allowed=allowed_here)
         check_references(task.get("when"), f"{field}.when", allowed_here)
         check_inputs_supplied(task_templates[task_name], task.get("arguments") or {}, field)
+        check_task_artifacts(task, field, template, task_templates, reachable)
         hook = exit_hook_of(task, field, context)
         if hook is not None:
             # The hook runs once the task completed: the task's own outputs are in its scope too.
@@ -296,6 +300,7 @@ def _validate_dag_references(template: Mapping[str, Any], tasks: list[dict[str, 
             reference, f"{where}.outputs.parameters.{parameter['name']}.valueFrom.parameter",
             lambda tag: inputs_allowed(tag) or _task_output_allowed(tag, task_templates, lambda name: True, looped),
         )
+    check_dag_output_artifacts(template, where, task_templates)
 
 
 __all__ = ["REFUSED_TASK_FIELDS", "exit_hook_of", "inline_template", "item_names", "validate_dag", "validate_loop"]

@@ -4,7 +4,10 @@ As Argo's validator (``validateSteps``, ``addOutputsToScope``, ``addItemsToScope
 ``workflow/validate/validate.go``, argoproj/argo-workflows v4.0.5): step names are unique in
 the template; each step's references may name the template's inputs, the workflow's globals,
 its own ``{{item...}}`` and the ``steps.NAME.*`` of the steps before it (in order, so a later
-step of the same group too, as Argo allows); a step's exit hook may read its own outputs.
+step of the same group too, as Argo allows); a step's exit hook may read its own outputs. A
+step's argument artifacts (``from: {{steps.NAME.outputs.artifacts.X}}``) and the template's
+output artifacts name the same steps (``validate_artifacts``); a step may run a WorkflowTemplate's
+template (``templateRef``, ``template_refs``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from . import spec as specs
+from .template_refs import task_template_reference
 from .templating import parse_go_duration
+from .validate_artifacts import check_dag_output_artifacts, check_task_artifacts
 from .validation_context import (
     ValidationContext,
     check_inputs_supplied,
@@ -25,7 +30,6 @@ from .validation_context import (
 from .validation_flow import exit_hook_of, inline_template, item_names, validate_loop
 
 REFUSED_STEP_FIELDS = {
-    "templateRef": "template references (WorkflowTemplates) are not available to the local engine",
 }
 # Kinds whose steps offer outputs.result and exitCode (Argo's Template.HasOutput).
 RESULT_KINDS = ("container", "containerSet", "script", "data", "http", "plugin")
@@ -71,7 +75,7 @@ def validate_steps(template: dict[str, Any], where: str, context: ValidationCont
         return tag.startswith("inputs.parameters.") and tag[len("inputs.parameters."):] in input_names
 
     scope = StepScope()
-    seen: set[str] = set()
+    seen: dict[str, dict[str, Any]] = {}
     for index, group in enumerate(groups):
         steps = group.get("steps") if isinstance(group, dict) else group
         if not isinstance(steps, list):
@@ -79,27 +83,31 @@ def validate_steps(template: dict[str, Any], where: str, context: ValidationCont
         for step in steps:
             if not isinstance(step, dict):
                 raise fail(f"{where}.steps[{index}] must be a list of steps")
-            _validate_step(step, index, where, context, scope, seen, inputs_allowed)
+            _validate_step(step, index, where, context, scope, seen, inputs_allowed, template)
 
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         reference = (parameter.get("valueFrom") or {}).get("parameter")
         check_references(reference, f"{where}.outputs.parameters.{parameter['name']}.valueFrom.parameter",
                          lambda tag: inputs_allowed(tag) or scope.allows(tag))
+    check_dag_output_artifacts(template, where, seen, prefix="steps")
 
 
 def _validate_step(step: dict[str, Any], index: int, where: str, context: ValidationContext, scope: StepScope,
-                   seen: set[str], inputs_allowed: Callable[[str], bool]) -> None:
+                   seen: dict[str, dict[str, Any]], inputs_allowed: Callable[[str], bool],
+                   steps_template: Mapping[str, Any]) -> None:
+    """One step; ``seen`` holds the templates of the steps before it, by step name."""
     if not step.get("name"):
         raise fail(f"{where}.steps[{index}].name is required")
     name = check_name(step.get("name"), f"{where}.steps[{index}]")
     if name in seen:
         raise fail(f"{where}.steps[{index}].name '{name}' is not unique")
-    seen.add(name)
     field = f"{where}.steps[{index}].{name}"
     for key, message in REFUSED_STEP_FIELDS.items():
         if is_set(step.get(key)):
             raise fail(f"{field}.{key}: {message}")
     template = _step_template(step, field, context)
+    check_task_artifacts(step, field, steps_template, seen, seen.__contains__, prefix="steps")
+    seen[name] = template
     scope.add_status(name)
     items = item_names(step)
 
@@ -126,6 +134,8 @@ def _step_template(step: Mapping[str, Any], field: str, context: ValidationConte
     inline = inline_template(step, field, context)
     if inline is not None:
         return inline
+    if step.get("templateRef") is not None:
+        return task_template_reference(step, field, context.template_getter)
     reference = step.get("template")
     if not reference:
         raise fail(f"{field}.template is required")

@@ -14,8 +14,8 @@ from ..graph import find_cycle
 from . import spec as specs
 from .naming import CONTAINER_NAME_PATTERN, PARAMETER_NAME_PATTERN
 from .templating import parse_go_duration
+from .validate_artifacts import artifact_path_variable
 from .validation_context import (
-    ARTIFACTS,
     ValidationContext,
     check_name,
     check_references,
@@ -70,8 +70,6 @@ def validate_template(template: dict[str, Any], context: ValidationContext, wher
     _validate_memoize(template, where)
 
     inputs = template.get("inputs") or {}
-    if is_set(inputs.get("artifacts")):
-        raise fail(f"{where}.inputs.artifacts: {ARTIFACTS}")
     input_names: set[str] = set()
     for parameter in inputs.get("parameters") or []:
         if not isinstance(parameter, dict):
@@ -85,8 +83,6 @@ def validate_template(template: dict[str, Any], context: ValidationContext, wher
                         "to the local engine; give a value or a default")
 
     outputs = template.get("outputs") or {}
-    if is_set(outputs.get("artifacts")):
-        raise fail(f"{where}.outputs.artifacts: {ARTIFACTS}")
     output_names: set[str] = set()
     for parameter in outputs.get("parameters") or []:
         if not isinstance(parameter, dict):
@@ -106,7 +102,7 @@ def validate_template(template: dict[str, Any], context: ValidationContext, wher
         if tag.startswith("inputs.parameters."):
             return tag[len("inputs.parameters."):] in input_names
         match = re.fullmatch(r"outputs\.parameters\.(.+)\.path", tag)
-        return bool(match and match.group(1) in output_names)
+        return bool(match and match.group(1) in output_names) or artifact_path_variable(tag, template)
 
     if kind == "containerSet":
         _validate_container_set(template, where, context, allowed_in_pod)
@@ -246,6 +242,10 @@ def _validate_container_set(template: dict[str, Any], where: str, context: Valid
     field = f"{where}.containerSet"
     if not isinstance(container_set, dict):
         raise fail(f"{field} must be an object")
+    for direction in ("inputs", "outputs"):
+        if is_set((template.get(direction) or {}).get("artifacts")):
+            raise fail(f"{where}.{direction}.artifacts: artifacts of containerSet templates are not supported by "
+                       "the local engine")
     if is_set(container_set.get("retryStrategy")):
         raise fail(f"{field}.retryStrategy: retrying the containers of a set is not supported by the local engine")
     containers = container_set.get("containers")

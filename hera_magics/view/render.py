@@ -399,9 +399,13 @@ DETAIL_ITEMS_SHOWN = 200
 
 
 def render_task_detail_html(row: Mapping[str, Any], tail: str | None) -> str:
-    """The panel for one chosen task: its summary line and the end of its log (for a failed
-    task, the traceback), or why there is none."""
+    """The panel for one chosen task: its summary line, its output artifacts, and the end of its
+    log (for a failed task, the traceback), or why there is none."""
     title = element("b", escape(entry_summary(row)))
+    if row.get("artifacts"):
+        names = ", ".join(row["artifacts"])
+        title += element("div", escape(f"output artifacts: {names} (read one with "
+                                       f"run.artifact({row.get('task')!r}, {row['artifacts'][0]!r}))"), style=_MUTED)
     if tail is not None:
         failed = _phase_of(row) in argo.FAILED_PHASES
         caption = element("div", escape(_tail_title(row)), style=_MUTED)

@@ -11,7 +11,8 @@ refused naming ``spec.templateDefaults.retryStrategy``).
 from __future__ import annotations
 
 from hera_magics.argo import pod_name_of_node
-from hera_magics.local.templates import strategic_merge, with_defaults
+from hera_magics.local.template_refs import strategic_merge
+from hera_magics.local.templates import with_defaults
 from tests.local_helpers import dag, error_of, nodes_by_display_name, task, workflow
 
 

@@ -72,7 +72,7 @@ def test_every_api_call_needs_the_token(engine):
     ("method", "path"),
     [
         ("GET", "api/v1/nothing-here"),
-        ("GET", "api/v1/workflow-templates/argo"),
+        ("GET", "api/v1/cron-workflows/argo"),
         ("PATCH", "api/v1/workflows/argo/some-name"),
         ("POST", "api/v1/workflows/argo/some-name/stop"),
         ("PUT", "api/v1/workflows/argo/some-name/explode"),
@@ -151,8 +151,9 @@ def _refusal(change):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d["spec"]["templates"][1].update(outputs={"artifacts": [{"name": "model", "path": "/m"}]}),
-         "templates.work.outputs.artifacts: artifacts are not supported by the local engine"),
+        (lambda d: d["spec"]["templates"][1].update(outputs={"artifacts": [
+            {"name": "model", "path": "/m", "s3": {"bucket": "models", "key": "m"}}]}),
+         "templates.work.outputs.artifacts.model.s3.bucket: the local engine has no network credentials"),
         (lambda d: d["spec"]["templates"][1].update(sidecars=[{"name": "db", "image": "postgres"}]),
          "templates.work.sidecars"),
         (lambda d: d["spec"]["templates"].append({"name": "s", "containerSet": {"containers": [{"name": "x"}]}}),

@@ -20,9 +20,11 @@ def approve(**options: Any) -> dict[str, Any]:
 
 
 def suspended_node(engine, name: str, display_name: str) -> dict[str, Any]:
-    """Wait until the node ``display_name`` is a running Suspend node."""
+    """Wait until the node ``display_name`` is a running Suspend node (a new workflow may have no
+    ``status.nodes`` yet)."""
     running = engine.wait_until(
-        name, lambda wf: (nodes_by_display_name(wf).get(display_name) or {}).get("phase") == "Running",
+        name, lambda wf: wf["status"].get("nodes") is not None
+        and (nodes_by_display_name(wf).get(display_name) or {}).get("phase") == "Running",
         what=f"{display_name} to be suspended")
     return nodes_by_display_name(running)[display_name]
 

@@ -67,9 +67,10 @@ MAIN_TASKS = "spec.templates.0.dag.tasks"
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (f"{STEP}.outputs.artifacts", [{"name": "model", "path": "/m"}],
-         "templates.step.outputs.artifacts: artifacts are not supported by the local engine"),
-        (f"{STEP}.inputs.artifacts", [{"name": "data", "path": "/d"}], "templates.step.inputs.artifacts"),
+        (f"{STEP}.outputs.artifacts", [{"name": "model", "path": "/m", "http": {"url": "https://example.com/m"}}],
+         "templates.step.outputs.artifacts.model.http: http artifacts are not available to the local engine"),
+        (f"{STEP}.inputs.artifacts", [{"name": "data", "path": "/d", "gcs": {"bucket": "b", "key": "k"}}],
+         "templates.step.inputs.artifacts.data.gcs"),
         (f"{STEP}.sidecars", [{"name": "db", "image": "postgres"}], "templates.step.sidecars"),
         (f"{STEP}.initContainers", [{"name": "i"}], "templates.step.initContainers"),
         (f"{STEP}.script.command", ["Rscript"], 'templates.step.script.command: executable "Rscript" is not found'),
@@ -99,7 +100,7 @@ MAIN_TASKS = "spec.templates.0.dag.tasks"
         ("spec.templates.0.dag.tasks.1.arguments.parameters", [], "templates.main.tasks.b: inputs.parameters.x was not supplied"),
         ("spec.templates.0.steps", [[{"name": "s", "template": "step"}]], "templates.main multiple template types"),
         ("spec.onExit", "cleanup", "spec.onExit: template name 'cleanup' undefined"),
-        ("spec.volumeClaimTemplates", [{"metadata": {"name": "w"}}], "spec.volumeClaimTemplates"),
+        ("spec.volumeClaimTemplates", [{"spec": {}}], "volumeClaimTemplates[0].metadata.name is required"),
         ("spec.volumes", [{"name": "data", "persistentVolumeClaim": {"claimName": "home"}}],
          'spec.volumes.data.persistentVolumeClaim: claim "home" has no local folder'),
         ("spec.volumes", [{"name": "host", "hostPath": {"path": "/"}}], "spec.volumes.host.hostPath"),
@@ -107,7 +108,7 @@ MAIN_TASKS = "spec.templates.0.dag.tasks"
         ("spec.entrypoint", "nope", "spec.entrypoint template 'nope' is not defined"),
         ("spec.arguments.parameters.0.valueFrom", {"configMapKeyRef": {"name": "c", "key": "k"}},
          "spec.arguments.parameters.lr.valueFrom"),
-        ("spec.workflowTemplateRef", {"name": "t"}, "spec.workflowTemplateRef"),
+        ("spec.workflowTemplateRef", {"name": "t"}, "Templates is invalid field in spec if workflow referred"),
         ("metadata.generateName", "Bad_", "metadata.generateName"),
     ],
 )
