@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from . import jsonpath
 from .expression_values import EvaluationError, is_number, type_name
-from .go_values import go_json, go_text
+from .go_values import marshal_value, go_text
 
 
 def as_int(value: Any) -> int:
@@ -54,7 +54,7 @@ def as_float(value: Any) -> float:
 def to_json(value: Any) -> str:
     """Argo's ``toJson``: Go's ``json.Marshal`` of the value."""
     try:
-        return go_json(value)
+        return marshal_value(value)
     except ValueError as error:
         raise EvaluationError(str(error)) from None
 

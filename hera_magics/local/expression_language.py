@@ -375,49 +375,52 @@ def parse_expression(text: str) -> Expression:
 # --- evaluation ------------------------------------------------------------------------------
 
 
-@dataclass
-class _Reference:
-    """A variable while its member chain is read: ``path`` so far, and its value if it has one."""
-
-    path: str
-    value: Any
-
-
 class _Evaluator:
     def __init__(self, resolve: Resolver) -> None:
         self.resolve = resolve
         self.pointers: list[tuple[Any, int]] = []
 
     def value(self, node: Node, guarded: bool = False) -> Any:
-        result = self.reference_or_value(node, guarded)
-        if isinstance(result, _Reference):
-            if result.value is None and not guarded:
-                raise MissingVariable(result.path)
-            return result.value
-        return result
-
-    def reference_or_value(self, node: Node, guarded: bool) -> Any:
-        kind = node[0]
-        if kind == "variable":
-            return _Reference(node[1], self.resolve(node[1]))
-        if kind == "member":
-            return self.member(node, guarded)
+        """A node's value; ``guarded`` (the left of ``??``): a variable without a value is nil."""
+        if node[0] in ("variable", "member"):
+            return self.variable(node, guarded)
         return self.evaluate(node)
 
-    def member(self, node: Node, guarded: bool) -> Any:
-        _, base_node, key_node, optional = node
-        base = self.reference_or_value(base_node, guarded or optional)
-        key = self.value(key_node)
-        if isinstance(base, _Reference):
-            if isinstance(key, str):
-                deeper = f"{base.path}.{key}"
-                found = self.resolve(deeper)
-                if found is not None or base.value is None:
-                    return _Reference(deeper, found)
-            base = base.value
-        if base is None and (optional or guarded):
+    def variable(self, node: Node, guarded: bool) -> Any:
+        """A variable with its member chain (``tasks['a'].outputs.result``, ``item.x[0]``).
+
+        Argo's environment nests its flat names (``tasks.a.outputs.result``), so the longest
+        name the chain spells that has a value is read whole, and the rest of the chain indexes
+        into that value. Only that name and shorter ones are asked for: a strict lookup (one
+        that waits for ``tasks.*``) is never asked for a name the expression does not spell.
+        """
+        chain: list[tuple[Any, bool]] = []  # (key, optional) from the root outwards
+        while node[0] == "member":
+            chain.append((self.value(node[2]), node[3]))
+            node = node[1]
+        if node[0] != "variable":
+            return self._index_chain(self.evaluate(node), list(reversed(chain)), guarded)
+        chain.reverse()
+        spelled = [node[1]]
+        for key, _ in chain:
+            if not isinstance(key, str):
+                break
+            spelled.append(key)
+        for length in range(len(spelled), 0, -1):
+            found = self.resolve(".".join(spelled[:length]))
+            if found is not None:
+                return self._index_chain(found, chain[length - 1:], guarded)
+        if guarded or any(optional for _, optional in chain):
             return None
-        return _index(base, key)
+        raise MissingVariable(".".join(spelled))
+
+    @staticmethod
+    def _index_chain(value: Any, chain: list[tuple[Any, bool]], guarded: bool) -> Any:
+        for key, optional in chain:
+            if value is None and (optional or guarded):
+                return None
+            value = _index(value, key)
+        return value
 
     def evaluate(self, node: Node) -> Any:  # noqa: C901 - one branch a node kind, flat and short
         kind = node[0]

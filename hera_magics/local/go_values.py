@@ -86,8 +86,10 @@ def go_float_text(number: float) -> str:
     return sign + _plain_form(digits, exponent)
 
 
-def go_json(value: Any) -> str:
-    """``json.Marshal``: keys sorted, no spaces, ``<``, ``>``, ``&`` escaped, Go's numbers."""
+def marshal_value(value: Any) -> str:
+    """``json.Marshal`` of a Go value made of maps, slices and scalars: map keys sorted, no
+    spaces, ``<``, ``>``, ``&`` escaped, numbers as Go writes float64s. (``wire.go_json``
+    writes records, whose fields keep their order.)"""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -100,9 +102,9 @@ def go_json(value: Any) -> str:
         return _json_string(value)
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda item: str(item[0]))
-        return "{" + ",".join(f"{_json_string(str(key))}:{go_json(item)}" for key, item in items) + "}"
+        return "{" + ",".join(f"{_json_string(str(key))}:{marshal_value(item)}" for key, item in items) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(go_json(item) for item in value) + "]"
+        return "[" + ",".join(marshal_value(item) for item in value) + "]"
     raise ValueError(f"json: unsupported type {type(value).__name__}")
 
 
@@ -122,4 +124,4 @@ def go_text(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["go_float_json", "go_float_text", "go_json", "go_text"]
+__all__ = ["go_float_json", "go_float_text", "marshal_value", "go_text"]

@@ -15,6 +15,8 @@ import re
 from typing import Any, Callable, Mapping
 
 from ..argo import ERROR, FAILED, OMITTED, SKIPPED, SUCCEEDED, node_template_name, pod_name
+from .expression_language import EvaluationError, MissingVariable, UnsupportedExpression, evaluate, parse_expression
+from .go_values import go_text
 from .templating import ExpressionTag, UnresolvedReference, parameter_text, substitute
 from .wire import go_json
 
@@ -241,18 +243,48 @@ def _skipped_output(field: str, template: Mapping[str, Any]) -> str | None:
     return None
 
 
+class OutputExpressionError(ExpressionTag):
+    """An output parameter's ``valueFrom.expression`` failed, or gave nil."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        ValueError.__init__(self, f"failed to evaluate expression \"{text}\": {reason}")
+        self.tag = "=" + text
+        self.reason = reason
+
+
+def output_expression_value(text: str, lookup: Lookup) -> str:
+    """``valueFrom.expression`` of a steps or DAG template's output (Argo's ``resolveParameter``
+    in ``workflow/controller/scope.go``): evaluated against the template's variables, and kept
+    as Go's ``fmt.Sprint`` of the result. Raises ``OutputExpressionError`` when it fails, reads a
+    variable without a value (a skipped task's output, unless after ``??``) or gives nil."""
+    try:
+        result = evaluate(parse_expression(text), lookup)
+    except MissingVariable as error:
+        raise OutputExpressionError(text, str(error)) from None
+    except (EvaluationError, UnsupportedExpression) as error:
+        raise OutputExpressionError(text, str(error)) from None
+    if result is None:
+        raise OutputExpressionError(text, "the result is nil")
+    return go_text(result)
+
+
 def dag_outputs(template: Mapping[str, Any], lookup: Lookup) -> dict[str, Any] | None:
-    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted, else its default.
+    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted (or
+    ``valueFrom.expression`` evaluated), else its default.
 
     As Argo's ``getTemplateOutputsFromScope`` (operator.go): the parameters keep their other
-    fields and lose ``valueFrom``. Raises ``UnresolvedReference`` when there is no value.
+    fields and lose ``valueFrom``. Raises ``UnresolvedReference`` or ``OutputExpressionError``
+    when there is no value.
     """
     parameters = []
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         value_from = parameter.get("valueFrom") or {}
         try:
-            value = substitute(value_from["parameter"], lookup)
-        except UnresolvedReference:
+            if value_from.get("expression"):
+                value = output_expression_value(str(value_from["expression"]), lookup)
+            else:
+                value = substitute(value_from["parameter"], lookup)
+        except (UnresolvedReference, OutputExpressionError):
             if value_from.get("default") is None:
                 raise
             value = parameter_text(value_from["default"])

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from .expression_values import EvaluationError, is_number
-from .go_values import go_json, go_text
+from .go_values import marshal_value, go_text
 
 
 def cast_int(value: Any) -> int:
@@ -171,11 +171,11 @@ SPRIG_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
         *_exactly("hasSuffix", arguments, 2)),
     "b64enc": lambda arguments: base64.b64encode(_text(_exactly("b64enc", arguments, 1)[0]).encode()).decode(),
     "b64dec": lambda arguments: _base64_decode(_exactly("b64dec", arguments, 1)[0]),
-    "quote": lambda arguments: " ".join(go_json(_text(argument)) for argument in arguments if argument is not None),
+    "quote": lambda arguments: " ".join(marshal_value(_text(argument)) for argument in arguments if argument is not None),
     "squote": lambda arguments: " ".join(f"'{_text(argument)}'" for argument in arguments if argument is not None),
     "default": _default,
     "empty": lambda arguments: _empty(_exactly("empty", arguments, 1)[0]),
-    "toJson": lambda arguments: go_json(_exactly("toJson", arguments, 1)[0]),
+    "toJson": lambda arguments: marshal_value(_exactly("toJson", arguments, 1)[0]),
     "date": lambda arguments: _date(*_exactly("date", arguments, 2)),
     "repeat": lambda arguments: _text(_exactly("repeat", arguments, 2)[1]) * cast_int(arguments[0]),
 }
