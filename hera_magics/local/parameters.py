@@ -25,6 +25,7 @@ Lookup = Callable[[str], "str | None"]
 WORKFLOW_VARIABLES = (
     "workflow.name", "workflow.namespace", "workflow.uid", "workflow.serviceAccountName",
     "workflow.creationTimestamp", "workflow.mainEntrypoint", "workflow.priority", "workflow.parameters",
+    "workflow.parameters.json",
     "workflow.status", "workflow.duration",
 )
 """The ``workflow.*`` variables with fixed names (labels, annotations and parameters add more)."""
@@ -67,6 +68,8 @@ def workflow_globals(workflow: Mapping[str, Any]) -> dict[str, str]:
     for parameter in parameters:
         values[f"workflow.parameters.{parameter['name']}"] = parameter["value"]
     values["workflow.parameters"] = json.dumps(parameters, separators=(",", ":"))
+    # Argo's alias of workflow.parameters (docs/variables.md), read by examples/conditionals.yaml
+    values.setdefault("workflow.parameters.json", values["workflow.parameters"])
     values["workflow.status"] = "Running"
     values["workflow.duration"] = "0.000000"
     return values

@@ -15,7 +15,7 @@ from . import spec as specs
 from .naming import MAX_FIELD_NAME_LENGTH, PARAMETER_NAME_PATTERN, TASK_NAME_PATTERN
 from .expression_language import UnsupportedExpression, parse_expression
 from .parameters import WORKFLOW_FAILURES, WORKFLOW_VARIABLES
-from .templating import parse_go_duration, variables_in
+from .templating import TAG_PATTERN, parse_go_duration, variables_in
 
 
 class WorkflowInvalid(ValueError):
@@ -61,7 +61,8 @@ def check_expression(text: Any, field: str) -> None:
     if not isinstance(text, str):
         raise fail(f"{field} must be a string")
     try:
-        parse_expression(text)
+        # its {{...}} tags are substituted before it runs: any of them stands for a value here
+        parse_expression(TAG_PATTERN.sub(" __tag__ ", text))
     except UnsupportedExpression as error:
         raise fail(f"{field}: the expression '{text.strip()}' is not supported by the local engine: {error}") from None
 
