@@ -24,7 +24,9 @@ Modules, from the outside in:
   ``store`` (files on disk), ``ttl`` (when a finished workflow is deleted);
 * pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits`` and
   ``validation`` (create-time checks; ``validation_context``, ``validation_templates``,
-  ``validation_flow``), ``spec``, ``expressions``, ``templating``, ``selectors``,
+  ``validation_flow``), ``spec``, ``expressions`` (depends, when), ``expression_language``
+  (Argo's expr-lang subset; ``expression_functions``, ``expression_values``,
+  ``sprig_functions``, ``jsonpath``, ``go_values``), ``templating``, ``selectors``,
   ``naming``, ``wire``.
 
 From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
@@ -65,9 +67,10 @@ Where it knowingly differs from Argo:
 * Not implemented (refused at create with a 400 naming the field): artifacts, steps, sidecars,
   init containers, lifecycle hooks other than a step's exit hook (``hooks``, a DAG task's
   ``onExit``), WorkflowTemplates, resource/http/data/plugin/containerSet templates, inline
-  templates, ``retryStrategy`` on DAG/steps templates, secrets and config maps, ``{{=expression}}``
-  tags, memoization, synchronization, metrics, daemons, host paths and claims without a
-  ``--volume`` folder, ``hostAliases``, ``archiveLogs``, ``workflowMetadata.labelsFrom``, the
+  templates, ``retryStrategy`` on DAG/steps templates, secrets and config maps, expressions
+  outside the subset of ``expression_language``, memoization, synchronization, metrics, daemons,
+  host paths and claims without a
+  ``--volume`` folder, ``hostAliases``, ``archiveLogs``, the
   ``ARGO_DEBUG_PAUSE_*`` variables. There is no ``workflow-events`` watch (poll with
   ``fields`` instead).
 """
