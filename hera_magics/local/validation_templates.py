@@ -15,6 +15,7 @@ from .naming import PARAMETER_NAME_PATTERN
 from .validate_artifacts import artifact_path_variable
 from .validation_context import (
     ValidationContext,
+    check_expression,
     check_name,
     check_references,
     duration_or_template,
@@ -116,6 +117,22 @@ def validate_template(template: dict[str, Any], context: ValidationContext) -> N
             validate_dag(template, where, context, input_names)
 
 
+def _validate_aggregated_output(value_from: Mapping[str, Any], where: str, kind: str) -> None:
+    """A steps or DAG template's output: ``parameter`` or ``expression`` (validate.go), and a
+    ``default``; the expression must be in the subset the engine runs."""
+    for key, value in value_from.items():
+        if value is not None and key not in ("parameter", "expression", "default"):
+            raise fail(f"{where}.valueFrom.{key}: the local engine supports valueFrom.parameter or "
+                       f"valueFrom.expression (and default) for {kind} templates")
+    if not value_from.get("parameter") and not value_from.get("expression"):
+        raise fail(f"{where}.valueFrom.parameter or expression must be specified for {kind} templates")
+    if value_from.get("parameter") and value_from.get("expression"):
+        raise fail(f"{where} shouldn't have both `from` and `expression` specified in `ValueFrom` for {kind} "
+                   "templates")
+    if value_from.get("expression"):
+        check_expression(value_from["expression"], f"{where}.valueFrom.expression")
+
+
 def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: str) -> None:
     if is_set(parameter.get("globalName")):
         raise fail(f"{where}.globalName: global outputs are not supported by the local engine")
@@ -123,6 +140,9 @@ def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: s
     if not isinstance(value_from, dict) or not value_from:
         raise fail(f"{where}.valueFrom not specified")
     wanted = "path" if kind in specs.POD_KINDS else "supplied" if kind == "suspend" else "parameter"
+    if wanted == "parameter":
+        _validate_aggregated_output(value_from, where, kind)
+        return
     for key, value in value_from.items():
         if value is None or key in (wanted, "default"):
             continue
@@ -230,8 +250,7 @@ def _validate_retry(retry: Any, field: str, allowed: Callable[[str], bool]) -> N
     if not isinstance(retry, dict):
         raise fail(f"{field} must be an object")
     if is_set(retry.get("expression")):
-        raise fail(f"{field}.expression: retry expressions need Argo's expression language, "
-                    "which the local engine does not have")
+        check_expression(retry["expression"], f"{field}.expression")
     if retry.get("limit") is not None:
         integer_or_template(retry["limit"], f"{field}.limit")
         check_references(str(retry["limit"]), f"{field}.limit", allowed)
