@@ -39,6 +39,7 @@ from typing import Any, Mapping
 from ..argo import pod_name
 from ..pod.contract import PATH_PREFIX_VARIABLE
 from .artifacts import KEY_FORMAT
+from .images import container_command
 from .parameters import input_artifacts, input_variables, substitute_strings
 from .pod_artifacts import PodArtifact, PodArtifacts
 from .pod_filesystem import view_command
@@ -275,7 +276,8 @@ def _pod_artifact(declared: Mapping[str, Any], values: Mapping[str, str], folder
 def _argv(kind: str, container: Mapping[str, Any], values: Mapping[str, str], python: str | None,
           folders: PodFolders) -> list[str]:
     """Command, then (for a script) the script's path, then args; the script goes into ``folders``."""
-    command = [substitute(word, values) for word in container.get("command") or []]
+    command = [substitute(word, values) for word in
+               (container.get("command") or [] if kind == "script" else container_command(container))]
     args = [substitute(parameter_text(word), values) for word in container.get("args") or []]
     argv = resolve_argv(command, python)
     if kind == "script":

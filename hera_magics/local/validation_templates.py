@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from . import spec as specs
 from .naming import PARAMETER_NAME_PATTERN
+from .images import STAND_INS, container_command
 from .validate_artifacts import artifact_path_variable
 from .validation_context import (
     ValidationContext,
@@ -196,11 +197,14 @@ def _validate_pod_template(template: dict[str, Any], kind: str, where: str, cont
 def _validate_command(container: Mapping[str, Any], kind: str, field: str, context: ValidationContext,
                       allowed: Callable[[str], bool]) -> None:
     command = container.get("command")
+    if kind != "script" and isinstance(command, (list, type(None))):
+        command = container_command(container)
     if not command:
         if kind == "script":
             raise fail(f"{field}.command is required: the local engine runs the script with it (for example [python])")
         raise fail(f"{field}.command: a container without a command runs its image's entrypoint, "
-                    "which the local engine cannot run; give the command")
+                    "which the local engine cannot run (it stands in only for "
+                    f"{', '.join(sorted(STAND_INS))}); give the command")
     if not isinstance(command, list) or not all(isinstance(word, str) for word in command):
         raise fail(f"{field}.command must be a list of strings")
     for word in command:
