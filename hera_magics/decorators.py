@@ -92,7 +92,7 @@ def _literal(node: ast.expr, what: str) -> Any:
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise TaskDefinitionError(
             f"@script({what}=...) is not a literal value, so it cannot be read without running the cell",
-            hint=f"write it as a literal, or use the %%argo_task option instead (%%argo_task? lists them)",
+            hint="write it as a literal, or use the %%argo_task option instead (%%argo_task? lists them)",
         ) from None
 
 

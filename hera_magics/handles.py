@@ -240,7 +240,7 @@ class NodeHandle(_Chainable):
                            f"best(scores={self.node_name}) > 0.9")
         if task.options.data_volume is not None:
             raise DagError(f"{self.node_name} returns its value through the data volume, which a condition cannot "
-                           "read", hint=f"compare the result of a task without --data-volume")
+                           "read", hint="compare the result of a task without --data-volume")
         self._builder.mark_used(self.node_name)
         if task.has_return:
             return Operand("{{tasks.%s.outputs.parameters.%s}}" % (self.node_name, RETURN_PARAMETER),
@@ -255,7 +255,7 @@ class NodeHandle(_Chainable):
 
     def map(self, **keywords: Any) -> NodeHandle:
         """One node per item: ``train(path=p).map(lr=[0.1, 0.01], parallelism=2, keep_going=True)``."""
-        builder, node = self._builder, self._spec
+        node = self._spec
         task = node.task
         if node.used:
             raise DagError(f"map node {self.node_name!r} where you make it, before it is used",

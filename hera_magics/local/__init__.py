@@ -29,7 +29,9 @@ Modules, from the outside in:
 * pure helpers: ``schema`` (request bodies against Argo's JSON schema), ``limits`` and
   ``validation`` (create-time checks; ``validation_context``, ``validation_templates``,
   ``validation_flow``, ``validation_steps``, ``validate_artifacts``, ``invalid``), ``spec``,
-  ``expressions``, ``templating``, ``selectors``, ``naming``, ``wire``.
+  ``expressions`` (depends, when), ``expression_language`` (Argo's expr-lang subset;
+  ``expression_functions``, ``expression_values``, ``sprig_functions``, ``jsonpath``,
+  ``go_values``), ``templating``, ``selectors``, ``naming``, ``wire``.
 
 From the rest of the package it imports only the leaves ``errors``, ``argo``, ``state``,
 ``graph`` and ``pod.contract``.
@@ -78,9 +80,9 @@ Where it knowingly differs from Argo:
   hook's ``templateRef``), artifacts from anywhere but its own repository (http, git, gcs, other
   buckets, ...), ``artifactRepositoryRef``, artifact ``subPath``/``fromExpression``/``globalName``,
   resource/http/data/plugin/containerSet templates, inline templates, ``retryStrategy`` on
-  DAG/steps templates, secrets and config maps, ``{{=expression}}``
-  tags, memoization, synchronization, metrics, daemons, host paths and claims without a
-  ``--volume`` folder, ``hostAliases``, ``archiveLogs``, ``workflowMetadata.labelsFrom``, the
+  DAG/steps templates, secrets and config maps, expressions outside the subset of
+  ``expression_language``, memoization, synchronization, metrics, daemons, host paths and claims without a
+  ``--volume`` folder, ``hostAliases``, ``archiveLogs``, the
   ``ARGO_DEBUG_PAUSE_*`` variables. There is no ``workflow-events`` watch (poll with
   ``fields`` instead).
 """

@@ -43,6 +43,8 @@ from typing import Any, Iterator
 from ..argo import ERROR, FAILED, FAILED_PHASES, LABEL_CREATOR, SUCCEEDED, parse_rfc3339, rfc3339
 from . import artifact_gc
 from .artifacts import KEY_FORMAT, REPOSITORY_BUCKET, ArtifactError, artifact_key
+from .expression_language import EvaluationError, MissingVariable, UnsupportedExpression, evaluate, parse_expression
+from .expression_values import type_name
 from .journal import Journal
 from .logs import LogLine, workflow_logs
 from .memoization import MemoCache
@@ -62,7 +64,8 @@ from .store import WorkflowStore
 from .synchronization import Mutexes, held_locks
 from .suspend import SETTABLE_PHASES, SuspendError, resume_all, set_suspended_nodes
 from .ttl import expires_at
-from .limits import validate_local_support
+from .limits import LABEL_VALUE_PATTERN, validate_local_support
+from .parameters import workflow_globals
 from .template_refs import (
     STORED_TEMPLATES,
     TemplateGetter,
@@ -309,8 +312,9 @@ class Engine:
         metadata["namespace"] = namespace
         templates = self.templates.getter(namespace)
         try:
-            apply_workflow_metadata(workflow, with_workflow_template(workflow, templates)[1]
-                                    if isinstance(workflow.get("spec"), dict) else None)
+            running_spec = (with_workflow_template(workflow, templates)[1]
+                            if isinstance(workflow.get("spec"), dict) else None)
+            apply_workflow_metadata(workflow, running_spec)
             self._validate(workflow, templates)
             kept = resolve_references(workflow, templates)
         except TemplateNotFound as error:
@@ -321,6 +325,10 @@ class Engine:
         dry_run = bool(request.get("serverDryRun")) or bool((request.get("createOptions") or {}).get("dryRun"))
         with self.table.lock:
             self._name(namespace, metadata)
+            try:
+                apply_labels_from(workflow, running_spec)
+            except WorkflowInvalid as error:
+                raise bad_request(str(error)) from None
             stored = {
                 "metadata": metadata,
                 "spec": workflow.get("spec") or {},
@@ -604,8 +612,9 @@ def _start_status(record: WorkflowRecord, folder: Path) -> None:
 def apply_workflow_metadata(workflow: dict[str, Any], spec: dict[str, Any] | None = None) -> None:
     """Copy ``spec.workflowMetadata``'s labels and annotations onto the workflow, as Argo's
     controller does when it first runs it (``updateWorkflowMetadata`` in operator.go), so
-    ``{{workflow.labels.X}}`` resolves to them. ``labelsFrom`` is refused at create. ``spec``:
-    the spec that runs (a ``workflowTemplateRef``'s merged spec), else the workflow's own."""
+    ``{{workflow.labels.X}}`` resolves to them. ``labelsFrom`` needs the workflow's name:
+    ``apply_labels_from``. ``spec``: the spec that runs (a ``workflowTemplateRef``'s merged
+    spec), else the workflow's own."""
     extra = (spec if spec is not None else workflow.get("spec") or {}).get("workflowMetadata")
     if not isinstance(extra, dict):
         return
@@ -613,6 +622,35 @@ def apply_workflow_metadata(workflow: dict[str, Any], spec: dict[str, Any] | Non
     for field in ("labels", "annotations"):
         if isinstance(extra.get(field), dict) and extra[field]:
             metadata[field] = {**(metadata.get(field) or {}), **extra[field]}
+
+
+def apply_labels_from(workflow: dict[str, Any], spec: dict[str, Any] | None = None) -> None:
+    """Evaluate ``spec.workflowMetadata.labelsFrom`` once the workflow is named and set the labels,
+    as Argo's ``updateWorkflowMetadata`` does with the global variables (``workflow.name``,
+    ``workflow.parameters.*``, ...). Argo fails such a workflow when it first runs it; the local
+    engine answers its create with the reason instead (``WorkflowInvalid``). ``spec`` as in
+    ``apply_workflow_metadata``."""
+    running_spec = spec if spec is not None else workflow.get("spec") or {}
+    labels_from = (running_spec.get("workflowMetadata") or {}).get("labelsFrom") or {}
+    if not labels_from:
+        return
+    values = workflow_globals(workflow)
+    labels = workflow["metadata"].setdefault("labels", {})
+    for label, source in labels_from.items():
+        text = str(source.get("expression"))
+        where = f"spec.workflowMetadata.labelsFrom.{label}.expression"
+        try:
+            value = evaluate(parse_expression(text), values.get)
+        except (EvaluationError, MissingVariable, UnsupportedExpression) as error:
+            raise WorkflowInvalid(f"{where}: failed to evaluate label \"{label}\" expression \"{text}\": {error}") from None
+        if not isinstance(value, str):
+            raise WorkflowInvalid(f"{where}: failed to evaluate label \"{label}\" expression \"{text}\" evaluted to "
+                                  f"{type_name(value)} but must be a string")
+        if len(value) > 63 or not LABEL_VALUE_PATTERN.match(value):
+            raise WorkflowInvalid(f"{where}: invalid label value \"{value}\" for label \"{label}\" and expression "
+                                  f"\"{text}\": must be 63 characters or less, alphanumeric, '-', '_' or '.', and "
+                                  "start and end with an alphanumeric")
+        labels[label] = value
 
 
 def save_failed(name: str, error: OSError, folder: Path) -> ApiError:

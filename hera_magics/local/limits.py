@@ -6,10 +6,11 @@ refused with a 400 whose message names the field:
 
 * an unsupported kind of template (http, resource, ..., a daemon), checked for every
   template first so that it is named for what it is, not for a reference to its outputs;
-* ``{{=...}}`` expression tags anywhere in the spec (Argo evaluates them everywhere, the engine
-  has no expression language);
-* ``workflowMetadata.labelsFrom`` (expressions), label values Argo would refuse when it applies
-  ``workflowMetadata.labels``, ``hostAliases``, ``archiveLogs`` and the debug-pause variables;
+* ``{{=...}}`` expression tags anywhere in the spec, and ``workflowMetadata.labelsFrom``
+  expressions, outside the subset of Argo's expression language the engine runs
+  (``expression_language``): Argo evaluates them everywhere;
+* label values Argo would refuse when it applies ``workflowMetadata.labels``, ``hostAliases``,
+  ``archiveLogs`` and the debug-pause variables;
 * a mount ``subPath`` that leaves its volume (Kubernetes refuses it too);
 * a workflow name longer than Argo's 63 characters;
 * without a file-system view (``pod_filesystem``), an output parameter's ``valueFrom.default``
@@ -24,7 +25,8 @@ import re
 from typing import Any, Mapping
 
 from . import spec as specs
-from .templating import ExpressionTag, variables_in
+from .expression_language import UnsupportedExpression, parse_expression
+from .templating import expression_tags
 from .validation import REFUSED_KIND_MESSAGES, WorkflowInvalid
 
 DEBUG_PAUSE_VARIABLES = ("ARGO_DEBUG_PAUSE_BEFORE", "ARGO_DEBUG_PAUSE_AFTER")
@@ -61,7 +63,7 @@ def validate_local_support(workflow: Any, *, filesystem_view: bool = True) -> No
     spec = workflow["spec"]
     templates = [template for template in spec.get("templates") or [] if isinstance(template, dict)]
     _refuse_unsupported_kinds(templates)
-    _refuse_expression_tags(spec, "spec")
+    _check_expression_tags(spec, "spec")
     _refuse_silently_ignored_fields(spec, templates)
     for template in templates:
         _check_sub_paths(template)
@@ -83,28 +85,40 @@ def _refuse_unsupported_kinds(templates: list[dict[str, Any]]) -> None:
                            "local engine")
 
 
-def _refuse_expression_tags(value: Any, where: str) -> None:
-    """Any ``{{=...}}`` in the spec: Argo evaluates them everywhere, the engine nowhere."""
+def _check_expression_tags(value: Any, where: str) -> None:
+    """Every ``{{=...}}`` in the spec parses in the subset the engine runs (Argo's validator does
+    not look inside them; they fail, if at all, when they run)."""
     if isinstance(value, str):
         if "{{" in value:
-            try:
-                variables_in(value)
-            except ExpressionTag as error:
-                raise _refused(f"{where}: {error}") from None
+            for tag in expression_tags(value):
+                _check_expression(tag[1:], where, f"{{{{{tag}}}}}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _refuse_expression_tags(item, f"{where}.{key}")
+            _check_expression_tags(item, f"{where}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
             label = item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else None
-            _refuse_expression_tags(item, f"{where}.{label}" if label else f"{where}[{index}]")
+            _check_expression_tags(item, f"{where}.{label}" if label else f"{where}[{index}]")
+
+
+def _check_expression(text: str, where: str, shown: str) -> None:
+    try:
+        parse_expression(text)
+    except UnsupportedExpression as error:
+        raise _refused(f"{where}: the expression {shown.strip()} is not supported by the local engine: "
+                       f"{error}") from None
 
 
 def _refuse_silently_ignored_fields(spec: Mapping[str, Any], templates: list[dict[str, Any]]) -> None:
     metadata = spec.get("workflowMetadata") or {}
-    if _used(metadata.get("labelsFrom")):
-        raise _refused("spec.workflowMetadata.labelsFrom: label expressions need Argo's expression language, which "
-                       "the local engine does not have; give the values in spec.workflowMetadata.labels")
+    labels_from = metadata.get("labelsFrom") or {}
+    if not isinstance(labels_from, dict):
+        raise _refused("spec.workflowMetadata.labelsFrom must be an object")
+    for label, source in labels_from.items():
+        expression = source.get("expression") if isinstance(source, dict) else None
+        if not isinstance(expression, str) or not expression.strip():
+            raise _refused(f"spec.workflowMetadata.labelsFrom.{label}.expression is required")
+        _check_expression(expression, f"spec.workflowMetadata.labelsFrom.{label}.expression", f"'{expression}'")
     for label, value in (metadata.get("labels") or {}).items():
         if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE_PATTERN.match(value):
             raise _refused(f"spec.workflowMetadata.labels.{label}: invalid label value \"{value}\": must be 63 "

@@ -26,6 +26,8 @@ from typing import Any, Callable, Mapping
 
 from ..argo import ERROR, FAILED, OMITTED, SKIPPED, SUCCEEDED, node_template_name, pod_name
 from .artifacts import has_location_or_key, in_argo_order
+from .expression_language import EvaluationError, MissingVariable, UnsupportedExpression, evaluate, parse_expression
+from .go_values import go_text
 from .spec import execution_spec
 from .templating import TAG_PATTERN, ExpressionTag, UnresolvedReference, parameter_text, substitute
 from .wire import go_json
@@ -35,6 +37,7 @@ Lookup = Callable[[str], "str | None"]
 WORKFLOW_VARIABLES = (
     "workflow.name", "workflow.namespace", "workflow.uid", "workflow.serviceAccountName",
     "workflow.creationTimestamp", "workflow.mainEntrypoint", "workflow.priority", "workflow.parameters",
+    "workflow.parameters.json",
     "workflow.status", "workflow.duration",
 )
 """The ``workflow.*`` variables with fixed names (labels, annotations and parameters add more)."""
@@ -127,6 +130,8 @@ def workflow_globals(workflow: Mapping[str, Any]) -> dict[str, str]:
     for parameter in parameters:
         values[f"workflow.parameters.{parameter['name']}"] = parameter["value"]
     values["workflow.parameters"] = json.dumps(parameters, separators=(",", ":"))
+    # Argo's alias of workflow.parameters (docs/variables.md), read by examples/conditionals.yaml
+    values.setdefault("workflow.parameters.json", values["workflow.parameters"])
     values["workflow.status"] = "Running"
     values["workflow.duration"] = "0.000000"
     return values
@@ -394,20 +399,49 @@ def _skipped_output(field: str, template: Mapping[str, Any]) -> str | None:
     return None
 
 
+class OutputExpressionError(ExpressionTag):
+    """An output parameter's ``valueFrom.expression`` failed, or gave nil."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        ValueError.__init__(self, f"failed to evaluate expression \"{text}\": {reason}")
+        self.tag = "=" + text
+        self.reason = reason
+
+
+def output_expression_value(text: str, lookup: Lookup) -> str:
+    """``valueFrom.expression`` of a steps or DAG template's output (Argo's ``resolveParameter``
+    in ``workflow/controller/scope.go``): evaluated against the template's variables, and kept
+    as Go's ``fmt.Sprint`` of the result. Raises ``OutputExpressionError`` when it fails, reads a
+    variable without a value (a skipped task's output, unless after ``??``) or gives nil."""
+    try:
+        result = evaluate(parse_expression(text), lookup)
+    except MissingVariable as error:
+        raise OutputExpressionError(text, str(error)) from None
+    except (EvaluationError, UnsupportedExpression) as error:
+        raise OutputExpressionError(text, str(error)) from None
+    if result is None:
+        raise OutputExpressionError(text, "the result is nil")
+    return go_text(result)
+
+
 def dag_outputs(template: Mapping[str, Any], lookup: Lookup) -> dict[str, Any] | None:
-    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted, else its default,
-    and each output artifact's ``from`` resolved (an optional one without a value left out).
+    """A finished DAG's ``outputs``: each ``valueFrom.parameter`` substituted (or
+    ``valueFrom.expression`` evaluated), else its default, and each output artifact's ``from``
+    resolved (an optional one without a value left out).
 
     As Argo's ``getTemplateOutputsFromScope`` (operator.go): the parameters keep their other
     fields and lose ``valueFrom``; an artifact is the one it names, under the output's name.
-    Raises ``UnresolvedReference`` when there is no value.
+    Raises ``UnresolvedReference`` or ``OutputExpressionError`` when there is no value.
     """
     parameters = []
     for parameter in (template.get("outputs") or {}).get("parameters") or []:
         value_from = parameter.get("valueFrom") or {}
         try:
-            value = substitute(value_from["parameter"], lookup)
-        except UnresolvedReference:
+            if value_from.get("expression"):
+                value = output_expression_value(str(value_from["expression"]), lookup)
+            else:
+                value = substitute(value_from["parameter"], lookup)
+        except (UnresolvedReference, OutputExpressionError):
             if value_from.get("default") is None:
                 raise
             value = parameter_text(value_from["default"])

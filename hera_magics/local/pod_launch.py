@@ -40,6 +40,7 @@ from ..argo import pod_name
 from ..pod.contract import PATH_PREFIX_VARIABLE
 from .artifacts import KEY_FORMAT
 from .container_sets import SetContainer, set_containers
+from .images import container_command
 from .parameters import input_artifacts, input_variables, substitute_strings
 from .pod_artifacts import PodArtifact, PodArtifacts
 from .pod_filesystem import view_command
@@ -289,8 +290,18 @@ def _build_container_set(settings: PodSettings, record: WorkflowRecord, global_v
     for parameter in output_parameters:
         values[f"outputs.parameters.{parameter['name']}.path"] = (
             pod_path(parameter["path"]) if folders.view else parameter["localPath"])
+    artifacts = _pod_artifacts(settings, template, inputs, values, folders,
+                               substitute(KEY_FORMAT, {"workflow.name": record.name, "pod.name": name_of_pod}))
+    for direction, items in (("inputs", artifacts.inputs), ("outputs", artifacts.outputs)):
+        for item in items:
+            values[f"{direction}.artifacts.{item.artifact['name']}.path"] = (
+                pod_path(item.artifact["path"]) if folders.view else str(item.host_path))
     deadline = _deadline_seconds(template, values)
     output_paths = [parameter["path"] for parameter in output_parameters]
+    output_paths += [item.artifact["path"] for item in artifacts.outputs]
+    if folders.view:
+        folders.seeded = output_paths
+    output_paths += [item.artifact["path"] for item in artifacts.inputs]
     members = []
     for container in containers:
         main = container["name"] == MAIN_CONTAINER
@@ -299,7 +310,7 @@ def _build_container_set(settings: PodSettings, record: WorkflowRecord, global_v
         launch = _container_launch(settings, record, node, name_of_pod, container, values, folders, log_path,
                                    output_paths, capture_result=capture_result and main, deadline=deadline)
         members.append(SetContainer(container["name"], list(container.get("dependencies") or []), launch))
-    return PodPlan(members[0].launch, folders, output_parameters, set_containers=members)
+    return PodPlan(members[0].launch, folders, output_parameters, artifacts, set_containers=members)
 
 
 def _init_container(init: Mapping[str, Any], main: Mapping[str, Any]) -> dict[str, Any]:
@@ -354,7 +365,8 @@ def _pod_artifact(declared: Mapping[str, Any], values: Mapping[str, str], folder
 def _argv(kind: str, container: Mapping[str, Any], values: Mapping[str, str], python: str | None,
           folders: PodFolders) -> list[str]:
     """Command, then (for a script) the script's path, then args; the script goes into ``folders``."""
-    command = [substitute(word, values) for word in container.get("command") or []]
+    command = [substitute(word, values) for word in
+               (container.get("command") or [] if kind == "script" else container_command(container))]
     args = [substitute(parameter_text(word), values) for word in container.get("args") or []]
     argv = resolve_argv(command, python)
     if kind == "script":

@@ -151,8 +151,10 @@ class Pods:
             parameters, output_error = collect_output_parameters(plan.output_parameters, outcome)
             artifacts: list[dict[str, Any]] = []
             if plan.artifacts is not None:
-                artifacts, artifact_error = plan.artifacts.save_outputs(outcome.exit_code == 0
-                                                                        and outcome.kill_message is None)
+                succeeded = outcome.kill_message is None and (
+                    outcome.exit_code == 0 if outcome.containers is None  # a container set: every container
+                    else all(code == 0 for code in outcome.containers.values()))
+                artifacts, artifact_error = plan.artifacts.save_outputs(succeeded)
                 output_error = output_error or artifact_error
             self._record_outcome(active, outcome, parameters, output_error, artifacts)
         finally:

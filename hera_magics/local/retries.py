@@ -6,6 +6,13 @@ The Retry node is ``Running`` while its attempts run one after another (``task(0
 left" (``limit`` reached) or "Max duration limit exceeded" (``backoff.maxDuration``), or waits
 for the backoff and starts the next attempt. Argo's ``processNodeRetries`` in
 ``workflow/controller/operator.go`` (argoproj/argo-workflows) is the model.
+
+``retryStrategy.expression`` is evaluated after the limit, with the template's ``{{...}}``
+substituted first, in Argo's scope of ``buildRetryStrategyLocalScope``: ``retries`` (attempts
+so far minus one), ``lastRetry.exitCode`` (``-1`` without one), ``lastRetry.status``,
+``lastRetry.duration`` (seconds, as Go prints them) and ``lastRetry.message``, all strings. False
+ends the Retry node with the last attempt's phase and "retryStrategy.expression evaluated to
+false"; an expression that fails ends it in Error with the reason.
 """
 
 from __future__ import annotations
@@ -21,9 +28,13 @@ from ..argo import (
     SUCCEEDED,
     parse_rfc3339,
 )
+from .expression_language import EvaluationError, MissingVariable, evaluate_bool, parse_expression
+from .go_values import go_float_text
 from .nodes import Node, add_child, attempt_name, is_fulfilled
 from .parameters import parameter_variables
-from .templating import parse_go_duration, substitute
+from .templating import ExpressionTag, UnresolvedReference, parse_go_duration, substitute
+
+EXPRESSION_FALSE_MESSAGE = "retryStrategy.expression evaluated to false"
 
 if TYPE_CHECKING:
     from .reconcile import Operation
@@ -88,6 +99,16 @@ class RetryRun:
         if limit is not None and len(attempts) > int(substitute(str(limit), values)):
             operation.nodes.finish(node, last["phase"], NO_MORE_RETRIES_MESSAGE)
             return True
+        if strategy.get("expression"):
+            try:
+                again = evaluate_bool(parse_expression(substitute(str(strategy["expression"]), values)),
+                                      retry_scope(attempts).get)
+            except (EvaluationError, MissingVariable, UnresolvedReference, ExpressionTag, ValueError) as error:
+                operation.nodes.finish(node, ERROR, f"retryStrategy.expression: {error}")
+                return True
+            if not again:
+                operation.nodes.finish(node, last["phase"], EXPRESSION_FALSE_MESSAGE)
+                return True
         return self._backing_off(operation, strategy.get("backoff") or {}, last, len(attempts))
 
     def _backing_off(self, operation: Operation, backoff: Mapping[str, Any], last: Node, attempts_done: int) -> bool:
@@ -107,6 +128,23 @@ class RetryRun:
             operation.runtime.schedule(self, due)
             return True
         return False
+
+
+def retry_scope(attempts: list[Node]) -> dict[str, str]:
+    """The variables of ``retryStrategy.expression`` after ``attempts`` (Argo's
+    ``buildRetryStrategyLocalScope``)."""
+    last = attempts[-1]
+    exit_code = (last.get("outputs") or {}).get("exitCode")
+    duration = 0.0
+    if last.get("startedAt") and last.get("finishedAt"):
+        duration = parse_rfc3339(last["finishedAt"]) - parse_rfc3339(last["startedAt"])
+    return {
+        "retries": str(len(attempts) - 1),
+        "lastRetry.exitCode": str(exit_code) if exit_code is not None else "-1",
+        "lastRetry.status": str(last.get("phase") or ""),
+        "lastRetry.duration": go_float_text(float(duration)),
+        "lastRetry.message": str(last.get("message") or ""),
+    }
 
 
 def retry_allowed(policy: str | None, phase: str) -> bool:

@@ -4,14 +4,21 @@ Argo replaces every ``{{tag}}`` whose tag starts with one of its variable prefix
 (``inputs.``, ``tasks.``, ``workflow.``, ``pod.``, ...) in a single pass; values put in are never
 substituted again. Tags with any other name (``{{x}}`` in a Python f-string, a Jinja snippet) are
 left exactly as written, which is why Argo's validator skips them too. ``{{=expression}}`` tags
-need Argo's expression language, which the local engine does not have.
+are evaluated in Argo's expression language (``expression_language``) against the same variables,
+as ``util/template/expression_template.go`` does: a string result goes in as it is, anything else
+as its JSON. Argo's validator does not look inside them, so neither does ``variables_in``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
+
+from .expression_language import (EvaluationError, Expression, MissingVariable, UnsupportedExpression, evaluate,
+                                  parse_expression)
+from .go_values import marshal_value
 
 TAG_PATTERN = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
@@ -40,11 +47,51 @@ class UnresolvedReference(LookupError):
 
 
 class ExpressionTag(ValueError):
-    """A ``{{=...}}`` expression tag, which needs Argo's expression language."""
+    """A ``{{=...}}`` expression tag that cannot be parsed or evaluated."""
 
-    def __init__(self, tag: str) -> None:
-        super().__init__(f"the expression tag {{{{{tag}}}}} needs Argo's expression language, which the local engine does not have")
+    def __init__(self, tag: str, reason: str) -> None:
+        super().__init__(f"failed to evaluate expression {{{{{tag}}}}}: {reason}")
         self.tag = tag
+        self.reason = reason
+
+
+class _Deferred(Exception):
+    """An expression reads a variable that is kept as written for later (a loop's ``item``)."""
+
+
+@functools.lru_cache(maxsize=1024)
+def parsed_tag(tag: str) -> Expression:
+    """The parsed expression of a trimmed ``=...`` tag (cached: a loop evaluates it per item);
+    raises ``UnsupportedExpression``."""
+    return parse_expression(tag[1:])
+
+
+def evaluate_tag(tag: str, lookup: Callable[[str], str | None]) -> str | None:
+    """The text an ``=...`` tag becomes, or None when it reads a variable kept as written for
+    later (``{{item}}`` before a loop is expanded). Raises ``UnresolvedReference`` for a variable
+    without a value and ``ExpressionTag`` for an expression that fails."""
+    def resolve(name: str) -> Any:
+        value = lookup(name)
+        if value == "{{" + name + "}}":
+            raise _Deferred(name)
+        return value
+
+    try:
+        result = evaluate(parsed_tag(tag), resolve)
+    except _Deferred:
+        return None
+    except MissingVariable as error:
+        raise UnresolvedReference(error.name) from None
+    except (EvaluationError, UnsupportedExpression) as error:
+        raise ExpressionTag(tag, str(error)) from None
+    if result is None:
+        raise ExpressionTag(tag, "the result is nil")
+    if isinstance(result, str):
+        return result
+    try:
+        return marshal_value(result)
+    except ValueError as error:
+        raise ExpressionTag(tag, str(error)) from None
 
 
 def is_variable(tag: str) -> bool:
@@ -55,30 +102,35 @@ def is_variable(tag: str) -> bool:
 def variables_in(text: str) -> list[str]:
     """The Argo variables referenced in ``text`` (trimmed tags), in order, repeats kept.
 
-    Raises ``ExpressionTag`` for ``{{=...}}``.
+    ``{{=...}}`` tags are not looked into, as Argo's validator does not (``expression_tags``).
     """
     found = []
     for match in TAG_PATTERN.finditer(text):
         tag = match.group(1).strip()
-        if tag.startswith("="):
-            raise ExpressionTag(tag)
         if is_variable(tag):
             found.append(tag)
     return found
+
+
+def expression_tags(text: str) -> list[str]:
+    """The ``{{=...}}`` tags in ``text``, trimmed, with their ``=``."""
+    return [tag for tag in (match.group(1).strip() for match in TAG_PATTERN.finditer(text)) if tag.startswith("=")]
 
 
 def substitute(text: str, values: Mapping[str, str] | Callable[[str], str | None]) -> str:
     """Replace every Argo variable in ``text`` with its value, in one pass.
 
     ``values`` is a mapping or a function returning None for unknown names. An Argo variable
-    without a value raises ``UnresolvedReference``; other tags stay as they are.
+    without a value raises ``UnresolvedReference``; other tags stay as they are. ``{{=...}}``
+    tags are evaluated (``evaluate_tag``) with the same values.
     """
     lookup = values.get if isinstance(values, Mapping) else values
 
     def replace(match: re.Match[str]) -> str:
         tag = match.group(1).strip()
         if tag.startswith("="):
-            raise ExpressionTag(tag)
+            result = evaluate_tag(tag, lookup)
+            return match.group(0) if result is None else result
         if not is_variable(tag):
             return match.group(0)
         value = lookup(tag)

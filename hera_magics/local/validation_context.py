@@ -12,11 +12,12 @@ import re
 from typing import Any, Callable, Collection, Mapping
 
 from .naming import MAX_FIELD_NAME_LENGTH, PARAMETER_NAME_PATTERN, TASK_NAME_PATTERN
+from .expression_language import UnsupportedExpression, parse_expression
 from .parameters import WORKFLOW_FAILURES, WORKFLOW_VARIABLES
 from .invalid import WorkflowInvalid
 from .template_refs import TemplateGetter, no_templates
 from .templates import effective_templates
-from .templating import ExpressionTag, parse_go_duration, variables_in
+from .templating import TAG_PATTERN, parse_go_duration, variables_in
 from .validate_artifacts import check_input_artifacts_supplied
 from .volume_claims import claim_template_names
 
@@ -46,13 +47,21 @@ def check_references(text: Any, field: str, allowed: Callable[[str], bool]) -> N
     """Every Argo variable in ``text`` must be one that resolves at that place."""
     if not isinstance(text, str):
         return
-    try:
-        tags = variables_in(text)
-    except ExpressionTag as error:
-        raise fail(f"{field}: {error}") from None
-    for tag in tags:
+    for tag in variables_in(text):
         if not allowed(tag):
             raise fail(f"{field}: failed to resolve {{{{{tag}}}}}")
+
+
+def check_expression(text: Any, field: str) -> None:
+    """An expression field (``retryStrategy.expression``, ``valueFrom.expression``, ...) must be a
+    string in the subset of Argo's expression language the engine runs."""
+    if not isinstance(text, str):
+        raise fail(f"{field} must be a string")
+    try:
+        # its {{...}} tags are substituted before it runs: any of them stands for a value here
+        parse_expression(TAG_PATTERN.sub(" __tag__ ", text))
+    except UnsupportedExpression as error:
+        raise fail(f"{field}: the expression '{text.strip()}' is not supported by the local engine: {error}") from None
 
 
 def integer_or_template(value: Any, field: str, *, allow_template: bool = True) -> None:
@@ -223,6 +232,7 @@ def validate_synchronization(value: Any, field: str) -> None:
 __all__ = [
     "ValidationContext",
     "WorkflowInvalid",
+    "check_expression",
     "check_inputs_supplied",
     "check_name",
     "check_references",

@@ -12,11 +12,13 @@ from typing import Any, Callable, Mapping
 
 from ..graph import find_cycle
 from . import spec as specs
+from .images import STAND_INS, container_command
 from .naming import CONTAINER_NAME_PATTERN, PARAMETER_NAME_PATTERN
 from .templating import parse_go_duration
 from .validate_artifacts import artifact_path_variable
 from .validation_context import (
     ValidationContext,
+    check_expression,
     check_name,
     check_references,
     duration_or_template,
@@ -176,6 +178,22 @@ def _validate_memoize(template: Mapping[str, Any], where: str) -> None:
             raise fail(f"{field}.maxAge: {error}") from None
 
 
+def _validate_aggregated_output(value_from: Mapping[str, Any], where: str, kind: str) -> None:
+    """A steps or DAG template's output: ``parameter`` or ``expression`` (validate.go), and a
+    ``default``; the expression must be in the subset the engine runs."""
+    for key, value in value_from.items():
+        if value is not None and key not in ("parameter", "expression", "default"):
+            raise fail(f"{where}.valueFrom.{key}: the local engine supports valueFrom.parameter or "
+                       f"valueFrom.expression (and default) for {kind} templates")
+    if not value_from.get("parameter") and not value_from.get("expression"):
+        raise fail(f"{where}.valueFrom.parameter or expression must be specified for {kind} templates")
+    if value_from.get("parameter") and value_from.get("expression"):
+        raise fail(f"{where} shouldn't have both `from` and `expression` specified in `ValueFrom` for {kind} "
+                   "templates")
+    if value_from.get("expression"):
+        check_expression(value_from["expression"], f"{where}.valueFrom.expression")
+
+
 def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: str) -> None:
     if is_set(parameter.get("globalName")):
         raise fail(f"{where}.globalName: global outputs are not supported by the local engine")
@@ -183,6 +201,9 @@ def _validate_output_parameter(parameter: Mapping[str, Any], where: str, kind: s
     if not isinstance(value_from, dict) or not value_from:
         raise fail(f"{where}.valueFrom not specified")
     wanted = "path" if kind in (*specs.POD_KINDS, "containerSet") else "supplied" if kind == "suspend" else "parameter"
+    if wanted == "parameter":
+        _validate_aggregated_output(value_from, where, kind)
+        return
     for key, value in value_from.items():
         if value is None or key in (wanted, "default"):
             continue
@@ -242,10 +263,6 @@ def _validate_container_set(template: dict[str, Any], where: str, context: Valid
     field = f"{where}.containerSet"
     if not isinstance(container_set, dict):
         raise fail(f"{field} must be an object")
-    for direction in ("inputs", "outputs"):
-        if is_set((template.get(direction) or {}).get("artifacts")):
-            raise fail(f"{where}.{direction}.artifacts: artifacts of containerSet templates are not supported by "
-                       "the local engine")
     if is_set(container_set.get("retryStrategy")):
         raise fail(f"{field}.retryStrategy: retrying the containers of a set is not supported by the local engine")
     containers = container_set.get("containers")
@@ -316,11 +333,14 @@ def _validate_init_containers(template: dict[str, Any], where: str, context: Val
 def _validate_command(container: Mapping[str, Any], kind: str, field: str, context: ValidationContext,
                       allowed: Callable[[str], bool]) -> None:
     command = container.get("command")
+    if kind != "script" and isinstance(command, (list, type(None))):
+        command = container_command(container)
     if not command:
         if kind == "script":
             raise fail(f"{field}.command is required: the local engine runs the script with it (for example [python])")
         raise fail(f"{field}.command: a container without a command runs its image's entrypoint, "
-                    "which the local engine cannot run; give the command")
+                    "which the local engine cannot run (it stands in only for "
+                    f"{', '.join(sorted(STAND_INS))}); give the command")
     if not isinstance(command, list) or not all(isinstance(word, str) for word in command):
         raise fail(f"{field}.command must be a list of strings")
     for word in command:
@@ -370,8 +390,7 @@ def _validate_retry(retry: Any, field: str, allowed: Callable[[str], bool]) -> N
     if not isinstance(retry, dict):
         raise fail(f"{field} must be an object")
     if is_set(retry.get("expression")):
-        raise fail(f"{field}.expression: retry expressions need Argo's expression language, "
-                    "which the local engine does not have")
+        check_expression(retry["expression"], f"{field}.expression")
     if retry.get("limit") is not None:
         integer_or_template(retry["limit"], f"{field}.limit")
         check_references(str(retry["limit"]), f"{field}.limit", allowed)

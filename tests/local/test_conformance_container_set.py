@@ -98,3 +98,23 @@ def test_each_container_has_its_own_log(engine):
     assert "from-a" in log("a") and "from-main" not in log("a")
     assert "from-main" in log("main") and "from-a" not in log("main")
     assert log("../main") == ""  # only container names name a log
+
+
+def test_an_output_artifact_written_by_any_container_is_saved(engine):
+    """``workspace-workflow.yaml``: a container other than main writes the output artifact."""
+    group = {"name": "group", "volumes": [{"name": "workspace", "emptyDir": {}}], "containerSet": {
+        "volumeMounts": [{"name": "workspace", "mountPath": "/workspace"}],
+        "containers": [container("a", "echo -n hi > /workspace/out"), container("main", "true", dependencies=["a"])]},
+        "outputs": {"artifacts": [{"name": "out", "path": "/workspace/out"}]}}
+    read = {"name": "read", "inputs": {"artifacts": [{"name": "in", "path": "/tmp/in"}]},
+            "container": {"image": "alpine", "command": ["sh", "-c", "test \"$(cat /tmp/in)\" = hi"]}}
+    name = engine.submit(workflow([
+        dag([task("set", "group"),
+             {"name": "check", "template": "read", "depends": "set",
+              "arguments": {"artifacts": [{"name": "in", "from": "{{tasks.set.outputs.artifacts.out}}"}]}}]),
+        group, read,
+    ]))
+    done = engine.wait(name)
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    pod = nodes_by_display_name(done)["set"]
+    assert [artifact["name"] for artifact in pod["outputs"]["artifacts"]] == ["out"]

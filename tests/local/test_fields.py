@@ -82,8 +82,8 @@ def test_workflow_metadata_labels_and_annotations_are_applied(engine):
 
 
 @pytest.mark.parametrize(("spec", "template", "field"), [
-    ({"workflowMetadata": {"labelsFrom": {"x": {"expression": "workflow.name"}}}}, {},
-     "spec.workflowMetadata.labelsFrom: "),
+    ({"workflowMetadata": {"labelsFrom": {"x": {"expression": "now()"}}}}, {},
+     "spec.workflowMetadata.labelsFrom.x.expression: "),
     ({"workflowMetadata": {"labels": {"team": "not a label!"}}}, {}, "spec.workflowMetadata.labels.team: "),
     ({"hostAliases": [{"ip": "10.0.0.1", "hostnames": ["db"]}]}, {}, "spec.hostAliases: "),
     ({}, {"hostAliases": [{"ip": "10.0.0.1", "hostnames": ["db"]}]}, "templates.main.hostAliases: "),
@@ -127,12 +127,13 @@ def test_a_script_is_staged_executable_like_argo_does(engine):
 
 
 @pytest.mark.parametrize("field", ["default", "value"])
-def test_an_expression_in_template_inputs_is_refused_at_create(engine, field):
+def test_an_expression_outside_the_subset_in_template_inputs_is_refused_at_create(engine, field):
     template = python_script("main", "print('{{inputs.parameters.x}}')")
-    template["inputs"] = {"parameters": [{"name": "x", field: "{{=sprig.upper('a')}}"}]}
+    template["inputs"] = {"parameters": [{"name": "x", field: "{{=sprig.env('HOME')}}"}]}
     answer = engine.create(workflow([template]))
     assert answer.status_code == 400
-    assert answer.json()["message"].startswith(f"spec.templates.main.inputs.parameters.x.{field}: the expression tag")
+    assert answer.json()["message"].startswith(f"spec.templates.main.inputs.parameters.x.{field}: the expression {{{{=sprig.env('HOME')}}}} "
+                                                 "is not supported by the local engine")
 
 
 @pytest.mark.parametrize(("kind", "body"), [
