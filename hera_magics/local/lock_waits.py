@@ -61,6 +61,18 @@ class LockWait:
         if node is None or is_fulfilled(node) or not node.get("synchronizationStatus"):
             self.done = True
             return
+        if operation.stopping(self.on_exit):
+            # Stopped or past the deadline while waiting: it never runs (a Pod node is failed by the
+            # stop's kill already; a DAG or Steps node is failed here, and leaves the lock's queue).
+            record = operation.record
+            template = operation.runtime.resolve(self.reference) or {}
+            if operation.runtime.locks is not None:
+                operation.runtime.locks.release(holder_key(record.namespace, record.name, node["id"]),
+                                                lock_keys(template.get("synchronization"), record.namespace))
+            node.pop("synchronizationStatus", None)
+            operation.nodes.finish(node, FAILED, operation.stop_reason or "")
+            self.done = True
+            return
         operation.execute_template(self.node_name, self.reference, self.arguments, self.boundary_id,
                                    self.display_name, owner=self.owner, depth=self.depth, on_exit=self.on_exit,
                                    node_flag=self.node_flag, resume_waiting=True)

@@ -142,3 +142,22 @@ def test_locks_and_waiting_nodes_survive_an_engine_restart(tmp_path):
         assert again.wait(run)["status"]["phase"] == "Failed"
     finally:
         again.stop()
+
+
+def test_stopping_a_workflow_fails_a_dag_node_waiting_for_a_lock(engine):
+    name = mutex()
+    locked_dag = {"name": "inner", "synchronization": {"mutexes": [{"name": name}]},
+                  "dag": {"tasks": [{"name": "t", "template": "work"}]}}
+    holder = engine.submit(workflow([locked_dag, shell("work", "sleep 30")], entrypoint="inner"))
+    engine.wait_until(holder, lambda wf: wf["status"].get("phase") == "Running", what="Running")
+    waiter = engine.submit(workflow([{"name": "main", "steps": [[{"name": "s", "template": "inner"}]]},
+                                     locked_dag, shell("work", "true")]))
+    engine.wait_until(waiter, lambda wf: any(node.get("synchronizationStatus")
+                                             for node in wf["status"].get("nodes", {}).values()), what="a waiter")
+    assert engine.request("PUT", f"api/v1/workflows/argo/{waiter}/stop", json={}).status_code == 200
+    done = engine.wait(waiter)
+    assert done["status"]["phase"] == "Failed"
+    waiting = next(node for node in done["status"]["nodes"].values() if node["displayName"] == "s")
+    assert waiting["type"] == "DAG" and waiting["phase"] == "Failed"
+    engine.request("PUT", f"api/v1/workflows/argo/{holder}/terminate", json={})
+    engine.wait(holder)
