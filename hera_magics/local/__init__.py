@@ -75,16 +75,17 @@ Where it knowingly differs from Argo:
   where the machine has no user namespaces, those paths live under ``$HERA_MAGICS_PATH_PREFIX``
   instead. An output artifact is what the task wrote at its path: an image's own files are not
   there.
-* Not implemented (refused at create with a 400 naming the field): sidecars, init containers,
-  lifecycle hooks other than a step's exit hook (``hooks``, a DAG task's ``onExit``, an exit
-  hook's ``templateRef``), artifacts from anywhere but its own repository (http, git, gcs, other
-  buckets, ...), ``artifactRepositoryRef``, artifact ``subPath``/``fromExpression``/``globalName``,
-  resource/http/data/plugin/containerSet templates, inline templates, ``retryStrategy`` on
-  DAG/steps templates, secrets and config maps, expressions outside the subset of
-  ``expression_language``, memoization, synchronization, metrics, daemons, host paths and claims without a
-  ``--volume`` folder, ``hostAliases``, ``archiveLogs``, the
-  ``ARGO_DEBUG_PAUSE_*`` variables. There is no ``workflow-events`` watch (poll with
-  ``fields`` instead).
+* Not implemented (refused at create with a 400 naming the field): sidecars (and init containers
+  with ``restartPolicy: Always``), lifecycle hooks other than ``exit`` (and an exit hook's
+  ``templateRef``), ``retryStrategy`` on DAG/steps templates, container sets' containers or the
+  whole workflow, resource/http/data/plugin/daemon templates, semaphores and database locks,
+  memoizing DAG, steps or retried templates, ``podSpecPatch``, metrics, artifacts from anywhere
+  but its own repository (http, git, gcs, other buckets, ...), ``artifactRepositoryRef``,
+  artifact ``subPath``/``fromExpression``/``globalName``, secrets and config maps, expressions
+  outside the subset of ``expression_language``, host paths, volume devices, claims without a
+  ``--volume`` folder, containers without a command (but ``argoproj/argosay:v2``, ``images``),
+  ``hostAliases``, ``archiveLogs``, the ``ARGO_DEBUG_PAUSE_*`` variables. There is no
+  ``workflow-events`` watch (poll with ``fields`` instead).
 """
 
 from __future__ import annotations
