@@ -92,10 +92,12 @@ def fan_in(roots: int) -> dict[str, Any]:
 class Engine:
     """A private engine process and a client for it."""
 
-    def __init__(self, state_dir: Path, source: Path) -> None:
+    def __init__(self, state_dir: Path, source: Path, no_filesystem_view: bool = False) -> None:
         environment = dict(os.environ, PYTHONPATH=str(source))
         command = [sys.executable, "-m", "hera_magics.local", "--port", "0", "--token", TOKEN,
                    "--workers", str(WORKERS), "--state-dir", str(state_dir)]
+        if no_filesystem_view:
+            command.append("--no-filesystem-view")
         self.log = open(state_dir / "engine-stderr.log", "ab")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=source,
                                         env=environment, start_new_session=True)
@@ -176,6 +178,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,500,2000", help="fan-out/fan-in sizes (nodes in all)")
     parser.add_argument("--map-items", type=int, default=1000, help="items of the withItems map (0: skip)")
     parser.add_argument("--fan-in", type=int, default=2000, help="tasks the last task depends on (0: skip)")
+    parser.add_argument("--no-filesystem-view", action="store_true",
+                        help="run the engine without each task's own view of the file system "
+                             "(bench/filesystem_view.py measures what the view costs per task)")
     options = parser.parse_args()
 
     cases: list[tuple[str, int, Callable[[], dict[str, Any]]]] = []
@@ -187,14 +192,16 @@ def main() -> None:
     if options.fan_in:
         cases.append((f"{options.fan_in} -> 1 fan-in", options.fan_in + 1, lambda: fan_in(options.fan_in)))
 
-    print(f"local engine scaling: {WORKERS} workers, {os.cpu_count()} CPUs, engine from {options.source}")
+    view = "without" if options.no_filesystem_view else "with"
+    print(f"local engine scaling: {WORKERS} workers, {os.cpu_count()} CPUs, {view} the file-system view, "
+          f"engine from {options.source}")
     header = (f"{'workflow':<24} {'nodes':>6} | {'outcome':<10} {'wall':>8} {'per node':>9} | "
               f"{'engine CPU':>10} {'per node':>9} | {'bare wall':>9} {'engine/bare':>11}")
     print(header)
     print("-" * len(header))
     per_node_cpu: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="hera-magics-scaling-") as state:
-        engine = Engine(Path(state), options.source.resolve())
+        engine = Engine(Path(state), options.source.resolve(), options.no_filesystem_view)
         try:
             engine.run(fan_out(4))  # warm-up
             for label, nodes, build in cases:
