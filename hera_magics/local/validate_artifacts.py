@@ -46,7 +46,8 @@ NO_CREDENTIALS = ("the local engine has no network credentials; it keeps artifac
 NO_VIEW = ("this machine does not let the local engine show a task its own file system "
            "(user namespaces are not available)")
 ARTIFACT_FIELDS_REFUSED = {
-    "fromExpression": "artifact expressions need Argo's expression language, which the local engine does not have",
+    "fromExpression": ("artifact expressions (fromExpression) are not supported by the local engine; "
+                       "use from with a {{...}} reference"),
     "subPath": "artifact sub-paths are not supported by the local engine",
     "globalName": "global outputs are not supported by the local engine",
 }
