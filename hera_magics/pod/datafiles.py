@@ -11,8 +11,8 @@ Layout on the volume (``root`` is the data folder as this side sees it)::
     root/.hera-magics/<workflow>/<node>/return.{npy,parquet,pkl}    a task's return value
     root/.hera-magics/inputs/<submission>/<node>.<input>.{...}      a notebook value passed in
 
-An argument that travels as a file is the JSON ``{"__hera_magics_file__": "<path under
-.hera-magics without extension>"}`` (``contract.FILE_MARKER``).
+An argument that travels as a file is the JSON object ``{FILE_MARKER: "<path under .hera-magics
+without extension>"}`` (``contract.FILE_MARKER``).
 """
 
 import os as _os

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from .. import argo
+from ..pod.contract import RETURN_PARAMETER
 from ..status import EXIT_ENTRY, MAP_ENTRY, TASK_ENTRY, loop_width, task_graph
 
 GROUP_ENTRY = "group"
@@ -194,7 +195,7 @@ def readable_condition(when: str) -> str:
         task, field_name, parameter = match.groups()
         if field_name == "result":
             return f"{task}.result"
-        return task if parameter == "return" else f"{task}.{parameter}"
+        return task if parameter == RETURN_PARAMETER else f"{task}.{parameter}"
 
     return _TASK_OUTPUT.sub(name, when)
 
