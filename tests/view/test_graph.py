@@ -24,7 +24,7 @@ from hera_magics.view.svg import NODE_HEIGHT, NODE_WIDTH, NOT_RUN_FILL
 from .argo_shapes import Shape, sweep
 from .rendered import drawn_edges, drawn_nodes, table_rows, timeline_bars
 
-FIXTURES = Path(__file__).absolute().parents[3] / "shared" / "argo-fixtures"
+FIXTURES = Path(__file__).absolute().parents[1] / "fixtures" / "argo"
 
 
 def page_html(workflow: dict[str, Any], log_tails: dict[str, str] | None = None) -> str:
