@@ -1,6 +1,6 @@
 """Workflow objects shaped as Argo's controller shapes them, for loops, conditions and exit handlers.
 
-The real fixtures (``argo-fixtures/``) have no map, no skipped ``when`` and no exit handler, so
+The real fixtures (``tests/fixtures/argo/``) have no map, no skipped ``when`` and no exit handler, so
 this builder makes them by the controller's own rules (argo-workflows v4.1.2,
 ``workflow/controller/dag.go`` and ``operator.go``):
 

@@ -1,6 +1,6 @@
 """The drawn graph, table, progress and timeline, read back from the rendered HTML/SVG.
 
-Inputs are Argo's own workflow objects (``argo-fixtures/``) and, for maps, conditions and exit
+Inputs are Argo's own workflow objects (``tests/fixtures/argo/``) and, for maps, conditions and exit
 handlers, objects shaped by the controller's rules (:mod:`tests.view.argo_shapes`). What is
 checked is parsed from the page the user sees (:mod:`tests.view.rendered`).
 """
