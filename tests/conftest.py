@@ -38,7 +38,17 @@ def ip(tmp_path, monkeypatch):
     shell = InteractiveShell.instance(colors="nocolor")
     shell.run_line_magic("load_ext", "hera_magics")
     yield shell
+    forget_shell(shell)
     InteractiveShell.clear_instance()
+
+
+def forget_shell(shell) -> None:
+    """Drop the exit hook every InteractiveShell registers: IPython runs each one at interpreter
+    exit (a reset and a full gc.collect over the whole test session's heap), so hundreds of
+    test shells made pytest spin for minutes after its summary, and kept every shell alive."""
+    import atexit
+
+    atexit.unregister(shell.atexit_operations)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from hera_magics.errors import WorkflowFailed
-from tests.conftest import magics_of
+from tests.conftest import forget_shell, magics_of
 from tests.product.test_seed_workflows import SEED_DAG_BODIES, SEED_EXPRESSIONS, define_seed_tasks
 
 
@@ -127,6 +127,7 @@ def test_status_reattaches_after_a_kernel_restart(local_ip, engine_state):
 
     InteractiveShell.clear_instance()
     fresh = InteractiveShell.instance()
+    forget_shell(fresh)
     fresh.run_line_magic("load_ext", "hera_magics")
     fresh.run_line_magic("argo_env", "--local")
     again = fresh.run_line_magic("argo_status", "--last --no-widget")
