@@ -39,10 +39,10 @@ def test_no_test_reaches_outside_the_repository():
 def test_the_check_sees_a_climb_out_of_the_repository(tmp_path):
     nested = REPOSITORY / "tests" / "view"
     probe = nested / "_probe_escape.py"
-    probe.write_text('FIXTURES = Path(__file__).absolute().parents[3] / "shared"\n'
+    probe.write_text('FIXTURES = Path(__file__).absolute().parents[3] / "elsewhere"\n'
                      'INSIDE = Path(__file__).absolute().parents[1] / "fixtures"\n')
     try:
         assert [line.split(": ", 1)[1] for line in escaping_lines(probe)] == [
-            'FIXTURES = Path(__file__).absolute().parents[3] / "shared"']
+            'FIXTURES = Path(__file__).absolute().parents[3] / "elsewhere"']
     finally:
         probe.unlink()

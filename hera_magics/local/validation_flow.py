@@ -168,17 +168,25 @@ def _task_template(task: Mapping[str, Any], field: str, context: ValidationConte
     for key, message in REFUSED_TASK_FIELDS.items():
         if is_set(task.get(key)):
             raise fail(f"{field}.{key}: {message}")
-    inline = inline_template(task, field, context)
+    return referenced_template(task, field, context, "{field}.template '{name}' is not defined")
+
+
+def referenced_template(holder: Mapping[str, Any], field: str, context: ValidationContext,
+                        undefined: str) -> dict[str, Any]:
+    """The template a task or step runs: its ``inline`` one, its ``templateRef``, or the named one
+    (``undefined`` is Argo's message when the name is not a template: it words it differently for
+    DAG tasks and steps)."""
+    inline = inline_template(holder, field, context)
     if inline is not None:
         return inline
-    if task.get("templateRef") is not None:
-        return task_template_reference(task, field, context.template_getter)
-    reference = task.get("template")
-    if not reference:
+    if holder.get("templateRef") is not None:
+        return task_template_reference(holder, field, context.template_getter)
+    name = holder.get("template")
+    if not name:
         raise fail(f"{field}.template is required")
-    if reference not in context.templates:
-        raise fail(f"{field}.template '{reference}' is not defined")
-    return context.templates[reference]
+    if name not in context.templates:
+        raise fail(undefined.format(field=field, name=name))
+    return context.templates[name]
 
 
 def inline_template(holder: Mapping[str, Any], field: str, context: ValidationContext) -> dict[str, Any] | None:

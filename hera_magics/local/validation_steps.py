@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from . import spec as specs
-from .template_refs import task_template_reference
 from .templating import parse_go_duration
 from .validate_artifacts import check_dag_output_artifacts, check_task_artifacts
 from .validation_context import (
@@ -27,7 +26,7 @@ from .validation_context import (
     is_set,
     validate_arguments,
 )
-from .validation_flow import exit_hook_of, inline_template, item_names, validate_loop
+from .validation_flow import exit_hook_of, item_names, referenced_template, validate_loop
 
 REFUSED_STEP_FIELDS = {
 }
@@ -131,17 +130,7 @@ def _validate_step(step: dict[str, Any], index: int, where: str, context: Valida
 
 
 def _step_template(step: Mapping[str, Any], field: str, context: ValidationContext) -> dict[str, Any]:
-    inline = inline_template(step, field, context)
-    if inline is not None:
-        return inline
-    if step.get("templateRef") is not None:
-        return task_template_reference(step, field, context.template_getter)
-    reference = step.get("template")
-    if not reference:
-        raise fail(f"{field}.template is required")
-    if reference not in context.templates:
-        raise fail(f"{field} template name '{reference}' undefined")
-    return context.templates[reference]
+    return referenced_template(step, field, context, "{field} template name '{name}' undefined")
 
 
 def validate_suspend(template: Mapping[str, Any], where: str) -> None:
